@@ -1,0 +1,20 @@
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace memopt {
+
+// Directory holding the running `memopt` executable (/proc/self/exe), used to find the
+// preload library and the Python package both in build/ and after `cmake --install`.
+std::filesystem::path self_directory();
+
+// First existing candidate among paths relative to self_directory(); throws memopt::Error
+// naming `what` when none exists.
+std::filesystem::path find_beside_self(const std::string& what,
+                                       std::initializer_list<const char*> relative_candidates);
+
+// Refuses to proceed when `path` exists and `force` is false (never overwrite user files
+// silently) or when its directory cannot be written.
+void check_output_path(const std::filesystem::path& path, bool force);
+
+} // namespace memopt
