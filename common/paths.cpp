@@ -25,6 +25,14 @@ std::filesystem::path find_beside_self(const std::string& what,
     throw Error(fmt::format("cannot find {} next to {} (is the build complete?)", what, base));
 }
 
+std::filesystem::path python_package_dir() {
+    const auto installed = (self_directory() / "../share/memopt/python").lexically_normal();
+    if (std::filesystem::exists(installed / "memopt")) return installed;
+    const std::filesystem::path source = MEMOPT_SOURCE_PYTHON_DIR;
+    if (std::filesystem::exists(source / "memopt")) return source;
+    throw Error("cannot find the memopt Python package (python/memopt)");
+}
+
 void check_output_path(const std::filesystem::path& path, bool force) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))

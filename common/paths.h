@@ -13,6 +13,10 @@ std::filesystem::path self_directory();
 std::filesystem::path find_beside_self(const std::string& what,
                                        std::initializer_list<const char*> relative_candidates);
 
+// Directory that contains the `memopt` Python package (python/ in the source tree, or
+// share/memopt/python once installed). Put it on PYTHONPATH for traced/probed scripts.
+std::filesystem::path python_package_dir();
+
 // Refuses to proceed when `path` exists and `force` is false (never overwrite user files
 // silently) or when its directory cannot be written.
 void check_output_path(const std::filesystem::path& path, bool force);
