@@ -1,0 +1,28 @@
+#pragma once
+// Which functions ran: a C-level profile function (PyEval_SetProfile) that records each code
+// object the first time it is called, far cheaper than a Python sys.setprofile callback.
+// Calls made while an import is in progress are kept apart from later ones, so a module
+// whose functions only ran while modules were being imported can be told apart.
+// All functions need the GIL.
+#include <cstddef>
+#include <map>
+#include <string>
+#include <utility>
+
+namespace memopt::probe {
+
+void code_tracking_start();      // in the calling thread
+void code_tracking_stop();       // in the calling thread
+void code_tracking_import_depth(int delta);
+// While paused (the probe's own snapshot runs), calls are not recorded.
+void code_tracking_pause(bool paused);
+
+struct FunctionCounts {
+    std::size_t run = 0;              // distinct functions (not module or class bodies) that ran
+    std::size_t run_after_import = 0; // ... of which ran outside any import
+};
+// Module name (the frame's globals' __name__) -> counts.
+std::map<std::string, FunctionCounts> code_tracking_stats();
+std::size_t code_tracking_memory_bytes();
+
+} // namespace memopt::probe

@@ -1,0 +1,161 @@
+#include "profiler/probe/native_module.h"
+
+#include "profiler/probe/census.h"
+#include "profiler/probe/code_tracker.h"
+#include "profiler/probe/process_stats.h"
+
+#include <Python.h>
+#include <atomic>
+#include <cstdio>
+#include <pybind11/embed.h>
+#include <pybind11/stl.h>
+
+namespace py = pybind11;
+
+namespace memopt::probe {
+
+namespace {
+
+struct Poller {
+    Sampler* sampler = nullptr;
+    py::object get_traced, reset_peak, snapshot;
+    int top_n = 25;
+    bool active = false;
+    bool busy = false;
+    std::int64_t threshold = 0;
+    double next_allowed = 0;
+    PollerStats stats;
+};
+
+Poller g_poller;
+std::atomic<bool> g_active{false};
+std::atomic<bool> g_pending{false};
+
+constexpr double kGrowth = 1.10;
+constexpr std::int64_t kMinGrowth = 1 << 20;
+
+void take_snapshot(std::int64_t current) {
+    Poller& p = g_poller;
+    const std::int64_t rss_before = rss_bytes();
+    p.sampler->in_snapshot = true;
+    code_tracking_pause(true);
+    const double start = now_s();
+    try {
+        p.snapshot(p.top_n);
+        p.stats.snapshot_traced = current;
+        p.stats.rss_before_snapshot = rss_before;
+    } catch (py::error_already_set& e) {
+        std::fprintf(stderr, "memopt probe: peak snapshot failed, no more will be taken: %s\n", e.what());
+        p.threshold = INT64_MAX;
+    }
+    const double cost = now_s() - start;
+    p.sampler->in_snapshot = false;
+    code_tracking_pause(false);
+    ++p.stats.snapshots;
+    p.stats.snapshot_time_s += cost;
+    p.next_allowed = now_s() + 4 * cost;
+    if (p.threshold != INT64_MAX)
+        p.threshold = std::max<std::int64_t>(static_cast<std::int64_t>(current * kGrowth), current + kMinGrowth);
+    p.reset_peak(); // the snapshot's own objects are not the program's peak
+}
+
+void poll(bool final) {
+    Poller& p = g_poller;
+    if (!p.active || p.busy) return;
+    p.busy = true;
+    try {
+        auto pair = p.get_traced().cast<std::pair<std::int64_t, std::int64_t>>();
+        p.reset_peak();
+        const double t = now_s();
+        p.stats.samples.push_back({t, pair.first, pair.second});
+        p.stats.max_interval_peak = std::max(p.stats.max_interval_peak, pair.second);
+        const bool due = pair.first >= p.threshold && t >= p.next_allowed;
+        const bool final_due = final && pair.first > p.stats.snapshot_traced && p.threshold != INT64_MAX;
+        if (due || final_due) take_snapshot(pair.first);
+    } catch (py::error_already_set& e) {
+        std::fprintf(stderr, "memopt probe: tracemalloc poll failed: %s\n", e.what());
+        p.active = false;
+    }
+    p.busy = false;
+}
+
+int pending_poll(void*) {
+    g_pending = false;
+    if (g_active) poll(false);
+    return 0;
+}
+
+void request_poll() {
+    if (!g_active || g_pending.exchange(true)) return;
+    if (Py_AddPendingCall(pending_poll, nullptr) != 0) g_pending = false;
+}
+
+void phase_marker(const char* name, bool begin) {
+    if (!g_active) return;
+    g_poller.sampler->phase(name, begin);
+    PyGILState_STATE state = PyGILState_Ensure();
+    poll(false);
+    PyGILState_Release(state);
+}
+
+} // namespace
+
+void poller_start(Sampler& sampler, py::object snapshot, int top_n) {
+    Poller& p = g_poller;
+    auto tracemalloc = py::module_::import("_tracemalloc");
+    p.sampler = &sampler;
+    p.get_traced = tracemalloc.attr("get_traced_memory");
+    p.reset_peak = tracemalloc.attr("reset_peak");
+    p.snapshot = std::move(snapshot);
+    p.top_n = top_n;
+    p.threshold = kMinGrowth;
+    p.stats = {};
+    p.stats.samples.reserve(4096);
+    p.active = true;
+    g_active = true;
+}
+
+PollerStats poller_finish() {
+    Poller& p = g_poller;
+    poll(true);
+    p.active = false;
+    g_active = false;
+    p.get_traced = py::object();
+    p.reset_peak = py::object();
+    p.snapshot = py::object();
+    return std::move(p.stats);
+}
+
+void native_module_anchor() {}
+
+// Called from the sampler thread.
+void sampler_tick() { request_poll(); }
+
+} // namespace memopt::probe
+
+// Phase markers for `import memopt; with memopt.phase(...)` (found with ctypes.CDLL(None);
+// the memopt executable exports its symbols).
+extern "C" __attribute__((visibility("default"), used)) void memopt_phase_begin(const char* name) {
+    memopt::probe::phase_marker(name, true);
+}
+extern "C" __attribute__((visibility("default"), used)) void memopt_phase_end(const char* name) {
+    memopt::probe::phase_marker(name, false);
+}
+
+PYBIND11_EMBEDDED_MODULE(_memopt_probe, m) {
+    using namespace memopt::probe;
+    m.doc() = "native helpers of memopt probe";
+    m.def("rss", &rss_bytes, "resident set size in bytes");
+    m.def("now", &now_s, "seconds since the probe started");
+    m.def("import_depth", &code_tracking_import_depth);
+    m.def("start_code_tracking", &code_tracking_start);
+    m.def("stop_code_tracking", &code_tracking_stop);
+    m.def("track_code_in_this_thread", &code_tracking_start);
+    m.def("code_stats", [] {
+        py::dict result;
+        for (const auto& [module, counts] : code_tracking_stats())
+            result[py::str(module)] = py::make_tuple(counts.run, counts.run_after_import);
+        return result;
+    });
+    m.def("census", &take_census);
+}

@@ -1,0 +1,176 @@
+// memopt probe: the run, in order. Native sampler and stdout tee start first; then the
+// interpreter (configured like /usr/bin/python3), tracemalloc, the Python side
+// (python/memopt/_probe.py executed into a private namespace), the import hook; then the
+// script runs as __main__; then the final snapshot, the results, Py_FinalizeEx (atexit
+// handlers still print through the tee) and the profile is written - also when the script
+// failed. Exit status: the script's, as `python3 SCRIPT` would return it.
+#include "profiler/probe/probe.h"
+
+#include "common/error.h"
+#include "common/paths.h"
+#include "profiler/probe/code_tracker.h"
+#include "profiler/probe/interpreter.h"
+#include "profiler/probe/native_module.h"
+#include "profiler/probe/process_stats.h"
+#include "profiler/probe/profile_builder.h"
+#include "profiler/probe/sampler.h"
+#include "profiler/probe/stdout_tee.h"
+
+#include <Python.h>
+#include <cstdio>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/std.h>
+#include <fstream>
+#include <pybind11/embed.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace py = pybind11;
+using nlohmann::json;
+
+namespace memopt::probe {
+
+namespace {
+
+json to_json(py::handle object) {
+    if (object.is_none()) return nullptr;
+    if (PyBool_Check(object.ptr())) return object.cast<bool>();
+    if (PyLong_Check(object.ptr())) return object.cast<long long>();
+    if (PyFloat_Check(object.ptr())) return object.cast<double>();
+    if (PyUnicode_Check(object.ptr())) {
+        Py_ssize_t size = 0;
+        const char* utf8 = PyUnicode_AsUTF8AndSize(object.ptr(), &size);
+        if (!utf8) {
+            PyErr_Clear();
+            return "<undecodable>";
+        }
+        return std::string(utf8, static_cast<std::size_t>(size));
+    }
+    if (PyDict_Check(object.ptr())) {
+        json out = json::object();
+        for (auto [key, value] : py::reinterpret_borrow<py::dict>(object))
+            out[py::str(key).cast<std::string>()] = to_json(value);
+        return out;
+    }
+    if (PyList_Check(object.ptr()) || PyTuple_Check(object.ptr())) {
+        json out = json::array();
+        for (auto item : object) out.push_back(to_json(item));
+        return out;
+    }
+    return py::str(object).cast<std::string>();
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(fmt::format("cannot read {}", path));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+void write_profile(const std::filesystem::path& path, const json& profile, bool force) {
+    const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL);
+    const int fd = ::open(path.c_str(), flags, 0644);
+    if (fd < 0) throw Error(fmt::format("cannot write the profile {}", path));
+    const std::string text = profile.dump(1) + "\n";
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n <= 0) {
+            ::close(fd);
+            throw Error(fmt::format("cannot write the profile {}", path));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+}
+
+// The Python side, executed into a namespace that is not in sys.modules.
+py::dict load_python_side(const std::filesystem::path& package_dir) {
+    const auto file = package_dir / "memopt" / "_probe.py";
+    const std::string source = read_file(file);
+    py::dict ns;
+    ns["__name__"] = "_memopt_probe_py";
+    ns["__file__"] = file.string();
+    ns["__builtins__"] = py::module_::import("builtins");
+    py::object code = py::module_::import("builtins").attr("compile")(py::bytes(source), file.string(), "exec");
+    py::module_::import("builtins").attr("exec")(code, ns);
+    return ns;
+}
+
+} // namespace
+
+std::filesystem::path default_output(const std::filesystem::path& script) {
+    return std::filesystem::path(script.stem().string() + ".profile.json");
+}
+
+ProbeResult run(const ProbeOptions& options) {
+    native_module_anchor();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(options.script, ec))
+        throw Error(fmt::format("script '{}' not found", options.script.string()));
+    if (::access(options.script.c_str(), R_OK) != 0)
+        throw Error(fmt::format("script '{}' is not readable", options.script.string()));
+    if (options.optimize < 0 || options.optimize > 2) throw Error("--optimize must be 0, 1 or 2");
+    const auto package_dir = python_package_dir();
+    check_output_path(options.output, options.force);
+    const auto output = std::filesystem::absolute(options.output); // the script may chdir
+
+    NativeParts parts;
+    parts.options = &options;
+    parts.rss_before_python = rss_bytes();
+
+    Sampler sampler;
+    StdoutTee tee;
+    const bool teeing = tee.start();
+    start_interpreter(options);
+    int status = 0;
+    json python;
+    {
+        py::module_::import("_tracemalloc").attr("start")(options.frames);
+        py::dict side = load_python_side(package_dir);
+        parts.python_version = py::module_::import("sys").attr("version").cast<std::string>();
+        sampler.start(std::chrono::milliseconds(std::max(1, options.interval_ms)), &sampler_tick,
+                      std::max(1, 20 / std::max(1, options.interval_ms)));
+        poller_start(sampler, side["peak_snapshot"], options.top);
+        if (!options.track_code) side["native"].attr("start_code_tracking") = side["native"].attr("stop_code_tracking");
+
+        parts.script_start_s = now_s();
+        parts.rss_at_script_start = rss_bytes();
+        parts.traced_at_script_start =
+            py::module_::import("_tracemalloc").attr("get_traced_memory")().cast<py::tuple>()[0].cast<std::int64_t>();
+        side["install_import_hook"]();
+        status = side["run_script"](options.script.string(), package_dir.string()).cast<int>();
+        side["wait_for_threads"]();
+        code_tracking_stop();
+        parts.duration_s = now_s() - parts.script_start_s;
+
+        parts.poller = poller_finish();
+        sampler.stop();
+        try {
+            python = to_json(side["results"]());
+        } catch (py::error_already_set& e) {
+            throw Error(fmt::format("the probe could not collect its results: {}", e.what()));
+        }
+        parts.code_tracking_bytes = code_tracking_memory_bytes();
+        py::module_::import("_tracemalloc").attr("stop")();
+    }
+    parts.vmhwm = vmhwm_bytes();
+    parts.rss = sampler.samples();
+    parts.phases = sampler.phases();
+    // Like python3: a failure to flush stdout at exit turns a 0 status into 120.
+    if (stop_interpreter() < 0 && status == 0) status = 120;
+    std::fflush(stdout);
+    if (teeing) {
+        parts.stdout_sha256 = tee.stop();
+        parts.stdout_bytes = tee.bytes();
+    }
+    parts.exit_status = status;
+
+    json profile = build_profile(python, parts);
+    write_profile(output, profile, options.force);
+    return {status, options.output};
+}
+
+} // namespace memopt::probe

@@ -1,0 +1,194 @@
+#include "profiler/probe/profile_builder.h"
+
+#include <algorithm>
+#include <map>
+
+namespace memopt::probe {
+
+using nlohmann::json;
+
+namespace {
+
+json interpreter_section(const json& python, const NativeParts& n) {
+    return {
+        {"executable", python.value("sys_executable", "")},
+        {"version", n.python_version},
+        {"optimize", python.value("sys_flags_optimize", 0)},
+        {"xoptions", python.value("xoptions", json::object())},
+        {"sys_path", python.value("sys_path", json::array())},
+        {"tracemalloc_frames", python.value("traceback_limit", 0)},
+        {"code_tracking", n.options->track_code},
+        {"sampling_interval_ms", n.options->interval_ms},
+    };
+}
+
+// Per-phase peaks: RSS from the timeline (samples inside the phase and at its markers),
+// traced memory from the polls (each knows the highest value since the previous poll).
+json phases_section(const NativeParts& n) {
+    json phases = json::array();
+    std::map<std::string, std::vector<const PhaseEvent*>> open;
+    for (const auto& event : n.phases) {
+        if (event.begin) {
+            open[event.name].push_back(&event);
+            continue;
+        }
+        auto& stack = open[event.name];
+        if (stack.empty()) continue;
+        const PhaseEvent* begin = stack.back();
+        stack.pop_back();
+        std::int64_t peak_rss = std::max(begin->rss, event.rss);
+        for (const auto& s : n.rss)
+            if (s.t >= begin->t && s.t <= event.t && !s.during_snapshot) peak_rss = std::max(peak_rss, s.rss);
+        std::int64_t peak_traced = 0;
+        for (const auto& s : n.poller.samples)
+            if (s.t > begin->t && s.t <= event.t + 1e-6) peak_traced = std::max(peak_traced, s.interval_peak);
+        phases.push_back({{"name", event.name},
+                          {"start_s", begin->t - n.script_start_s},
+                          {"end_s", event.t - n.script_start_s},
+                          {"rss_start_bytes", begin->rss},
+                          {"rss_end_bytes", event.rss},
+                          {"peak_rss_bytes", peak_rss},
+                          {"peak_traced_bytes", peak_traced}});
+    }
+    std::sort(phases.begin(), phases.end(),
+              [](const json& a, const json& b) { return a["start_s"].get<double>() < b["start_s"].get<double>(); });
+    return phases;
+}
+
+json imports_section(const json& python, json& modules_out) {
+    const json& nodes = python.at("imports");
+    json tree = json::array();
+    json total = {{"time_s", 0.0}, {"rss_bytes", 0}, {"traced_bytes", 0}, {"count", 0}};
+    std::map<std::string, std::size_t> first_success;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const json& node = nodes[i];
+        json out = node;
+        out["id"] = i;
+        tree.push_back(out);
+        const std::string name = node.at("name");
+        if (!node.at("failed").get<bool>()) first_success.try_emplace(name, i);
+        if (node.at("parent").get<long>() < 0) {
+            const json& c = node.at("cumulative");
+            total["time_s"] = total["time_s"].get<double>() + c.at("time_s").get<double>();
+            total["rss_bytes"] = total["rss_bytes"].get<std::int64_t>() + c.at("rss_bytes").get<std::int64_t>();
+            total["traced_bytes"] = total["traced_bytes"].get<std::int64_t>() + c.at("traced_bytes").get<std::int64_t>();
+        }
+    }
+    total["count"] = first_success.size();
+
+    json modules = json::object();
+    for (const auto& [name, info] : python.at("modules").items()) {
+        json m = {{"file", info.at("file")},
+                  {"preloaded", info.at("preloaded")},
+                  {"functions_run", info.at("functions_run")},
+                  {"functions_run_after_import", info.at("functions_run_after_import")},
+                  {"ran", info.at("functions_run").get<long>() > 0}};
+        if (auto it = first_success.find(name); it != first_success.end()) {
+            const json& node = nodes[it->second];
+            m["import_id"] = it->second;
+            m["own"] = node.at("own");
+            m["cumulative"] = node.at("cumulative");
+            const long parent = node.at("parent").get<long>();
+            m["imported_by"] = node.at("importer");
+            m["parent_import"] = parent >= 0 ? json(nodes[static_cast<std::size_t>(parent)].at("name")) : json(nullptr);
+        } else {
+            const json zero = {{"time_s", 0.0}, {"rss_bytes", 0}, {"traced_bytes", 0}};
+            m["import_id"] = nullptr;
+            m["own"] = zero;
+            m["cumulative"] = zero;
+            m["imported_by"] = nullptr;
+            m["parent_import"] = nullptr;
+        }
+        modules[name] = m;
+    }
+    modules_out = modules;
+    return {{"total", total}, {"tree", tree}};
+}
+
+json never_ran_section(const json& modules) {
+    std::vector<std::pair<std::string, const json*>> rows;
+    for (const auto& [name, m] : modules.items())
+        if (!m.at("ran").get<bool>() && !m.at("preloaded").get<bool>() && !m.at("import_id").is_null() &&
+            name != "__main__")
+            rows.emplace_back(name, &m);
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+        return a.second->at("cumulative").at("rss_bytes").template get<std::int64_t>() >
+               b.second->at("cumulative").at("rss_bytes").template get<std::int64_t>();
+    });
+    json out = json::array();
+    for (const auto& [name, m] : rows)
+        out.push_back({{"name", name},
+                       {"own_rss_bytes", m->at("own").at("rss_bytes")},
+                       {"cumulative_rss_bytes", m->at("cumulative").at("rss_bytes")},
+                       {"own_traced_bytes", m->at("own").at("traced_bytes")},
+                       {"cumulative_traced_bytes", m->at("cumulative").at("traced_bytes")},
+                       {"cumulative_time_s", m->at("cumulative").at("time_s")}});
+    return out;
+}
+
+} // namespace
+
+json build_profile(const json& python, const NativeParts& n) {
+    json profile;
+    profile["schema"] = "memopt.profile/1";
+    profile["tool"] = {{"name", "memopt"}, {"version", "0.1.0"}};
+    profile["script"] = n.options->script.string();
+    profile["argv"] = n.options->args;
+    profile["interpreter"] = interpreter_section(python, n);
+    profile["exit_status"] = n.exit_status;
+    profile["duration_s"] = n.duration_s;
+    profile["stdout"] = {{"sha256", n.stdout_sha256}, {"bytes", n.stdout_bytes}};
+
+    // Peak RSS of the program: the timeline without the moments the probe itself was taking
+    // its snapshot (those are replaced by the RSS just before it).
+    std::int64_t peak_rss = n.rss_at_script_start, vmhwm = n.vmhwm;
+    double peak_t = 0;
+    json rss = json::array();
+    for (const auto& s : n.rss) {
+        rss.push_back({s.t - n.script_start_s, s.rss});
+        if (!s.during_snapshot && s.rss > peak_rss) {
+            peak_rss = s.rss;
+            peak_t = s.t - n.script_start_s;
+        }
+    }
+    if (n.poller.rss_before_snapshot > peak_rss) peak_rss = n.poller.rss_before_snapshot;
+    json traced = json::array();
+    for (const auto& s : n.poller.samples) traced.push_back({s.t - n.script_start_s, s.current, s.interval_peak});
+    profile["peak_rss_bytes"] = peak_rss;
+    profile["peak_rss_time_s"] = peak_t;
+    profile["vmhwm_bytes"] = vmhwm;
+    profile["peak_traced_bytes"] = n.poller.max_interval_peak;
+    profile["baseline"] = {{"rss_before_python_bytes", n.rss_before_python},
+                           {"rss_at_script_start_bytes", n.rss_at_script_start},
+                           {"traced_at_script_start_bytes", n.traced_at_script_start}};
+    const std::int64_t tracemalloc_bytes = python.value("tracemalloc_memory_bytes", std::int64_t{0});
+    profile["probe_overhead"] = {
+        {"native_before_python_bytes", n.rss_before_python},
+        {"tracemalloc_bytes", tracemalloc_bytes},
+        {"code_tracking_bytes", n.code_tracking_bytes},
+        {"census_scratch_bytes", python.contains("census") && python["census"].is_object()
+                                     ? python["census"].value("scratch_bytes", std::int64_t{0})
+                                     : std::int64_t{0}},
+        {"snapshots", n.poller.snapshots},
+        {"snapshot_time_s", n.poller.snapshot_time_s},
+        {"estimated_rss_bytes", n.rss_before_python + tracemalloc_bytes + static_cast<std::int64_t>(n.code_tracking_bytes)},
+    };
+    profile["timeline"] = {{"rss", rss}, {"traced", traced}};
+    profile["phases"] = phases_section(n);
+
+    json modules;
+    profile["imports"] = imports_section(python, modules);
+    profile["never_ran"] = never_ran_section(modules);
+    profile["modules"] = modules;
+
+    json peak = python.value("snapshot", json::object());
+    if (peak.contains("time_s")) peak["time_s"] = peak["time_s"].get<double>() - n.script_start_s;
+    peak["missed"] = n.poller.snapshot_traced >= 0 &&
+                     n.poller.max_interval_peak > n.poller.snapshot_traced + n.poller.snapshot_traced / 10;
+    peak["top_lines"] = python.value("top_lines", json::array());
+    peak["census"] = python.value("census", json::object());
+    profile["peak"] = peak;
+    return profile;
+}
+
+} // namespace memopt::probe
