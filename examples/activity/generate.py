@@ -182,21 +182,30 @@ def _bout(rng, activity, n, subject):
     return up, dyn
 
 
-def _subject_recording(rng, subject, samples, bag):
+def _refill(rng, bag, totals, previous):
+    """Next six bouts: every activity once, in random order. The longest of six random
+    bout lengths go to the activities with the least time so far, so classes stay balanced."""
+    seconds = np.sort(np.clip(rng.lognormal(math.log(25.0), 0.7, size=6), 5.0, 300.0))[::-1]
+    neediest = sorted(range(1, 7), key=lambda activity: totals[activity])
+    bouts = [(activity, float(length)) for activity, length in zip(neediest, seconds)]
+    order = rng.permutation(6)
+    bag.extend(bouts[i] for i in order)
+    if bag[-1][0] == previous:  # bag.pop() takes the last: no activity twice in a row
+        bag[0], bag[-1] = bag[-1], bag[0]
+
+
+def _subject_recording(rng, subject, samples, bag, totals):
     """One person's recording of about `samples` samples: bouts with smooth transitions.
 
     Returns (up, dyn, label) arrays. The annotated label switches near, not exactly at, the
-    middle of each transition (annotators are a second or so early or late)."""
+    middle of each transition (annotators are a few seconds early or late)."""
     ups, dyns, labels = [], [], []
     length = 0
     previous = None
     while length < samples:
-        if not bag:  # every activity once per bag, in random order: balanced classes
-            bag.extend(int(a) for a in rng.permutation(np.arange(1, 7)))
-            if bag[-1] == previous:
-                bag[0], bag[-1] = bag[-1], bag[0]
-        activity = bag.pop()
-        seconds = float(np.clip(rng.lognormal(math.log(25.0), 0.7), 5.0, 300.0))
+        if not bag:
+            _refill(rng, bag, totals, previous)
+        activity, seconds = bag.pop()
         n = int(seconds * SAMPLE_HZ)
         overlap = int(rng.uniform(1.0, 3.0) * SAMPLE_HZ) if previous is not None else 0
         up, dyn = _bout(rng, activity, n + overlap, subject)
@@ -209,8 +218,8 @@ def _subject_recording(rng, subject, samples, bag):
             prev_up[-overlap:] = blended / np.linalg.norm(blended, axis=1, keepdims=True)
             prev_dyn[-overlap:] = (1 - ramp) * prev_dyn[-overlap:] + ramp * dyn[:overlap]
             lag = int(rng.normal(0.0, 4.0) * SAMPLE_HZ)
-            switch = int(np.clip(overlap // 2 + lag, 0, min(overlap + n, len(prev_label))))
             # samples before `switch` (counted from the overlap start) keep the old label
+            switch = int(np.clip(overlap // 2 + lag, overlap - len(prev_label), overlap + n))
             if switch <= overlap:
                 prev_label[len(prev_label) - overlap + switch:] = activity
             else:
@@ -220,6 +229,7 @@ def _subject_recording(rng, subject, samples, bag):
         dyns.append(dyn)
         labels.append(label)
         length += len(label)
+        totals[activity] += n
         previous = activity
     return np.concatenate(ups), np.concatenate(dyns), np.concatenate(labels)
 
@@ -231,11 +241,13 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = 1, subject_minutes: float = 1
     rng = np.random.default_rng(seed)
     xyz_parts, label_parts = [], []
     total = 0
-    bag: list[int] = []
+    bag: list[tuple[int, float]] = []
+    totals = dict.fromkeys(range(1, 7), 0)
     per_subject = int(subject_minutes * 60 * SAMPLE_HZ)
     while total < rows:
         subject = _new_subject(rng)
-        up, dyn, label = _subject_recording(rng, subject, min(per_subject, rows - total), bag)
+        up, dyn, label = _subject_recording(rng, subject, min(per_subject, rows - total), bag,
+                                               totals)
         n = len(label)
         t = np.arange(n) / SAMPLE_HZ
         drift = np.zeros((n, 3))  # slow thermal drift of the sensor, a few counts
