@@ -1,8 +1,106 @@
+// memopt report: renders a trace (or a probe profile) through the reports/ library.
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/error.h"
+#include "common/paths.h"
+#include "reports/profile/profile_report.h"
+#include "reports/summary_format.h"
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 
 namespace memopt::cli {
+namespace {
 
-int run_report(const Args&) { throw Error("'report' is not implemented yet"); }
+namespace fs = std::filesystem;
+
+enum class InputKind { kTrace, kJson };
+
+InputKind detect_input(const fs::path& input) {
+    std::ifstream file(input, std::ios::binary);
+    if (!file) throw Error(fmt::format("cannot open {}", input));
+    char head[8] = {};
+    file.read(head, sizeof head);
+    const std::string_view start(head, static_cast<std::size_t>(file.gcount()));
+    if (start.starts_with("MEMOPTTR")) return InputKind::kTrace;
+    const auto first = start.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && start[first] == '{') return InputKind::kJson;
+    if (start.empty()) throw Error(fmt::format("{} is empty", input));
+    throw Error(fmt::format("{} is neither a memopt trace nor a JSON profile", input));
+}
+
+nlohmann::json read_json(const fs::path& input) {
+    std::ifstream file(input);
+    try {
+        return nlohmann::json::parse(file);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(fmt::format("{} is not valid JSON: {}", input, e.what()));
+    }
+}
+
+std::string render(const fs::path& input, const std::string& format, std::size_t top) {
+    if (detect_input(input) == InputKind::kJson) {
+        const auto json = read_json(input);
+        const std::string schema = json.is_object() ? json.value("schema", "") : "";
+        if (schema.starts_with("memopt.profile/")) return reports::render_profile(json, format);
+        if (schema == reports::kSummarySchema) {
+            const auto summary = reports::summary_from_json(json);
+            if (format == "json") return json.dump(2) + "\n";
+            if (format == "text") return reports::summary_to_text(summary);
+        }
+        if (schema.empty() || (!schema.starts_with("memopt.profile/") && schema != reports::kSummarySchema))
+            throw Error(fmt::format("{} is JSON but not a memopt profile or summary", input));
+        throw Error(fmt::format("format '{}' is not available for {}", format, input));
+    }
+    if (format != "text" && format != "json")
+        throw Error(fmt::format("format '{}' is not available for traces yet (use text or json)", format));
+    reports::SummaryOptions options;
+    options.top_sites = top;
+    const auto summary = reports::summarize_trace(input, options);
+    for (const auto& warning : summary.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
+    if (format == "json") return reports::summary_to_json(summary).dump(2) + "\n";
+    return reports::summary_to_text(summary);
+}
+
+} // namespace
+
+int run_report(const Args& args) {
+    po::options_description desc("options");
+    desc.add_options()
+        ("input", po::value<std::string>(), "trace (from memopt record) or profile (from memopt probe)")
+        ("format", po::value<std::string>()->default_value("text"), "text | json")
+        ("output,o", po::value<std::string>(), "write here instead of standard output")
+        ("force,f", "replace an existing output file")
+        ("top", po::value<std::size_t>()->default_value(10), "number of allocation sites to list");
+    po::positional_options_description positional;
+    positional.add("input", 1);
+    po::variables_map vm;
+    if (!parse_options(args, "report", "memopt report TRACE|PROFILE [--format text|json] [-o OUT]", desc,
+                       positional, vm))
+        return 0;
+    if (!vm.count("input")) throw Error("no trace or profile given (usage: memopt report TRACE [--format text|json])");
+    const fs::path input = vm["input"].as<std::string>();
+    if (!fs::exists(input)) throw Error(fmt::format("{} not found", input));
+    if (fs::is_directory(input)) throw Error(fmt::format("{} is a directory, not a trace", input));
+    const std::string format = vm["format"].as<std::string>();
+    fs::path output;
+    if (vm.count("output")) {
+        output = vm["output"].as<std::string>();
+        check_output_path(output, vm.count("force") > 0);
+    }
+    const std::string text = render(input, format, vm["top"].as<std::size_t>());
+    if (output.empty()) {
+        std::cout << text << std::flush;
+        return 0;
+    }
+    std::ofstream file(output, std::ios::trunc);
+    file << text;
+    file.close();
+    if (!file) throw Error(fmt::format("cannot write {}", output));
+    return 0;
+}
 
 } // namespace memopt::cli

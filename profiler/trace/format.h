@@ -59,7 +59,9 @@
 //     kExitStatus    varint exit_code, varint wall_ns, varint max_rss_kib, uint8 signaled
 //                                    written by `memopt record` after the child ended
 //     kTracerError   varint len, bytes message: the tracer turned itself off
-//     kFork          varint child_pid                              (sequenced)
+//     kFork          varint time_ns, varint child_pid              (sequenced)
+//     kMremap        varint old_address, varint old_length, varint new_address,
+//                    varint new_length: moves a tracked anonymous mapping (sequenced)
 //
 // Times are CLOCK_MONOTONIC nanoseconds. Sizes are what the program requested.
 // A file cut anywhere (killed process, full disk) reads up to its last complete chunk.
@@ -106,6 +108,7 @@ enum class ExtendedType : std::uint8_t {
     kExitStatus = 13,
     kTracerError = 14,
     kFork = 15,
+    kMremap = 16,
 };
 
 enum class ProcessOrigin : std::uint8_t {

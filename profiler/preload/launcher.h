@@ -1,0 +1,39 @@
+#pragma once
+// `memopt record`: creates the trace file, starts the command with libmemopt_preload.so
+// preloaded, forwards termination signals to it, and appends its exit status.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace memopt::recorder {
+
+struct RecordOptions {
+    std::vector<std::string> command;
+    std::filesystem::path output;          // the root trace; children write OUTPUT.PID
+    bool force = false;                    // replace an existing trace (and its child files)
+    std::uint64_t stack_sample_bytes = 0;  // 0: no stacks
+    unsigned interval_ms = 10;
+    std::filesystem::path preload_library; // libmemopt_preload.so
+    std::filesystem::path python_dir;      // prepended to PYTHONPATH (for `import memopt`)
+};
+
+struct RecordResult {
+    int exit_code = 0;      // the command's status, 128+N when killed by signal N
+    bool signaled = false;
+    double wall_seconds = 0;
+    std::uint64_t max_rss_kib = 0;
+    std::vector<std::filesystem::path> child_traces;
+};
+
+// Throws memopt::Error before starting anything when the command cannot be found or the
+// trace cannot be created (exists without `force`, unwritable directory, symlink).
+RecordResult record(const RecordOptions& options);
+
+// memopt-NAME-PID.trace in the current directory: never an existing file.
+std::filesystem::path default_trace_path(const std::vector<std::string>& command);
+
+// Resolves a command name like execvp would; empty when not found or not executable.
+std::filesystem::path find_executable(const std::string& name);
+
+} // namespace memopt::recorder

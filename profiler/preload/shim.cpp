@@ -1,0 +1,256 @@
+// The interposition layer: exported libc-named forwarders generated from hook_list.h, each
+// calling a hook_NAME function here that asks the real function and tells the tracer core.
+#include "profiler/preload/bootstrap_allocator.h"
+#include "profiler/preload/hook_list.h"
+#include "profiler/preload/process.h"
+#include "profiler/preload/real_functions.h"
+#include "profiler/preload/reentrancy_guard.h"
+#include "profiler/preload/tracer.h"
+
+#include <atomic>
+#include <cstdarg>
+#include <cstring>
+#include <dlfcn.h>
+#include <sys/mman.h>
+
+namespace memopt::preload {
+
+RealFunctions g_real;
+
+namespace {
+
+using trace::RecordKind;
+
+std::atomic<int> g_lookup_state{0}; // 0 not started, 1 in progress, 2 done
+thread_local bool t_looking_up __attribute__((tls_model("initial-exec"))) = false;
+
+void look_up_real_functions() noexcept {
+    t_looking_up = true;
+#define MEMOPT_LOOK_UP(ret, name, params, args)                                                \
+    g_real.name = reinterpret_cast<decltype(g_real.name)>(::dlsym(RTLD_NEXT, #name));
+    MEMOPT_ALL_HOOKS(MEMOPT_LOOK_UP)
+#undef MEMOPT_LOOK_UP
+    g_real.mremap = reinterpret_cast<decltype(g_real.mremap)>(::dlsym(RTLD_NEXT, "mremap"));
+    g_real.exit_now = reinterpret_cast<decltype(g_real.exit_now)>(::dlsym(RTLD_NEXT, "_exit"));
+    t_looking_up = false;
+}
+
+// True when the call should be recorded (and then the caller must hold a guard).
+bool should_record() noexcept { return !t_inside_tracer && tracer_active(); }
+
+template <typename Call>
+void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
+    if (!should_record()) return call();
+    ReentrancyGuard guard;
+    void* result = call();
+    if (result) record_allocation(kind, result, size, take_sequence());
+    return result;
+}
+
+template <typename Call>
+void* traced_resize(void* old, std::size_t size, Call&& call) noexcept {
+    if (!should_record()) return call();
+    ReentrancyGuard guard;
+    const std::uint64_t release_seq = old ? take_sequence() : 0;
+    void* result = call();
+    // A failed realloc leaves the old block alive; the trace then undercounts it (rare: OOM).
+    if (old) record_release(RecordKind::kFree, old, 0, release_seq);
+    if (result) record_allocation(RecordKind::kRealloc, result, size, take_sequence());
+    return result;
+}
+
+void* realloc_from_bootstrap(void* old, std::size_t size) noexcept;
+
+} // namespace
+
+bool real_functions_ready() noexcept {
+    if (g_lookup_state.load(std::memory_order_acquire) == 2) return true;
+    if (t_looking_up) return false;
+    int expected = 0;
+    if (g_lookup_state.compare_exchange_strong(expected, 1)) {
+        look_up_real_functions();
+        g_lookup_state.store(2, std::memory_order_release);
+        return true;
+    }
+    while (g_lookup_state.load(std::memory_order_acquire) != 2) __builtin_ia32_pause();
+    return true;
+}
+
+void* hook_malloc(size_t size) noexcept {
+    if (!real_functions_ready()) return bootstrap_allocate(size);
+    return traced_acquisition(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
+}
+
+void hook_free(void* ptr) noexcept {
+    if (!ptr || is_bootstrap_block(ptr)) return;
+    if (!real_functions_ready()) return;
+    if (!should_record()) return g_real.free(ptr);
+    ReentrancyGuard guard;
+    const std::uint64_t seq = take_sequence();
+    g_real.free(ptr);
+    record_release(RecordKind::kFree, ptr, 0, seq);
+}
+
+void* hook_calloc(size_t count, size_t size) noexcept {
+    if (!real_functions_ready()) return bootstrap_allocate(count * size); // arena is zeroed
+    return traced_acquisition(RecordKind::kCalloc, count * size,
+                              [&] { return g_real.calloc(count, size); });
+}
+
+void* hook_realloc(void* ptr, size_t size) noexcept {
+    if (ptr && is_bootstrap_block(ptr)) return realloc_from_bootstrap(ptr, size);
+    if (!real_functions_ready()) return bootstrap_allocate(size);
+    return traced_resize(ptr, size, [&] { return g_real.realloc(ptr, size); });
+}
+
+void* hook_reallocarray(void* ptr, size_t count, size_t size) noexcept {
+    if (ptr && is_bootstrap_block(ptr)) return realloc_from_bootstrap(ptr, count * size);
+    if (!real_functions_ready()) return bootstrap_allocate(count * size);
+    return traced_resize(ptr, count * size,
+                         [&] { return g_real.reallocarray(ptr, count, size); });
+}
+
+int hook_posix_memalign(void** out, size_t alignment, size_t size) noexcept {
+    if (!real_functions_ready()) return ENOMEM;
+    if (!should_record()) return g_real.posix_memalign(out, alignment, size);
+    ReentrancyGuard guard;
+    const int status = g_real.posix_memalign(out, alignment, size);
+    if (status == 0) record_allocation(RecordKind::kAligned, *out, size, take_sequence());
+    return status;
+}
+
+void* hook_aligned_alloc(size_t alignment, size_t size) noexcept {
+    if (!real_functions_ready()) return nullptr;
+    return traced_acquisition(RecordKind::kAligned, size,
+                              [&] { return g_real.aligned_alloc(alignment, size); });
+}
+
+void* hook_memalign(size_t alignment, size_t size) noexcept {
+    if (!real_functions_ready()) return nullptr;
+    return traced_acquisition(RecordKind::kAligned, size,
+                              [&] { return g_real.memalign(alignment, size); });
+}
+
+void* hook_valloc(size_t size) noexcept {
+    if (!real_functions_ready()) return nullptr;
+    return traced_acquisition(RecordKind::kAligned, size, [&] { return g_real.valloc(size); });
+}
+
+void* hook_pvalloc(size_t size) noexcept {
+    if (!real_functions_ready()) return nullptr;
+    return traced_acquisition(RecordKind::kAligned, size, [&] { return g_real.pvalloc(size); });
+}
+
+template <typename Call>
+void* traced_mapping(int flags, size_t length, Call&& call) noexcept {
+    if (!(flags & MAP_ANONYMOUS) || !should_record()) return call();
+    ReentrancyGuard guard;
+    void* result = call();
+    if (result != MAP_FAILED) record_allocation(RecordKind::kMmap, result, length, take_sequence());
+    return result;
+}
+
+void* hook_mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) noexcept {
+    if (!real_functions_ready()) return MAP_FAILED;
+    return traced_mapping(flags, length,
+                          [&] { return g_real.mmap(addr, length, prot, flags, fd, offset); });
+}
+
+void* hook_mmap64(void* addr, size_t length, int prot, int flags, int fd, off_t offset) noexcept {
+    if (!real_functions_ready()) return MAP_FAILED;
+    return traced_mapping(flags, length,
+                          [&] { return g_real.mmap64(addr, length, prot, flags, fd, offset); });
+}
+
+int hook_munmap(void* addr, size_t length) noexcept {
+    if (!real_functions_ready()) return -1;
+    if (!should_record()) return g_real.munmap(addr, length);
+    ReentrancyGuard guard;
+    const std::uint64_t seq = take_sequence();
+    const int status = g_real.munmap(addr, length);
+    record_release(RecordKind::kMunmap, addr, length, seq); // recorded even on failure: no gap
+    return status;
+}
+
+int hook_execve(const char* path, char* const argv[], char* const envp[]) noexcept {
+    real_functions_ready();
+    before_exec();
+    return g_real.execve(path, argv, envp);
+}
+
+int hook_execv(const char* path, char* const argv[]) noexcept {
+    real_functions_ready();
+    before_exec();
+    return g_real.execv(path, argv);
+}
+
+int hook_execvp(const char* file, char* const argv[]) noexcept {
+    real_functions_ready();
+    before_exec();
+    return g_real.execvp(file, argv);
+}
+
+int hook_execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
+    real_functions_ready();
+    before_exec();
+    return g_real.execvpe(file, argv, envp);
+}
+
+pid_t hook_fork() noexcept {
+    real_functions_ready();
+    const pid_t child = g_real.fork();
+    if (child > 0) record_fork(child);
+    return child;
+}
+
+namespace {
+
+void* realloc_from_bootstrap(void* old, std::size_t size) noexcept {
+    void* fresh = hook_malloc(size);
+    if (fresh) {
+        const std::size_t old_size = bootstrap_block_size(old);
+        std::memcpy(fresh, old, old_size < size ? old_size : size);
+    }
+    return fresh;
+}
+
+} // namespace
+} // namespace memopt::preload
+
+extern "C" {
+
+#define MEMOPT_FORWARD(ret, name, params, args)                                                \
+    __attribute__((visibility("default"))) ret name params noexcept {                         \
+        return memopt::preload::hook_##name args;                                              \
+    }
+MEMOPT_ALL_HOOKS(MEMOPT_FORWARD)
+#undef MEMOPT_FORWARD
+
+__attribute__((visibility("default"))) void* mremap(void* old_address, size_t old_length,
+                                                    size_t new_length, int flags, ...) noexcept {
+    using namespace memopt::preload;
+    void* new_address = nullptr;
+    if (flags & MREMAP_FIXED) {
+        va_list rest;
+        va_start(rest, flags);
+        new_address = va_arg(rest, void*);
+        va_end(rest);
+    }
+    if (!real_functions_ready()) return MAP_FAILED;
+    if (!should_record()) return g_real.mremap(old_address, old_length, new_length, flags, new_address);
+    ReentrancyGuard guard;
+    void* result = g_real.mremap(old_address, old_length, new_length, flags, new_address);
+    if (result != MAP_FAILED)
+        record_mremap(old_address, old_length, result, new_length, take_sequence());
+    return result;
+}
+
+__attribute__((visibility("default"), noreturn)) void _exit(int status) {
+    using namespace memopt::preload;
+    real_functions_ready();
+    before_exit_now();
+    g_real.exit_now(status);
+    __builtin_unreachable();
+}
+
+} // extern "C"

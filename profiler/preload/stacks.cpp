@@ -1,0 +1,176 @@
+#include "profiler/preload/stacks.h"
+
+#include "profiler/preload/thread_buffer.h"
+#include "profiler/trace/encoding.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <elf.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+namespace memopt::preload {
+namespace {
+
+using namespace trace;
+
+thread_local std::int64_t t_bytes_until_sample __attribute__((tls_model("initial-exec"))) = 0;
+thread_local std::uint64_t t_random_state __attribute__((tls_model("initial-exec"))) = 0;
+
+std::uint64_t next_random() noexcept {
+    if (t_random_state == 0)
+        t_random_state = reinterpret_cast<std::uintptr_t>(&t_random_state) ^ 0x9e3779b97f4a7c15ull;
+    std::uint64_t x = t_random_state; // xorshift64*
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t_random_state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+std::int64_t exponential_bytes(std::uint64_t mean) noexcept {
+    const double uniform = (static_cast<double>(next_random() >> 11) + 1.0) / 9007199254740993.0;
+    return static_cast<std::int64_t>(-std::log(uniform) * static_cast<double>(mean)) + 1;
+}
+
+// Frame trie: open addressing over (parent id, ip) -> id, in memory mapped on first use.
+struct TrieEntry {
+    std::uint64_t parent;
+    std::uint64_t ip;
+    std::uint64_t id; // 0 = empty
+};
+constexpr std::size_t kTrieCapacity = 1u << 18;
+constexpr std::size_t kTrieLimit = kTrieCapacity / 4 * 3;
+
+TrieEntry* g_trie = nullptr;
+std::size_t g_trie_size = 0;
+std::uint64_t g_next_node = 1;
+std::atomic<bool> g_trie_lock{false};
+unsigned long long g_modules_seen = ~0ull; // dlpi_adds + dlpi_subs at the last emission
+
+struct TrieLock {
+    TrieLock() noexcept {
+        while (g_trie_lock.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
+    }
+    ~TrieLock() { g_trie_lock.store(false, std::memory_order_release); }
+};
+
+std::size_t slot_of(std::uint64_t parent, std::uint64_t ip) noexcept {
+    std::uint64_t h = (parent * 0x9e3779b97f4a7c15ull) ^ (ip + 0x632be59bd9b4e019ull);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return static_cast<std::size_t>(h) & (kTrieCapacity - 1);
+}
+
+void append_frame_record(ThreadBuffer& buffer, std::uint64_t id, std::uint64_t parent,
+                         std::uint64_t ip) noexcept {
+    if (!ensure_room(buffer, 4 * kMaxVarintSize)) return;
+    std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kFrame);
+    out = put_varint(out, id);
+    out = put_varint(out, parent);
+    out = put_varint(out, ip);
+    buffer.used = static_cast<std::size_t>(out - buffer.payload());
+}
+
+int count_loaded_objects(dl_phdr_info* info, size_t size, void* data) noexcept {
+    auto* counter = static_cast<unsigned long long*>(data);
+    if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
+        *counter = info->dlpi_adds + info->dlpi_subs;
+    return 1; // the counters are the same in every entry: stop after the first
+}
+
+int emit_module(dl_phdr_info* info, size_t, void* data) noexcept {
+    auto& buffer = *static_cast<ThreadBuffer*>(data);
+    char exe_path[512];
+    const char* name = info->dlpi_name;
+    if (!name || !*name) {
+        const ssize_t n = ::readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+        exe_path[n > 0 ? n : 0] = '\0';
+        name = exe_path;
+    }
+    const std::size_t name_length = ::strnlen(name, 4096);
+    int loads = 0;
+    for (int i = 0; i < info->dlpi_phnum; ++i) loads += info->dlpi_phdr[i].p_type == PT_LOAD;
+    const std::size_t need = 4 * kMaxVarintSize + name_length + 2 * kMaxVarintSize * loads;
+    if (need > kBufferCapacity || !ensure_room(buffer, need)) return 0;
+    std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kModule);
+    out = put_varint(out, info->dlpi_addr);
+    out = put_varint(out, name_length);
+    std::memcpy(out, name, name_length);
+    out += name_length;
+    out = put_varint(out, static_cast<std::uint64_t>(loads));
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const auto& header = info->dlpi_phdr[i];
+        if (header.p_type != PT_LOAD) continue;
+        out = put_varint(out, header.p_vaddr);
+        out = put_varint(out, header.p_memsz);
+    }
+    buffer.used = static_cast<std::size_t>(out - buffer.payload());
+    return 0;
+}
+
+void emit_modules_if_changed(ThreadBuffer& buffer) noexcept {
+    unsigned long long seen = 0;
+    ::dl_iterate_phdr(count_loaded_objects, &seen);
+    if (seen == g_modules_seen) return;
+    g_modules_seen = seen;
+    ::dl_iterate_phdr(emit_module, &buffer);
+}
+
+} // namespace
+
+bool stack_sample_due(std::size_t size, std::uint64_t mean_bytes) noexcept {
+    if (mean_bytes <= 1) return true;
+    if (t_bytes_until_sample == 0) t_bytes_until_sample = exponential_bytes(mean_bytes);
+    t_bytes_until_sample -= static_cast<std::int64_t>(size);
+    if (t_bytes_until_sample > 0) return false;
+    t_bytes_until_sample = exponential_bytes(mean_bytes);
+    return true;
+}
+
+int capture_stack(std::uintptr_t* ips, int max_depth) noexcept {
+    return ::unw_backtrace(reinterpret_cast<void**>(ips), max_depth);
+}
+
+std::uint64_t intern_stack(ThreadBuffer& buffer, const std::uintptr_t* ips, int depth) noexcept {
+    TrieLock lock;
+    if (!g_trie) {
+        void* memory = ::mmap(nullptr, kTrieCapacity * sizeof(TrieEntry), PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (memory == MAP_FAILED) return 0;
+        g_trie = static_cast<TrieEntry*>(memory);
+    }
+    emit_modules_if_changed(buffer);
+    std::uint64_t node = 0;
+    for (int i = depth - 1; i >= 0; --i) {
+        const std::uint64_t ip = ips[i];
+        std::size_t slot = slot_of(node, ip);
+        while (g_trie[slot].id != 0 && (g_trie[slot].parent != node || g_trie[slot].ip != ip))
+            slot = (slot + 1) & (kTrieCapacity - 1);
+        if (g_trie[slot].id == 0) {
+            if (g_trie_size >= kTrieLimit) return node; // full: keep the outer part of the stack
+            g_trie[slot] = {node, ip, g_next_node++};
+            ++g_trie_size;
+            append_frame_record(buffer, g_trie[slot].id, node, ip);
+        }
+        node = g_trie[slot].id;
+    }
+    return node;
+}
+
+void reset_stacks_after_fork() noexcept {
+    g_trie_lock.store(false);
+    // Unmapping instead of clearing keeps the child from touching (and counting) every page.
+    if (g_trie) ::munmap(g_trie, kTrieCapacity * sizeof(TrieEntry));
+    g_trie = nullptr;
+    g_trie_size = 0;
+    g_modules_seen = ~0ull;
+}
+
+} // namespace memopt::preload

@@ -1,0 +1,68 @@
+#pragma once
+// Per-thread trace buffers. Each thread appends encoded records to its own buffer under a
+// per-buffer spinlock that only the owner and the flusher (sampler thread, exit, fork, exec)
+// ever take, so the allocation path has no global lock. A full buffer goes out as one chunk
+// (profiler/trace/format.h) in one write(2).
+#include "profiler/trace/encoding.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <sys/types.h>
+
+namespace memopt::preload {
+
+inline constexpr std::size_t kBufferCapacity = 64 * 1024;
+inline constexpr std::size_t kMaxThreads = 4096;
+inline constexpr std::uint64_t kNoSequence = ~0ull;
+
+struct ThreadBuffer {
+    std::atomic<bool> locked{false};
+    std::atomic<bool> in_use{false};
+    pid_t tid = 0;
+    std::uint64_t first_seq = kNoSequence; // first sequenced record of the pending chunk
+    std::uint64_t last_seq = 0;
+    std::uint64_t last_address = 0; // in units of 16 bytes, delta base within the chunk
+    std::size_t used = 0;           // payload bytes pending
+    std::uint8_t bytes[trace::kMaxChunkHeaderSize + kBufferCapacity];
+
+    std::uint8_t* payload() noexcept { return bytes + trace::kMaxChunkHeaderSize; }
+    std::uint8_t* cursor() noexcept { return payload() + used; }
+    std::size_t room() const noexcept { return kBufferCapacity - used; }
+
+    void lock() noexcept {
+        while (locked.exchange(true, std::memory_order_acquire)) {
+            while (locked.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+        }
+    }
+    bool try_lock() noexcept { return !locked.exchange(true, std::memory_order_acquire); }
+    void unlock() noexcept { locked.store(false, std::memory_order_release); }
+};
+
+// The calling thread's buffer, registering the thread on first use. nullptr when no slot
+// could be had (the tracer then turns itself off).
+ThreadBuffer* current_thread_buffer() noexcept;
+
+// Writes the pending chunk of a buffer whose lock the caller holds. Returns false (and turns
+// the tracer off) when the sink fails.
+bool flush_locked(ThreadBuffer& buffer) noexcept;
+
+// Makes room for `bytes` more payload bytes, flushing first when needed (lock held).
+bool ensure_room(ThreadBuffer& buffer, std::size_t bytes) noexcept;
+
+// Starts a sequenced record: writes a kSeqSkip when `seq` does not follow the previous one.
+void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept;
+
+// Flushes every registered buffer. With `wait`, spins until each lock is free (exit, exec);
+// without, skips busy buffers (periodic flush). Also reclaims buffers of threads that died
+// without saying goodbye.
+void flush_all_buffers(bool wait) noexcept;
+
+// Called from the thread's own exit path: flush and give the slot back.
+void release_current_thread_buffer() noexcept;
+
+// In a forked child: drop every buffer's pending bytes (they are the parent's to write) and
+// all ownership, locks included, since the other threads do not exist in the child.
+void reset_buffers_after_fork() noexcept;
+
+} // namespace memopt::preload

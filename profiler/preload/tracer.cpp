@@ -1,0 +1,241 @@
+#include "profiler/preload/tracer.h"
+
+#include "profiler/preload/reentrancy_guard.h"
+#include "profiler/preload/sink.h"
+#include "profiler/preload/stacks.h"
+#include "profiler/preload/thread_buffer.h"
+#include "profiler/trace/encoding.h"
+
+#include <atomic>
+#include <cstring>
+#include <ctime>
+#include <unistd.h>
+
+namespace memopt::preload {
+
+thread_local bool t_inside_tracer __attribute__((tls_model("initial-exec"))) = false;
+
+namespace {
+
+using namespace trace;
+
+TracerConfig g_config;
+std::atomic<bool> g_active{false};
+std::atomic<bool> g_disabled{false};
+// Padded so the counter does not share a cache line with the flags read on every event.
+alignas(64) std::atomic<std::uint64_t> g_sequence{0};
+
+// Largest record the hot path writes: skip + stack ref + unaligned event.
+constexpr std::size_t kMaxEventRecord = 3 * (2 + kMaxVarintSize) + 2 * kMaxVarintSize;
+
+std::size_t bounded_length(const char* text, std::size_t limit) noexcept {
+    std::size_t n = 0;
+    while (n < limit && text[n] != '\0') ++n;
+    return n;
+}
+
+void append_bytes_field(ThreadBuffer& buffer, const char* text, std::size_t length) noexcept {
+    std::uint8_t* out = put_varint(buffer.cursor(), length);
+    std::memcpy(out, text, length);
+    buffer.used = static_cast<std::size_t>(out + length - buffer.payload());
+}
+
+void append_event_locked(ThreadBuffer& buffer, RecordKind kind, std::uint64_t address,
+                         bool has_size, std::uint64_t size, std::uint64_t seq,
+                         std::uint64_t stack) noexcept {
+    begin_sequenced_record(buffer, seq);
+    std::uint8_t* out = buffer.cursor();
+    if (stack != 0) {
+        out = put_extended_head(out, ExtendedType::kStackRef);
+        out = put_varint(out, stack);
+    }
+    if ((address & ((1u << kAddressShift) - 1)) == 0) {
+        const std::uint64_t units = address >> kAddressShift;
+        const auto delta = static_cast<std::int64_t>(units - buffer.last_address);
+        out = put_varint(out, record_head(kind, zigzag(delta)));
+        buffer.last_address = units;
+    } else {
+        out = put_extended_head(out, ExtendedType::kUnaligned);
+        *out++ = static_cast<std::uint8_t>(kind);
+        out = put_varint(out, address);
+    }
+    if (has_size) out = put_varint(out, size);
+    buffer.used = static_cast<std::size_t>(out - buffer.payload());
+}
+
+// A sequenced extended record with a time stamp; `fill` appends the rest of the fields.
+template <typename Fill>
+void append_timed_record(ExtendedType type, std::size_t extra_bytes, Fill&& fill) noexcept {
+    if (!tracer_active()) return;
+    ReentrancyGuard guard;
+    ThreadBuffer* buffer = current_thread_buffer();
+    if (!buffer) return;
+    const std::uint64_t seq = take_sequence();
+    const std::uint64_t now = monotonic_ns();
+    buffer->lock();
+    if (ensure_room(*buffer, kMaxEventRecord + extra_bytes)) {
+        begin_sequenced_record(*buffer, seq);
+        std::uint8_t* out = put_extended_head(buffer->cursor(), type);
+        out = put_varint(out, now);
+        buffer->used = static_cast<std::size_t>(out - buffer->payload());
+        fill(*buffer);
+    }
+    buffer->unlock();
+}
+
+// An unsequenced extended record.
+template <typename Fill>
+void append_plain_record(ExtendedType type, std::size_t extra_bytes, Fill&& fill) noexcept {
+    ReentrancyGuard guard;
+    ThreadBuffer* buffer = current_thread_buffer();
+    if (!buffer) return;
+    buffer->lock();
+    if (ensure_room(*buffer, kMaxEventRecord + extra_bytes)) {
+        std::uint8_t* out = put_extended_head(buffer->cursor(), type);
+        buffer->used = static_cast<std::size_t>(out - buffer->payload());
+        fill(*buffer);
+    }
+    buffer->unlock();
+}
+
+void append_varint(ThreadBuffer& buffer, std::uint64_t value) noexcept {
+    buffer.used = static_cast<std::size_t>(put_varint(buffer.cursor(), value) - buffer.payload());
+}
+
+} // namespace
+
+void tracer_configure(const TracerConfig& config) noexcept { g_config = config; }
+const TracerConfig& tracer_config() noexcept { return g_config; }
+
+void tracer_set_active(bool active) noexcept {
+    g_active.store(active && !g_disabled.load(), std::memory_order_release);
+}
+
+bool tracer_active() noexcept { return g_active.load(std::memory_order_relaxed); }
+
+void tracer_disable(const char* why) noexcept {
+    g_active.store(false);
+    if (!g_disabled.exchange(true)) say_signal_safe(why);
+}
+
+void tracer_reset_sequence() noexcept { g_sequence.store(0); }
+
+std::uint64_t take_sequence() noexcept {
+    return g_sequence.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t monotonic_ns() noexcept {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
+           static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+void record_allocation(RecordKind kind, const void* address, std::size_t size,
+                       std::uint64_t seq) noexcept {
+    ThreadBuffer* buffer = current_thread_buffer();
+    if (!buffer) return;
+    std::uintptr_t ips[kMaxStackDepth];
+    int depth = 0;
+    const std::uint64_t mean = g_config.stack_sample_bytes;
+    if (mean != 0 && stack_sample_due(size, mean)) depth = capture_stack(ips, kMaxStackDepth);
+    buffer->lock();
+    std::uint64_t stack = 0;
+    if (depth > 0 && ensure_room(*buffer, 2 * kMaxEventRecord))
+        stack = intern_stack(*buffer, ips, depth);
+    if (ensure_room(*buffer, kMaxEventRecord))
+        append_event_locked(*buffer, kind, reinterpret_cast<std::uintptr_t>(address), true, size,
+                            seq, stack);
+    buffer->unlock();
+}
+
+void record_release(RecordKind kind, const void* address, std::size_t size,
+                    std::uint64_t seq) noexcept {
+    ThreadBuffer* buffer = current_thread_buffer();
+    if (!buffer) return;
+    buffer->lock();
+    if (ensure_room(*buffer, kMaxEventRecord))
+        append_event_locked(*buffer, kind, reinterpret_cast<std::uintptr_t>(address),
+                            kind == RecordKind::kMunmap, size, seq, 0);
+    buffer->unlock();
+}
+
+void record_mremap(const void* old_address, std::size_t old_length, const void* new_address,
+                   std::size_t new_length, std::uint64_t seq) noexcept {
+    ThreadBuffer* buffer = current_thread_buffer();
+    if (!buffer) return;
+    buffer->lock();
+    if (ensure_room(*buffer, kMaxEventRecord + 4 * kMaxVarintSize)) {
+        begin_sequenced_record(*buffer, seq);
+        std::uint8_t* out = put_extended_head(buffer->cursor(), ExtendedType::kMremap);
+        out = put_varint(out, reinterpret_cast<std::uintptr_t>(old_address));
+        out = put_varint(out, old_length);
+        out = put_varint(out, reinterpret_cast<std::uintptr_t>(new_address));
+        out = put_varint(out, new_length);
+        buffer->used = static_cast<std::size_t>(out - buffer->payload());
+    }
+    buffer->unlock();
+}
+
+void record_rss(std::uint64_t resident_pages) noexcept {
+    append_timed_record(ExtendedType::kRss, 0,
+                        [&](ThreadBuffer& buffer) { append_varint(buffer, resident_pages); });
+}
+
+void record_phase(bool begin, const char* name) noexcept {
+    constexpr std::size_t kMaxName = 256;
+    const std::size_t length = name ? bounded_length(name, kMaxName) : 0;
+    append_timed_record(begin ? ExtendedType::kPhaseBegin : ExtendedType::kPhaseEnd, kMaxName,
+                        [&](ThreadBuffer& buffer) { append_bytes_field(buffer, name, length); });
+}
+
+void record_process_start(ProcessOrigin origin) noexcept {
+    append_plain_record(ExtendedType::kProcessStart, 0, [&](ThreadBuffer& buffer) {
+        append_varint(buffer, static_cast<std::uint64_t>(::getpid()));
+        append_varint(buffer, static_cast<std::uint64_t>(::getppid()));
+        append_varint(buffer, monotonic_ns());
+        *buffer.cursor() = static_cast<std::uint8_t>(origin);
+        buffer.used += 1;
+        append_varint(buffer, static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
+        append_varint(buffer, g_config.stack_sample_bytes);
+    });
+}
+
+void record_process_exit(std::uint64_t vm_hwm_kib) noexcept {
+    append_timed_record(ExtendedType::kProcessExit, 0,
+                        [&](ThreadBuffer& buffer) { append_varint(buffer, vm_hwm_kib); });
+}
+
+void record_fork(pid_t child) noexcept {
+    // Sequenced so the reader can place it, but carries no time: reuse the timed layout.
+    append_timed_record(ExtendedType::kFork, 0, [&](ThreadBuffer& buffer) {
+        append_varint(buffer, static_cast<std::uint64_t>(child));
+    });
+}
+
+void record_tracer_error(const char* message) noexcept {
+    const std::size_t length = bounded_length(message, 512);
+    append_plain_record(ExtendedType::kTracerError, 512,
+                        [&](ThreadBuffer& buffer) { append_bytes_field(buffer, message, length); });
+}
+
+void note_thread_start(ThreadBuffer& buffer) noexcept {
+    buffer.lock();
+    if (ensure_room(buffer, kMaxEventRecord)) {
+        std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kThreadStart);
+        out = put_varint(out, monotonic_ns());
+        buffer.used = static_cast<std::size_t>(out - buffer.payload());
+    }
+    buffer.unlock();
+}
+
+void flush_current_thread() noexcept {
+    ReentrancyGuard guard;
+    ThreadBuffer* buffer = current_thread_buffer();
+    if (!buffer) return;
+    buffer->lock();
+    flush_locked(*buffer);
+    buffer->unlock();
+}
+
+} // namespace memopt::preload

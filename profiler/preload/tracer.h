@@ -1,0 +1,57 @@
+#pragma once
+// The tracer core: what the hooks call once they have the real result in hand. It turns
+// events into records in the calling thread's buffer. Unit tests drive it directly with an
+// in-memory sink (sink.h), without preloading anything.
+//
+// Ordering: every sequenced event takes a number from one process-wide counter. A release
+// (free, munmap, the old half of realloc) takes its number *before* the real call and an
+// acquisition *after* it, so when another thread gets the same address back, its event
+// always carries the larger number. The reader restores the total order from the numbers.
+#include "profiler/trace/format.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <sys/types.h>
+
+namespace memopt::preload {
+
+struct ThreadBuffer;
+
+struct TracerConfig {
+    std::uint64_t stack_sample_bytes = 0; // 0: no stacks; N: about one stack every N bytes
+    unsigned interval_ms = 10;            // RSS sampling period
+};
+
+void tracer_configure(const TracerConfig& config) noexcept;
+const TracerConfig& tracer_config() noexcept;
+void tracer_set_active(bool active) noexcept;
+bool tracer_active() noexcept;
+// Turns tracing off for good and says why, once, on stderr. The program runs on.
+void tracer_disable(const char* why) noexcept;
+// The sequence counter starts again at 0 (new trace file after fork).
+void tracer_reset_sequence() noexcept;
+
+std::uint64_t take_sequence() noexcept;
+std::uint64_t monotonic_ns() noexcept;
+
+// Hot path (caller holds the ReentrancyGuard).
+void record_allocation(trace::RecordKind kind, const void* address, std::size_t size,
+                       std::uint64_t seq) noexcept;
+void record_release(trace::RecordKind kind, const void* address, std::size_t size,
+                    std::uint64_t seq) noexcept;
+void record_mremap(const void* old_address, std::size_t old_length, const void* new_address,
+                   std::size_t new_length, std::uint64_t seq) noexcept;
+
+// Less frequent events.
+void record_rss(std::uint64_t resident_pages) noexcept;
+void record_phase(bool begin, const char* name) noexcept;
+void record_process_start(trace::ProcessOrigin origin) noexcept;
+void record_process_exit(std::uint64_t vm_hwm_kib) noexcept;
+void record_fork(pid_t child) noexcept;
+void record_tracer_error(const char* message) noexcept;
+void note_thread_start(ThreadBuffer& buffer) noexcept;
+
+// Flushes the calling thread's pending records now (before exec, at exit).
+void flush_current_thread() noexcept;
+
+} // namespace memopt::preload

@@ -1,0 +1,62 @@
+#include "profiler/trace/chunk_builder.h"
+
+#include <cstring>
+
+namespace memopt::trace {
+namespace {
+
+void append_varint(std::vector<std::uint8_t>& out, std::uint64_t value) {
+    std::uint8_t bytes[kMaxVarintSize];
+    const std::uint8_t* end = put_varint(bytes, value);
+    for (const std::uint8_t* p = bytes; p != end; ++p) out.push_back(*p);
+}
+
+} // namespace
+
+std::vector<std::uint8_t> file_header(std::uint16_t version) {
+    std::vector<std::uint8_t> header(kFileHeaderSize, 0);
+    std::memcpy(header.data(), kMagic, sizeof kMagic);
+    header[8] = static_cast<std::uint8_t>(version & 0xff);
+    header[9] = static_cast<std::uint8_t>(version >> 8);
+    return header;
+}
+
+ChunkBuilder& ChunkBuilder::varint(std::uint64_t value) {
+    append_varint(payload_, value);
+    return *this;
+}
+
+ChunkBuilder& ChunkBuilder::byte(std::uint8_t value) {
+    payload_.push_back(value);
+    return *this;
+}
+
+ChunkBuilder& ChunkBuilder::text(std::string_view value) {
+    varint(value.size());
+    payload_.insert(payload_.end(), value.begin(), value.end());
+    return *this;
+}
+
+ChunkBuilder& ChunkBuilder::extended(ExtendedType type) {
+    return varint(record_head(RecordKind::kExtended, static_cast<std::uint64_t>(type)));
+}
+
+ChunkBuilder& ChunkBuilder::event(RecordKind kind, std::uint64_t address, std::uint64_t size) {
+    const std::uint64_t units = address >> kAddressShift;
+    varint(record_head(kind, zigzag(static_cast<std::int64_t>(units - last_units_))));
+    last_units_ = units;
+    if (kind != RecordKind::kFree) varint(size);
+    return *this;
+}
+
+std::vector<std::uint8_t> ChunkBuilder::finish() const {
+    std::vector<std::uint8_t> chunk;
+    chunk.push_back(kChunkTag);
+    append_varint(chunk, varint_size(tid_) + varint_size(first_seq_) + payload_.size());
+    append_varint(chunk, tid_);
+    append_varint(chunk, first_seq_);
+    chunk.insert(chunk.end(), payload_.begin(), payload_.end());
+    return chunk;
+}
+
+} // namespace memopt::trace

@@ -1,0 +1,155 @@
+// The tracer core driven directly, with an in-memory sink: no preloading involved.
+#include "profiler/preload/bootstrap_allocator.h"
+#include "profiler/preload/reentrancy_guard.h"
+#include "profiler/preload/sink.h"
+#include "profiler/preload/thread_buffer.h"
+#include "profiler/preload/tracer.h"
+#include "profiler/trace/chunk_builder.h"
+#include "profiler/trace/reader.h"
+#include "tests/support/run.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+using namespace memopt;
+using namespace memopt::preload;
+
+namespace {
+
+std::mutex g_bytes_mutex;
+std::vector<std::uint8_t> g_bytes;
+
+bool collect(const std::uint8_t* data, std::size_t size) noexcept {
+    std::lock_guard<std::mutex> lock(g_bytes_mutex);
+    g_bytes.insert(g_bytes.end(), data, data + size);
+    return true;
+}
+
+bool refuse(const std::uint8_t*, std::size_t) noexcept { return false; }
+
+std::filesystem::path save(const test::ScratchDir& dir) {
+    const auto path = dir / "core.trace";
+    std::ofstream file(path, std::ios::binary);
+    const auto header = trace::file_header();
+    file.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
+    file.write(reinterpret_cast<const char*>(g_bytes.data()), static_cast<std::streamsize>(g_bytes.size()));
+    return path;
+}
+
+void churn(std::uint64_t base, int count) {
+    ReentrancyGuard guard;
+    for (int i = 0; i < count; ++i) {
+        const std::uint64_t address = base + static_cast<std::uint64_t>(i) * 48;
+        record_allocation(trace::RecordKind::kMalloc, reinterpret_cast<void*>(address), 32, take_sequence());
+        const std::uint64_t seq = take_sequence();
+        record_release(trace::RecordKind::kFree, reinterpret_cast<void*>(address), 0, seq);
+    }
+}
+
+__attribute__((noinline)) void allocate_with_stack() {
+    ReentrancyGuard guard;
+    record_allocation(trace::RecordKind::kMalloc, reinterpret_cast<void*>(0x7000), 4096, take_sequence());
+}
+
+} // namespace
+
+TEST_CASE("events from several threads come back complete and in order") {
+    g_bytes.clear();
+    sink_use_writer(collect);
+    tracer_reset_sequence();
+    tracer_configure({});
+    tracer_set_active(true);
+    record_process_start(trace::ProcessOrigin::kLaunched);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) threads.emplace_back(churn, 0x10000000ull * (t + 1), 20000);
+    for (auto& thread : threads) thread.join();
+    record_phase(true, "after");
+    {
+        ReentrancyGuard guard;
+        flush_all_buffers(true);
+    }
+    tracer_set_active(false);
+
+    test::ScratchDir dir("core");
+    trace::TraceReader reader(save(dir));
+    trace::Event event;
+    std::uint64_t expected = 0, allocations = 0, frees = 0;
+    bool ordered = true;
+    while (reader.next(event)) {
+        ordered &= event.seq == expected++;
+        allocations += event.type == trace::EventType::kAllocation;
+        frees += event.type == trace::EventType::kFree;
+    }
+    CHECK(ordered);
+    CHECK(allocations == 60000);
+    CHECK(frees == 60000);
+    CHECK(reader.missing_events() == 0);
+    CHECK(reader.metadata().names == std::vector<std::string>{"after"});
+    // The encoding stays compact: nearby addresses cost a few bytes an event.
+    CHECK(static_cast<double>(g_bytes.size()) / 120000.0 < 4.0);
+}
+
+TEST_CASE("sampled stacks are interned into frames and modules") {
+    g_bytes.clear();
+    sink_use_writer(collect);
+    tracer_reset_sequence();
+    tracer_configure({1, 10});
+    tracer_set_active(true);
+    record_process_start(trace::ProcessOrigin::kLaunched);
+    volatile int calls = 2; // volatile: the loop must not be unrolled into two call sites
+    for (int i = 0; i < calls; ++i) allocate_with_stack();
+    flush_current_thread();
+    tracer_set_active(false);
+    tracer_configure({});
+
+    test::ScratchDir dir("core-stacks");
+    trace::TraceReader reader(save(dir));
+    trace::Event event;
+    std::vector<std::uint64_t> stacks;
+    while (reader.next(event)) stacks.push_back(event.stack);
+    REQUIRE(stacks.size() == 2);
+    CHECK(stacks[0] != 0);
+    CHECK(stacks[0] == stacks[1]); // the same call site is one trie leaf
+    CHECK(!reader.metadata().frames.empty());
+    CHECK(!reader.metadata().modules.empty());
+}
+
+TEST_CASE("a failing sink turns the tracer off instead of hurting the program") {
+    sink_use_writer(refuse);
+    tracer_configure({});
+    tracer_set_active(true);
+    {
+        ReentrancyGuard guard;
+        for (int i = 0; i < 200000 && tracer_active(); ++i)
+            record_allocation(trace::RecordKind::kMalloc, reinterpret_cast<void*>(0x1000), 8, take_sequence());
+    }
+    CHECK_FALSE(tracer_active());
+    tracer_set_active(true); // stays off for good
+    CHECK_FALSE(tracer_active());
+}
+
+TEST_CASE("the bootstrap arena serves dlsym's early requests") {
+    void* a = bootstrap_allocate(100);
+    void* b = bootstrap_allocate(10);
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(is_bootstrap_block(a));
+    CHECK(is_bootstrap_block(b));
+    CHECK(bootstrap_block_size(a) == 100);
+    CHECK(reinterpret_cast<std::uintptr_t>(a) % 16 == 0);
+    CHECK(static_cast<char*>(b) >= static_cast<char*>(a) + 100);
+    int on_stack = 0;
+    CHECK_FALSE(is_bootstrap_block(&on_stack));
+}
+
+TEST_CASE("the reentrancy guard only lets the outermost entry record") {
+    ReentrancyGuard outer;
+    CHECK(outer.entered());
+    {
+        ReentrancyGuard inner;
+        CHECK_FALSE(inner.entered());
+    }
+    CHECK(t_inside_tracer);
+}
