@@ -16,7 +16,7 @@
 //   nothing, since it shares the parent's memory. execl* and fexecve are not hooked: what
 //   was buffered in the last 100 ms before them is lost.
 // exit: the library destructor, and the _exit hook, record kProcessExit with VmHWM and
-//   flush every buffer. SIGKILL loses only what was not flushed yet (at most ~100 ms).
+//   flush every buffer. SIGKILL loses only what was not flushed yet (at most ~20 ms).
 
 namespace memopt::preload {
 
@@ -24,7 +24,7 @@ void before_exec() noexcept;
 void before_exit_now() noexcept;
 
 // RSS sampler thread (sampler.cpp): samples /proc/self/statm every interval and flushes
-// all buffers at least every 100 ms.
+// all buffers at least every 20 ms.
 void start_sampler() noexcept;
 void forget_sampler_after_fork() noexcept;
 

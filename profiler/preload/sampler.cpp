@@ -13,7 +13,9 @@
 namespace memopt::preload {
 namespace {
 
-constexpr std::uint64_t kFlushPeriodNs = 100'000'000;
+// Buffers go out at least this often: bounds what SIGKILL loses and how far apart in the
+// file the records of different threads can be (the reader holds that window in memory).
+constexpr std::uint64_t kFlushPeriodNs = 20'000'000;
 std::atomic<int> g_statm_fd{-1};
 
 bool read_resident_pages(int fd, std::uint64_t& pages) noexcept {

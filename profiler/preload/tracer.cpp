@@ -178,8 +178,14 @@ void record_mremap(const void* old_address, std::size_t old_length, const void* 
 }
 
 void record_rss(std::uint64_t resident_pages) noexcept {
-    append_timed_record(ExtendedType::kRss, 0,
-                        [&](ThreadBuffer& buffer) { append_varint(buffer, resident_pages); });
+    if (!tracer_active()) return;
+    const std::uint64_t position = g_sequence.load(std::memory_order_relaxed);
+    const std::uint64_t now = monotonic_ns();
+    append_plain_record(ExtendedType::kRss, 0, [&](ThreadBuffer& buffer) {
+        append_varint(buffer, now);
+        append_varint(buffer, resident_pages);
+        append_varint(buffer, position);
+    });
 }
 
 void record_phase(bool begin, const char* name) noexcept {

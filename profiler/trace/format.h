@@ -19,8 +19,8 @@
 //     varint   first_seq        sequence number of the chunk's first sequenced record
 //     payload  Record*
 //
-// Every event that must be ordered across threads (allocation events, RSS samples, phase
-// marks, exit) takes a number from one per-process counter. Inside a chunk the numbers are
+// Every event that must be ordered across threads (allocation events, phase marks, fork,
+// exit) takes a number from one per-process counter. Inside a chunk the numbers are
 // implicit: each sequenced record has the number after the previous one, unless a kSeqSkip
 // record says otherwise. The reader merges the chunks of all threads back into one total
 // order by these numbers. A kProcessStart record (new process image after exec) restarts
@@ -45,7 +45,10 @@
 //                                    allocation event whose address is not 16-aligned
 //     kStackRef      varint stack   the next allocation event was sampled with this stack
 //                                    node id (see kFrame); it then counts for top sites
-//     kRss           varint time_ns, varint resident_pages          (sequenced)
+//     kRss           varint time_ns, varint resident_pages, varint position: not sequenced;
+//                    `position` is the counter's value when sampled, so the reader puts the
+//                    sample before the event numbered `position` (the sampler thread taking
+//                    numbers would leave every program thread's chunks with gaps to wait for)
 //     kPhaseBegin    varint time_ns, varint name_len, bytes name    (sequenced)
 //     kPhaseEnd      varint time_ns, varint name_len, bytes name    (sequenced)
 //     kThreadStart   varint time_ns

@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::size_t kReadSize = 1 << 20;
 // Past this many events waiting for a lost sequence number, the gap is given up on.
-constexpr std::size_t kMaxPendingEvents = 4u << 20;
+constexpr std::size_t kMaxPendingEvents = 1u << 20;
 
 } // namespace
 
@@ -58,14 +58,16 @@ void TraceReader::corrupt(std::uint64_t offset, const char* what) const {
 }
 
 bool TraceReader::next(Event& event) {
-    while (ready_.empty()) {
+    while (ready_position_ == ready_.size()) {
+        ready_.clear();
+        ready_position_ = 0;
         if (!read_chunk()) {
             drain(true);
+            emit_positioned_samples();
             if (ready_.empty()) return false;
         }
     }
-    event = ready_.front();
-    ready_.pop_front();
+    event = ready_[ready_position_++];
     ++events_;
     return true;
 }
@@ -131,7 +133,25 @@ std::uint32_t TraceReader::intern_name(std::string&& name) {
     return it->second;
 }
 
+void TraceReader::emit(Event&& event) {
+    while (!positioned_.empty() && positioned_.front().seq <= event.seq) {
+        ready_.push_back(positioned_.front());
+        positioned_.pop_front();
+    }
+    ready_.push_back(std::move(event));
+}
+
+void TraceReader::emit_positioned_samples() {
+    for (auto& sample : positioned_) ready_.push_back(sample);
+    positioned_.clear();
+}
+
 void TraceReader::push(Event&& event) {
+    if (pending_ == 0 && event.seq == next_seq_) { // in order already: the common case
+        ++next_seq_;
+        emit(std::move(event));
+        return;
+    }
     ThreadQueue& queue = queue_for(event.tid);
     queue.events.push_back(std::move(event));
     ++pending_;
@@ -156,11 +176,15 @@ void TraceReader::drain(bool skip_gaps) {
             }
         }
         if (found) {
-            Event& event = found->events.front();
-            if (event.seq == next_seq_) ++next_seq_; // an older number only comes from a damaged trace
-            ready_.push_back(std::move(event));
-            found->events.pop_front();
-            --pending_;
+            // Take the whole run of consecutive numbers this thread holds.
+            auto& events = found->events;
+            do {
+                Event& event = events.front();
+                if (event.seq == next_seq_) ++next_seq_; // an older number only in a damaged trace
+                emit(std::move(event));
+                events.pop_front();
+                --pending_;
+            } while (!events.empty() && events.front().seq <= next_seq_);
             continue;
         }
         if (!skip_gaps) return;
@@ -239,16 +263,22 @@ void TraceReader::decode_chunk(const std::uint8_t* data, std::size_t size, std::
             break;
         }
         case ExtendedType::kStackRef: need(in.varint(pending_stack)); break;
-        case ExtendedType::kRss:
+        case ExtendedType::kRss: {
+            Event event;
+            event.type = EventType::kRss;
+            event.tid = static_cast<std::uint32_t>(tid);
+            need(in.varint(event.time_ns) && in.varint(event.value) && in.varint(event.seq));
+            event.value *= metadata_.page_size;
+            if (positioned_.size() > kMaxPendingEvents) emit_positioned_samples();
+            positioned_.push_back(event);
+            break;
+        }
         case ExtendedType::kProcessExit:
         case ExtendedType::kFork: {
             Event event;
             const auto type = static_cast<ExtendedType>(value);
-            event.type = type == ExtendedType::kRss       ? EventType::kRss
-                         : type == ExtendedType::kFork    ? EventType::kFork
-                                                          : EventType::kProcessExit;
+            event.type = type == ExtendedType::kFork ? EventType::kFork : EventType::kProcessExit;
             need(in.varint(event.time_ns) && in.varint(event.value));
-            if (type == ExtendedType::kRss) event.value *= metadata_.page_size;
             if (type == ExtendedType::kProcessExit) event.value *= 1024;
             sequenced(event);
             break;
@@ -312,6 +342,7 @@ void TraceReader::decode_chunk(const std::uint8_t* data, std::size_t size, std::
             if (!metadata_.images.empty()) {
                 // A new image: everything of the previous one comes first, numbering restarts.
                 drain(true);
+                emit_positioned_samples();
                 Event event;
                 event.type = EventType::kImageStart;
                 event.time_ns = image.start_ns;

@@ -111,6 +111,8 @@ class TraceReader {
     bool read_chunk();
     void decode_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset);
     void push(Event&& event);
+    void emit(Event&& event);           // to ready_, after the samples positioned before it
+    void emit_positioned_samples();
     void drain(bool skip_gaps);
     [[noreturn]] void corrupt(std::uint64_t offset, const char* what) const;
     ThreadQueue& queue_for(std::uint32_t tid);
@@ -132,7 +134,9 @@ class TraceReader {
     std::size_t last_queue_ = 0;
     std::uint64_t next_seq_ = 0;
     bool seq_started_ = false;
-    std::deque<Event> ready_;
+    std::vector<Event> ready_; // in order, consumed from ready_position_
+    std::deque<Event> positioned_; // RSS samples waiting for their place in the order
+    std::size_t ready_position_ = 0;
     std::unordered_map<std::string, std::uint32_t> name_index_;
     TraceMetadata metadata_;
 };

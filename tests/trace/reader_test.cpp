@@ -154,3 +154,18 @@ TEST_CASE("exec starts a new image: numbering restarts after the old image's eve
     CHECK(events[2].type == EventType::kImageStart);
     CHECK(events[3].size == 50);
 }
+
+TEST_CASE("RSS samples take their place by position, without numbers of their own") {
+    ScratchDir dir("positioned");
+    ChunkBuilder sampler(9, 0);
+    sampler.extended(ExtendedType::kRss).varint(5000).varint(10).varint(1);
+    ChunkBuilder program(1, 0);
+    program.event(RecordKind::kMalloc, 0x1000, 10).event(RecordKind::kMalloc, 0x2000, 20);
+    write_trace(dir / "t", {file_header(), process_start(), sampler.finish(), program.finish()});
+    const auto events = read_all(dir / "t");
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].size == 10);
+    CHECK(events[1].type == EventType::kRss);
+    CHECK(events[1].value == 10 * 4096);
+    CHECK(events[2].size == 20);
+}
