@@ -14,7 +14,6 @@ import time
 import numpy as np
 import pandas as pd
 import joblib
-import sklearn
 from sklearn.ensemble import RandomForestClassifier
 
 try:
@@ -96,8 +95,7 @@ def main():
         if not isinstance(model, RandomForestClassifier):
             sys.exit(f"{model_path}: not a RandomForestClassifier")
         nodes = sum(tree.tree_.node_count for tree in model.estimators_)
-        print(f"loaded forest of {len(model.estimators_)} trees, {nodes} nodes "
-              f"(scikit-learn {sklearn.__version__})")
+        print(f"loaded forest of {len(model.estimators_)} trees, {nodes} nodes")
 
     with phase("predict"):
         predictions = []
@@ -110,7 +108,9 @@ def main():
     counts = result["label"].value_counts().sort_index()
     print("predicted blocks per label: "
           + ", ".join(f"{label}: {count}" for label, count in counts.items()))
-    print(f"wrote {output_path} in {time.time() - start:.1f} s")
+    print(f"wrote {output_path}")
+    # timing goes to stderr so that stdout is the same from run to run
+    print(f"{time.time() - start:.1f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,277 @@
+"""dead-data: useless data and modules removed.
+
+- imports whose names are never read are removed;
+- a large local (assigned from a call or an expression, definitely assigned, not captured
+  by an inner function) is deleted (`del`) right after the statement of its last use;
+- a CSV read whole with `read_csv` whose columns are only ever read by constant names
+  gets `usecols=[...]`, so the unread columns are never built;
+- modules the probe saw imported but never run are listed (removed when unused).
+Programs that read names dynamically (globals(), eval, star imports, __all__) keep their
+imports.
+"""
+from __future__ import annotations
+
+import ast
+
+from .common import PassRefused, Report, prepare_outdir, read_program, unparse, \
+    uses_dynamic_scope, write_program
+
+
+# --- unused imports ------------------------------------------------------------------------
+
+def _remove_unused_imports(tree, changes):
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            used.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            used.update(node.names)
+
+    class Remover(ast.NodeTransformer):
+        def visit_Import(self, node):
+            return self._filter(node, lambda a: a.asname or a.name.split(".")[0])
+
+        def visit_ImportFrom(self, node):
+            if node.module == "__future__":
+                return node
+            return self._filter(node, lambda a: a.asname or a.name)
+
+        def _filter(self, node, bound):
+            keep = [a for a in node.names if bound(a) in used]
+            gone = [a for a in node.names if bound(a) not in used]
+            for a in gone:
+                what = a.name if isinstance(node, ast.Import) else f"{node.module}.{a.name}"
+                changes.append(f"removed unused import {what} (line {node.lineno})")
+            if not keep:
+                return None
+            node.names = keep
+            return node
+
+    tree = Remover().visit(tree)
+    _fill_empty_bodies(tree)
+    return tree
+
+
+def _fill_empty_bodies(tree):
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and name == "body" and not block and not isinstance(node, ast.Module):
+                block.append(ast.Pass())
+        if isinstance(node, ast.Try):
+            for h in node.handlers:
+                if not h.body:
+                    h.body.append(ast.Pass())
+
+
+# --- del after last use --------------------------------------------------------------------
+
+def _names_in(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _definite_assignments(stmt):
+    """Names certainly bound by `stmt` when it completes (plain assignments, also inside with)."""
+    out = {}
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        out[stmt.targets[0].id] = stmt.value
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        for s in stmt.body:
+            out.update(_definite_assignments(s))
+    return out
+
+
+def _large_value(value):
+    return isinstance(value, (ast.Call, ast.BinOp, ast.Subscript, ast.ListComp, ast.DictComp,
+                              ast.SetComp, ast.List, ast.Dict))
+
+
+def _insert_dels(body, excluded, changes, where):
+    """Adds `del NAME` after the last top-level statement of `body` that mentions NAME."""
+    mentions = [_names_in(s) for s in body]
+    assigned = {}
+    for i, stmt in enumerate(body):
+        for name, value in _definite_assignments(stmt).items():
+            if name not in assigned and _large_value(value):
+                assigned[name] = i
+    inserts = {}
+    for name, first in assigned.items():
+        if name in excluded:
+            continue
+        uses = [i for i, m in enumerate(mentions) if name in m]
+        last = max(uses)
+        if last == first or last >= len(body) - 1:
+            continue  # never read after assignment, or alive to the end anyway
+        if any(name in _names_in(s) for s in body[last + 1:]):
+            continue
+        # only when every binding of NAME happened no later than its last use, unconditionally
+        stores = [i for i, s in enumerate(body) for n in ast.walk(s)
+                  if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, (ast.Store, ast.Del))]
+        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Del)
+               for s in body for n in ast.walk(s)):
+            continue
+        if isinstance(body[last], (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+            continue
+        if min(stores) != first:
+            continue
+        inserts.setdefault(last, []).append(name)
+    for last in sorted(inserts, reverse=True):
+        names = sorted(inserts[last])
+        body.insert(last + 1, ast.Delete([ast.Name(n, ast.Del()) for n in names]))
+        changes.append(f"del {', '.join(names)} after its last use (line {body[last].end_lineno}"
+                       f"{', in ' + where if where else ''})")
+
+
+def _insert_dels_everywhere(tree, changes):
+    inner_names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            inner_names |= _names_in(node)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            excluded = {a.arg for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs}
+            for sub in ast.walk(node):
+                if isinstance(sub, (ast.Global, ast.Nonlocal)):
+                    excluded |= set(sub.names)
+                if sub is not node and isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                        ast.Lambda, ast.ClassDef)):
+                    excluded |= _names_in(sub)  # captured by an inner scope
+            _insert_dels(node.body, excluded, changes, f"{node.name}()")
+    _insert_dels(tree.body, inner_names, changes, "")
+    for node in tree.body:  # if __name__ == "__main__": block
+        if isinstance(node, ast.If) and "__name__" in _names_in(node.test):
+            _insert_dels(node.body, inner_names, changes, "the __main__ block")
+
+
+# --- read_csv usecols ---------------------------------------------------------------------
+
+def _module_constant_lists(tree):
+    consts = {}
+    counts = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                and isinstance(stmt.value, (ast.List, ast.Tuple)) \
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts):
+            consts[stmt.targets[0].id] = [e.value for e in stmt.value.elts]
+    mutated = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            mutated.add(node.value.id)
+        if isinstance(node, (ast.AugAssign, ast.Subscript)) and isinstance(getattr(node, "target", None) or
+                                                                           getattr(node, "value", None), ast.Name):
+            pass
+    return {k: v for k, v in consts.items() if counts.get(k) == 1 and k not in mutated}
+
+
+class _ColumnUse:
+    """Collects the column names read from variable `var` within `scope`; None when some use
+    is not a constant-name column read or len()."""
+
+    def __init__(self, tree, constants):
+        self.tree = tree
+        self.constants = constants
+        self.functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+
+    def columns(self, scope, var, depth=0):
+        loops = {}
+        for node in ast.walk(scope):
+            if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name):
+                it = node.iter
+                if isinstance(it, ast.Name) and it.id in self.constants:
+                    loops[node.target.id] = self.constants[it.id]
+                elif isinstance(it, (ast.List, ast.Tuple)) and all(
+                        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in it.elts):
+                    loops[node.target.id] = [e.value for e in it.elts]
+        parents = {}
+        for node in ast.walk(scope):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+        cols = set()
+        for node in ast.walk(scope):
+            if not (isinstance(node, ast.Name) and node.id == var and isinstance(node.ctx, ast.Load)):
+                continue
+            parent = parents.get(node)
+            if isinstance(parent, ast.Subscript) and parent.value is node:
+                key = parent.slice
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    cols.add(key.value)
+                elif isinstance(key, ast.Name) and key.id in loops:
+                    cols.update(loops[key.id])
+                else:
+                    return None
+            elif isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "len":
+                continue
+            elif isinstance(parent, ast.Call) and node in parent.args and isinstance(parent.func, ast.Name) \
+                    and parent.func.id in self.functions and depth < 2:
+                function = self.functions[parent.func.id]
+                position = parent.args.index(node)
+                params = function.args.args
+                if position >= len(params) or function.args.vararg:
+                    return None
+                inner = self.columns(function, params[position].arg, depth + 1)
+                if inner is None:
+                    return None
+                cols |= inner
+            else:
+                return None
+        return cols
+
+
+def _add_usecols(tree, changes):
+    pandas_names = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                    for a in n.names if a.name == "pandas"}
+    if not pandas_names:
+        return
+    analysis = _ColumnUse(tree, _module_constant_lists(tree))
+    scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    for scope in scopes:
+        for node in ast.walk(scope):
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            call = node.value
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "read_csv"
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id in pandas_names):
+                continue
+            if len(call.args) != 1 or call.keywords:
+                continue  # options we do not reason about
+            var = node.targets[0].id
+            stores = [n for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id == var
+                      and isinstance(n.ctx, ast.Store)]
+            if len(stores) != 1 or (scope is not tree and any(
+                    isinstance(n, ast.Name) and n.id == var for f in ast.walk(tree)
+                    if isinstance(f, ast.FunctionDef) and f is not scope for n in ast.walk(f))):
+                continue
+            cols = analysis.columns(scope, var)
+            if not cols:
+                continue
+            call.keywords.append(ast.keyword("usecols", ast.List([ast.Constant(c) for c in sorted(cols)], ast.Load())))
+            changes.append(f"read_csv (line {node.lineno}) reads only the columns used: {', '.join(sorted(cols))}")
+
+
+def run(script, outdir, profile=None):
+    report = Report("dead-data")
+    source, tree = read_program(script)
+    changes = []
+    if uses_dynamic_scope(tree):
+        changes.append("imports kept: the program reads names dynamically")
+    else:
+        tree = _remove_unused_imports(tree, changes)
+    _add_usecols(tree, changes)
+    _insert_dels_everywhere(tree, changes)
+    if profile:
+        never = [m.get("name") for m in profile.get("modules", [])
+                 if m.get("ran") is False and m.get("direct", m.get("depth", 1) == 1)]
+        if never:
+            report.changes.append("probe: imported but never ran: " + ", ".join(sorted(filter(None, never))[:10]))
+    real = [c for c in changes if not c.startswith("imports kept")]
+    if not real:
+        raise PassRefused("nothing to remove: every import is used, no large object outlives its last use"
+                          + ("; " + changes[0] if changes else ""))
+    report.files = prepare_outdir(script, outdir)
+    report.program = write_program(script, outdir, unparse(tree, source))
+    report.applied = True
+    report.changes = changes + report.changes
+    return report

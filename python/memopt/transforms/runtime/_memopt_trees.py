@@ -1,0 +1,210 @@
+"""Per-tree model store (written by memopt's static-to-dynamic pass).
+
+`load_model(path)` replaces `joblib.load(path)` for scikit-learn tree models
+(RandomForest, ExtraTrees, DecisionTree; classifier and regressor, one output). The first
+call converts the pickled model, in a separate process, into a store next to this file
+(`_memopt_store/KEY/`: `index.json` and one binary file per tree); later calls read the
+store only, so neither scikit-learn nor joblib is imported. Prediction walks one tree at a
+time over compact arrays and accumulates exactly what scikit-learn accumulates: the sum,
+in tree order, of each tree's normalised leaf vector, divided by the number of trees.
+Anything else (another model type, unknown arguments, an attribute the store does not
+hold) falls back to the real object loaded with joblib, so behaviour never changes.
+"""
+import os
+import sys
+from array import array
+
+import numpy as np
+
+_MEMOPT_STORE_HOME = os.path.dirname(os.path.abspath(__file__))
+
+_MEMOPT_CONVERT = r'''
+import json, os, sys
+import numpy as np
+import joblib
+path, store = sys.argv[1], sys.argv[2]
+model = joblib.load(path)
+kind = type(model).__name__
+meta = {"format": 1, "kind": kind, "mro": [c.__name__ for c in type(model).__mro__]}
+supported = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
+             "RandomForestRegressor", "ExtraTreesRegressor", "DecisionTreeRegressor"}
+tmp = store + ".tmp%d" % os.getpid()
+os.makedirs(tmp)
+if kind in supported and getattr(model, "n_outputs_", 1) == 1:
+    ensemble = hasattr(model, "estimators_")
+    trees = list(model.estimators_) if ensemble else [model]
+    classifier = hasattr(model, "classes_")
+    meta.update(ensemble=ensemble, classifier=classifier, trees=[],
+                n_features_in=int(model.n_features_in_))
+    if classifier:
+        np.save(os.path.join(tmp, "classes.npy"), model.classes_, allow_pickle=False)
+    for i, estimator in enumerate(trees):
+        t = estimator.tree_
+        value = np.array(t.value[:, 0, :], dtype=np.float64)
+        if classifier:  # what DecisionTreeClassifier.predict_proba returns for a leaf
+            normalizer = value.sum(axis=1)[:, np.newaxis]
+            normalizer[normalizer == 0.0] = 1.0
+            value /= normalizer
+        leaf = t.children_left == -1
+        vectors, inverse = np.unique(value[leaf], axis=0, return_inverse=True)
+        feature = np.where(leaf, -1, t.feature).astype("<i4")
+        left = np.where(leaf, 0, t.children_left).astype("<i4")
+        right = np.where(leaf, 0, t.children_right).astype("<i4")
+        right[leaf] = inverse.reshape(-1)  # a leaf's `right` is the index of its vector
+        threshold = np.where(leaf, 0.0, t.threshold).astype("<f8")
+        with open(os.path.join(tmp, "tree%05d.bin" % i), "wb") as f:
+            for a in (feature, left, right, threshold, vectors.astype("<f8")):
+                f.write(a.tobytes())
+        meta["trees"].append({"nodes": int(t.node_count), "vectors": int(len(vectors)),
+                              "width": int(value.shape[1]), "max_depth": int(t.max_depth),
+                              "leaves": int(leaf.sum())})
+else:
+    meta["kind_supported"] = False
+with open(os.path.join(tmp, "index.json"), "w") as f:
+    json.dump(meta, f)
+try:
+    os.rename(tmp, store)
+except OSError:  # another process converted it first
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+'''
+
+
+def _memopt_store_dir(path):
+    import hashlib
+    st = os.stat(path)
+    key = "%s\0%d\0%d" % (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    return os.path.join(_MEMOPT_STORE_HOME, "_memopt_store",
+                        hashlib.sha1(key.encode()).hexdigest()[:16])
+
+
+def _memopt_joblib_load(*args, **kwargs):
+    import joblib
+    return joblib.load(*args, **kwargs)
+
+
+def load_model(path, *args, **kwargs):
+    """joblib.load(path) for tree models, served from a per-tree store."""
+    if args or kwargs or not isinstance(path, (str, bytes, os.PathLike)):
+        return _memopt_joblib_load(path, *args, **kwargs)
+    path = os.fsdecode(path)
+    store = _memopt_store_dir(path)
+    index = os.path.join(store, "index.json")
+    if not os.path.exists(index):
+        import subprocess
+        os.makedirs(os.path.dirname(store), exist_ok=True)
+        # a separate process, so that scikit-learn's memory is never this program's
+        subprocess.run([sys.executable, "-c", _MEMOPT_CONVERT, path, store], check=True)
+    import json
+    with open(index) as f:
+        meta = json.load(f)
+    if meta.get("kind_supported") is False:
+        return _memopt_joblib_load(path)
+    return TreeStore(path, store, meta)
+
+
+def memopt_isinstance(obj, names):
+    """isinstance(obj, classes) by class name, true for a TreeStore of such a model."""
+    if isinstance(obj, TreeStore):
+        return any(name in obj._mro for name in names)
+    return any(c.__name__ in names for c in type(obj).__mro__)
+
+
+class _TreeInfo:
+    """Stands for one estimator: `tree_.node_count`, `tree_.max_depth`, `tree_.n_leaves`."""
+
+    def __init__(self, info):
+        self.tree_ = self
+        self.node_count = info["nodes"]
+        self.max_depth = info["max_depth"]
+        self.n_leaves = info["leaves"]
+
+
+class TreeStore:
+    """A scikit-learn tree model read one tree at a time from its store."""
+
+    def __init__(self, path, store, meta):
+        self._path = path
+        self._store = store
+        self._meta = meta
+        self._mro = meta["mro"]
+        self._trees = [None] * len(meta["trees"])
+        self._real = None
+        self.n_features_in_ = meta["n_features_in"]
+        if meta["classifier"]:
+            self.classes_ = np.load(os.path.join(store, "classes.npy"), allow_pickle=False)
+            self.n_classes_ = len(self.classes_)
+        if meta["ensemble"]:
+            self.estimators_ = [_TreeInfo(info) for info in meta["trees"]]
+            self.n_estimators = len(self.estimators_)
+        else:
+            self.tree_ = _TreeInfo(meta["trees"][0])
+
+    def __getattr__(self, name):  # anything else: the real model (correct, not small)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._real is None:
+            self._real = _memopt_joblib_load(self._path)
+        return getattr(self._real, name)
+
+    def _tree(self, i):
+        tree = self._trees[i]
+        if tree is None:
+            info = self._meta["trees"][i]
+            n = info["nodes"]
+            with open(os.path.join(self._store, "tree%05d.bin" % i), "rb") as f:
+                feature, left, right, threshold = array("i"), array("i"), array("i"), array("d")
+                for a in (feature, left, right, threshold):
+                    a.fromfile(f, n)
+                vectors = np.frombuffer(f.read(), dtype="<f8").reshape(info["vectors"], info["width"])
+            if sys.byteorder != "little":
+                for a in (feature, left, right, threshold):
+                    a.byteswap()
+            tree = self._trees[i] = (feature, left, right, threshold, vectors)
+        return tree
+
+    def _rows(self, X):
+        X = np.asarray(X, dtype=np.float32)  # scikit-learn compares float32 inputs
+        if X.ndim != 2:
+            raise ValueError("Expected 2D array, got %dD array instead" % X.ndim)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError("X has %d features, but %s is expecting %d features as input."
+                             % (X.shape[1], self._meta["kind"], self.n_features_in_))
+        if not np.isfinite(X).all():
+            raise ValueError("Input X contains NaN or infinity.")
+        return X.tolist()
+
+    def _leaf_values(self, i, rows):
+        feature, left, right, threshold, vectors = self._tree(i)
+        leaves = []
+        for x in rows:
+            node = 0
+            f = feature[0]
+            while f >= 0:
+                node = left[node] if x[f] <= threshold[node] else right[node]
+                f = feature[node]
+            leaves.append(right[node])
+        return vectors[leaves]
+
+    def _accumulate(self, X):
+        rows = self._rows(X)
+        out = None
+        for i in range(len(self._trees)):
+            values = self._leaf_values(i, rows)
+            if out is None:
+                out = np.zeros(values.shape, dtype=np.float64)
+            out += values
+        if self._meta["ensemble"]:
+            out /= len(self._trees)
+        return out
+
+    def predict_proba(self, X):
+        if not self._meta["classifier"]:
+            raise AttributeError("predict_proba")
+        return self._accumulate(X)
+
+    def predict(self, X):
+        out = self._accumulate(X)
+        if self._meta["classifier"]:
+            return self.classes_.take(np.argmax(out, axis=1), axis=0)
+        return out[:, 0]
