@@ -58,9 +58,9 @@ int run_record(const Args& args) {
         fmt::print(stderr, "memopt record: {} {} ({}), peak RSS {}; see: memopt report {}\n",
                    result.signaled ? "command killed by signal" : "command exited",
                    result.signaled ? result.exit_code - 128 : result.exit_code, format_size(static_cast<double>(size)),
-                   format_size(static_cast<double>(result.max_rss_kib) * 1024), options.output);
+                   format_size(static_cast<double>(result.max_rss_kib) * 1024), options.output.string());
         for (const auto& child : result.child_traces)
-            fmt::print(stderr, "memopt record: child process trace: {}\n", child);
+            fmt::print(stderr, "memopt record: child process trace: {}\n", child.string());
     }
     return result.exit_code;
 }

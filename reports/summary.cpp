@@ -185,6 +185,7 @@ class Analysis {
         const std::uint64_t current = heap_ + mappings_.bytes();
         if (current > summary_.peak_heap_bytes) {
             summary_.peak_heap_bytes = current;
+            summary_.peak_heap_mapped_bytes = mappings_.bytes();
             peak_time_ns_ = last_ns_;
         }
         interval_peak_ = std::max(interval_peak_, current);

@@ -35,6 +35,7 @@ struct Summary {
     bool killed_by_signal = false;
     double duration_s = 0;
     std::uint64_t peak_heap_bytes = 0;  // requested bytes: malloc family + anonymous mmap
+    std::uint64_t peak_heap_mapped_bytes = 0; // the anonymous-mmap part of peak_heap_bytes
     double peak_heap_time_s = 0;
     std::uint64_t peak_rss_bytes = 0;
     std::uint64_t leaked_bytes = 0;     // malloc-family bytes still allocated at exit

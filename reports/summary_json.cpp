@@ -28,6 +28,7 @@ json summary_to_json(const Summary& s) {
         {"killed_by_signal", s.killed_by_signal},
         {"duration_s", s.duration_s},
         {"peak_heap_bytes", s.peak_heap_bytes},
+        {"peak_heap_mapped_bytes", s.peak_heap_mapped_bytes},
         {"peak_heap_time_s", s.peak_heap_time_s},
         {"peak_rss_bytes", s.peak_rss_bytes},
         {"leaked_bytes", s.leaked_bytes},

@@ -33,8 +33,9 @@ std::string summary_to_text(const Summary& s) {
         append_line(out, "exit         {}{}", s.killed_by_signal ? "killed by signal " : "status ",
              s.killed_by_signal ? s.exit_code - 128 : s.exit_code);
     append_line(out, "duration     {:.3f} s", s.duration_s);
-    append_line(out, "peak heap    {}  (requested bytes, malloc family + anonymous mmap; at {:.3f} s)",
-         size(s.peak_heap_bytes), s.peak_heap_time_s);
+    append_line(out, "peak heap    {}  ({} malloc'd + {} anonymous mmap, requested bytes; at {:.3f} s)",
+                size(s.peak_heap_bytes), size(s.peak_heap_bytes - s.peak_heap_mapped_bytes),
+                size(s.peak_heap_mapped_bytes), s.peak_heap_time_s);
     append_line(out, "peak RSS     {}", size(s.peak_rss_bytes));
     append_line(out, "leaked       {} in malloc'd blocks, {} still mapped", size(s.leaked_bytes), size(s.leaked_mapped_bytes));
     append_line(out, "allocations  {} allocations, {} frees, {} allocated in total", s.total_allocations, s.total_frees,

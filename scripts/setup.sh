@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev
   python3 python3-dev python3-numpy python3-scipy python3-pandas python3-sklearn
   python3-joblib python3-psutil python3-memory-profiler python3-pytest
-  cloc heaptrack valgrind time
+  cloc heaptrack valgrind time bc
 )
 
 missing=()
