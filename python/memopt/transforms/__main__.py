@@ -12,7 +12,7 @@ from .common import PassRefused, Report
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="memopt.transforms")
-    parser.add_argument("pass_name", choices=["static-to-dynamic", "dead-data", "flatten", "flags"])
+    parser.add_argument("pass_name", choices=["static-to-dynamic", "dead-data", "flatten", "flags", "copy"])
     parser.add_argument("script")
     parser.add_argument("outdir")
     parser.add_argument("--profile")
@@ -28,6 +28,13 @@ def main(argv=None):
                 profile = json.load(f)
         except (OSError, ValueError):
             profile = None  # the passes fall back to static analysis
+    if args.pass_name == "copy":  # the baseline step: the program and its local modules
+        from .common import prepare_outdir, write_program
+        report = Report("copy", applied=True, files=prepare_outdir(args.script, args.outdir))
+        with open(args.script, encoding="utf-8") as f:
+            report.program = write_program(args.script, args.outdir, f.read())
+        json.dump(report.as_dict(), sys.stdout)
+        return 0
     from . import static_to_dynamic, dead_data, flatten, flags
     module = {"static-to-dynamic": static_to_dynamic, "dead-data": dead_data,
               "flatten": flatten, "flags": flags}[args.pass_name]

@@ -128,7 +128,7 @@ def _insert_dels_everywhere(tree, changes):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             inner_names |= _names_in(node)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_memopt"):
             excluded = {a.arg for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs}
             for sub in ast.walk(node):
                 if isinstance(sub, (ast.Global, ast.Nonlocal)):

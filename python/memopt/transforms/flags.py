@@ -51,8 +51,11 @@ def run(script, outdir, launcher):
     report.files.append("run.sh")
     report.applied = True
     report.launcher = {"python_flags": flags, "env": env}
-    for flag in flags:
-        report.changes.append(f"interpreter option {flag}")
+    i = 0
+    while i < len(flags):
+        pair = flags[i] in ("-X", "-W") and i + 1 < len(flags)
+        report.changes.append("interpreter option " + (f"{flags[i]} {flags[i + 1]}" if pair else flags[i]))
+        i += 2 if pair else 1
     for word in env_words:
         report.changes.append(f"environment {word}" + (" (also set in the program)" if word.split("=")[0] in in_program else ""))
     return report

@@ -68,7 +68,9 @@ def _replace_pandas(tree, changes):
             used.add(parent.attr)
     shim = ast.parse(runtime_source("_memopt_frame.py"))
     shim.body = [s for s in shim.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-    clash = set(_bound_names(shim.body)) & _all_names(tree)
+    ours = _bound_names(tree.body)
+    clash = {n for n, how in _bound_names(shim.body).items()
+             if n in _all_names(tree) and not (how[0] == "import" and ours.get(n) == how)}
     if clash:
         return tree, f"names clash with the stand-in: {', '.join(sorted(clash))}"
     for alias, index in sorted(aliases.items(), key=lambda kv: -kv[1]):

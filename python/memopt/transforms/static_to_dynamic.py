@@ -1,12 +1,13 @@
 """static-to-dynamic: a tree model loaded whole becomes a per-tree store walked one tree at
-a time (runtime/_memopt_trees.py, written beside the program).
+a time (runtime/_memopt_trees.py, inlined into the program so that it runs on its own).
 
 Applies to every `joblib.load(...)` call (through `import joblib [as j]` or
 `from joblib import load [as f]`): the call becomes `_memopt_load_model(...)`, which serves
 scikit-learn tree models (RandomForest, ExtraTrees, DecisionTree; classifier and regressor)
 from the store and anything else through joblib as before. `isinstance(m, C)` checks
 against those scikit-learn classes become checks by class name, so that scikit-learn need
-not be imported for them (the dead-data pass then removes the unused import).
+not be imported for them; imports of joblib and scikit-learn that the rewrite left unused
+are removed.
 
 Not done here: turning a whole-file load processed in independent blocks into a stream
 (the issue's part (a)); the pass says so in its report.
@@ -14,11 +15,10 @@ Not done here: turning a whole-file load processed in independent blocks into a 
 from __future__ import annotations
 
 import ast
-import shutil
 import os
 
 from .common import PassRefused, Report, import_aliases, insert_after_docstring_and_future, \
-    read_program, unparse, write_program, prepare_outdir, RUNTIME_DIR
+    read_program, runtime_source, unparse, write_program, prepare_outdir
 
 TREE_CLASSES = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
                 "RandomForestRegressor", "ExtraTreesRegressor", "DecisionTreeRegressor"}
@@ -76,6 +76,40 @@ class _Rewriter(ast.NodeTransformer):
         return node
 
 
+def _drop_unused_model_imports(tree):
+    """Removes imports of joblib and scikit-learn whose names the rewrite left unread."""
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
+    removed = []
+
+    class Remover(ast.NodeTransformer):
+        def visit_Import(self, node):
+            keep = []
+            for a in node.names:
+                top = a.name.split(".")[0]
+                if top in ("joblib", "sklearn") and (a.asname or top) not in used:
+                    removed.append(a.name)
+                else:
+                    keep.append(a)
+            node.names = keep
+            return node if keep else None
+
+        def visit_ImportFrom(self, node):
+            if not node.module or node.module.split(".")[0] not in ("joblib", "sklearn"):
+                return node
+            keep = [a for a in node.names if (a.asname or a.name) in used]
+            removed.extend(f"{node.module}.{a.name}" for a in node.names if a not in keep)
+            node.names = keep
+            return node if keep else None
+
+    tree = Remover().visit(tree)
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if field == "body" and isinstance(block, list) and not block and not isinstance(node, ast.Module):
+                block.append(ast.Pass())
+    return removed
+
+
 def run(script, outdir, profile=None):
     report = Report("static-to-dynamic")
     source, tree = read_program(script)
@@ -97,22 +131,26 @@ def run(script, outdir, profile=None):
     if not rewriter.loads:
         raise PassRefused("no model loaded whole (no joblib.load call); "
                           "streaming of block-wise processed data is not implemented")
-    imported = [ast.alias("load_model", LOAD)]
-    if rewriter.checks:
-        imported.append(ast.alias("memopt_isinstance", ISINSTANCE))
-    insert_after_docstring_and_future(tree, [ast.ImportFrom("_memopt_trees", imported, 0)])
+    runtime = ast.parse(runtime_source(HELPER))
+    runtime.body = [st for st in runtime.body if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant))]
+    clash = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.startswith(("_memopt", "_Memopt"))
+             and n.id not in (LOAD, ISINSTANCE)}
+    if clash:
+        raise PassRefused("the program already uses names of memopt's runtime: " + ", ".join(sorted(clash)))
+    removed = _drop_unused_model_imports(tree)
+    insert_after_docstring_and_future(tree, runtime.body)
     report.files = prepare_outdir(script, outdir)
-    shutil.copy2(os.path.join(RUNTIME_DIR, HELPER), os.path.join(outdir, HELPER))
-    report.files.append(HELPER)
     report.program = write_program(script, outdir, unparse(tree, source))
     report.applied = True
     lines = ", ".join(str(n) for n in rewriter.loads)
     report.changes.append(f"joblib.load (line {lines}) -> per-tree store: scikit-learn tree models are "
-                          f"converted once (in a child process) to {HELPER[:-3]} store files beside the "
-                          f"program and predicted one tree at a time, accumulating averaged class "
+                          f"converted once (in a child process) to a store in _memopt_store/ beside the "
+                          f"program, whose inlined predictor walks one tree at a time, accumulating averaged class "
                           f"probabilities as scikit-learn does; other objects still load with joblib")
     if rewriter.checks:
         report.changes.append("isinstance checks against scikit-learn tree classes (line "
                               + ", ".join(str(n) for n in rewriter.checks) + ") test the class name instead")
+    if removed:
+        report.changes.append("imports no longer needed: " + ", ".join(removed))
     report.changes.append("not applied: whole-file data processed in blocks -> stream (not implemented)")
     return report

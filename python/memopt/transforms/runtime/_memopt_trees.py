@@ -1,6 +1,6 @@
 """Per-tree model store (written by memopt's static-to-dynamic pass).
 
-`load_model(path)` replaces `joblib.load(path)` for scikit-learn tree models
+`_memopt_load_model(path)` replaces `joblib.load(path)` for scikit-learn tree models
 (RandomForest, ExtraTrees, DecisionTree; classifier and regressor, one output). The first
 call converts the pickled model, in a separate process, into a store next to this file
 (`_memopt_store/KEY/`: `index.json` and one binary file per tree); later calls read the
@@ -10,13 +10,13 @@ in tree order, of each tree's normalised leaf vector, divided by the number of t
 Anything else (another model type, unknown arguments, an attribute the store does not
 hold) falls back to the real object loaded with joblib, so behaviour never changes.
 """
-import os
-import sys
-from array import array
+import os as _memopt_os
+import sys as _memopt_sys
+from array import array as _memopt_array
 
-import numpy as np
+import numpy as _memopt_np
 
-_MEMOPT_STORE_HOME = os.path.dirname(os.path.abspath(__file__))
+_MEMOPT_STORE_HOME = _memopt_os.path.dirname(_memopt_os.path.abspath(__file__))
 
 _MEMOPT_CONVERT = r'''
 import json, os, sys
@@ -72,9 +72,9 @@ except OSError:  # another process converted it first
 
 def _memopt_store_dir(path):
     import hashlib
-    st = os.stat(path)
-    key = "%s\0%d\0%d" % (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    return os.path.join(_MEMOPT_STORE_HOME, "_memopt_store",
+    st = _memopt_os.stat(path)
+    key = "%s\0%d\0%d" % (_memopt_os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    return _memopt_os.path.join(_MEMOPT_STORE_HOME, "_memopt_store",
                         hashlib.sha1(key.encode()).hexdigest()[:16])
 
 
@@ -83,34 +83,34 @@ def _memopt_joblib_load(*args, **kwargs):
     return joblib.load(*args, **kwargs)
 
 
-def load_model(path, *args, **kwargs):
+def _memopt_load_model(path, *args, **kwargs):
     """joblib.load(path) for tree models, served from a per-tree store."""
-    if args or kwargs or not isinstance(path, (str, bytes, os.PathLike)):
+    if args or kwargs or not isinstance(path, (str, bytes, _memopt_os.PathLike)):
         return _memopt_joblib_load(path, *args, **kwargs)
-    path = os.fsdecode(path)
+    path = _memopt_os.fsdecode(path)
     store = _memopt_store_dir(path)
-    index = os.path.join(store, "index.json")
-    if not os.path.exists(index):
+    index = _memopt_os.path.join(store, "index.json")
+    if not _memopt_os.path.exists(index):
         import subprocess
-        os.makedirs(os.path.dirname(store), exist_ok=True)
+        _memopt_os.makedirs(_memopt_os.path.dirname(store), exist_ok=True)
         # a separate process, so that scikit-learn's memory is never this program's
-        subprocess.run([sys.executable, "-c", _MEMOPT_CONVERT, path, store], check=True)
+        subprocess.run([_memopt_sys.executable, "-c", _MEMOPT_CONVERT, path, store], check=True)
     import json
     with open(index) as f:
         meta = json.load(f)
     if meta.get("kind_supported") is False:
         return _memopt_joblib_load(path)
-    return TreeStore(path, store, meta)
+    return _MemoptTreeStore(path, store, meta)
 
 
-def memopt_isinstance(obj, names):
-    """isinstance(obj, classes) by class name, true for a TreeStore of such a model."""
-    if isinstance(obj, TreeStore):
+def _memopt_isinstance(obj, names):
+    """isinstance(obj, classes) by class name, true for a _MemoptTreeStore of such a model."""
+    if isinstance(obj, _MemoptTreeStore):
         return any(name in obj._mro for name in names)
     return any(c.__name__ in names for c in type(obj).__mro__)
 
 
-class _TreeInfo:
+class _MemoptTreeInfo:
     """Stands for one estimator: `tree_.node_count`, `tree_.max_depth`, `tree_.n_leaves`."""
 
     def __init__(self, info):
@@ -120,7 +120,7 @@ class _TreeInfo:
         self.n_leaves = info["leaves"]
 
 
-class TreeStore:
+class _MemoptTreeStore:
     """A scikit-learn tree model read one tree at a time from its store."""
 
     def __init__(self, path, store, meta):
@@ -132,13 +132,13 @@ class TreeStore:
         self._real = None
         self.n_features_in_ = meta["n_features_in"]
         if meta["classifier"]:
-            self.classes_ = np.load(os.path.join(store, "classes.npy"), allow_pickle=False)
+            self.classes_ = _memopt_np.load(_memopt_os.path.join(store, "classes.npy"), allow_pickle=False)
             self.n_classes_ = len(self.classes_)
         if meta["ensemble"]:
-            self.estimators_ = [_TreeInfo(info) for info in meta["trees"]]
+            self.estimators_ = [_MemoptTreeInfo(info) for info in meta["trees"]]
             self.n_estimators = len(self.estimators_)
         else:
-            self.tree_ = _TreeInfo(meta["trees"][0])
+            self.tree_ = _MemoptTreeInfo(meta["trees"][0])
 
     def __getattr__(self, name):  # anything else: the real model (correct, not small)
         if name.startswith("_"):
@@ -152,25 +152,25 @@ class TreeStore:
         if tree is None:
             info = self._meta["trees"][i]
             n = info["nodes"]
-            with open(os.path.join(self._store, "tree%05d.bin" % i), "rb") as f:
-                feature, left, right, threshold = array("i"), array("i"), array("i"), array("d")
+            with open(_memopt_os.path.join(self._store, "tree%05d.bin" % i), "rb") as f:
+                feature, left, right, threshold = _memopt_array("i"), _memopt_array("i"), _memopt_array("i"), _memopt_array("d")
                 for a in (feature, left, right, threshold):
                     a.fromfile(f, n)
-                vectors = np.frombuffer(f.read(), dtype="<f8").reshape(info["vectors"], info["width"])
-            if sys.byteorder != "little":
+                vectors = _memopt_np.frombuffer(f.read(), dtype="<f8").reshape(info["vectors"], info["width"])
+            if _memopt_sys.byteorder != "little":
                 for a in (feature, left, right, threshold):
                     a.byteswap()
             tree = self._trees[i] = (feature, left, right, threshold, vectors)
         return tree
 
     def _rows(self, X):
-        X = np.asarray(X, dtype=np.float32)  # scikit-learn compares float32 inputs
+        X = _memopt_np.asarray(X, dtype=_memopt_np.float32)  # scikit-learn compares float32 inputs
         if X.ndim != 2:
             raise ValueError("Expected 2D array, got %dD array instead" % X.ndim)
         if X.shape[1] != self.n_features_in_:
             raise ValueError("X has %d features, but %s is expecting %d features as input."
                              % (X.shape[1], self._meta["kind"], self.n_features_in_))
-        if not np.isfinite(X).all():
+        if not _memopt_np.isfinite(X).all():
             raise ValueError("Input X contains NaN or infinity.")
         return X.tolist()
 
@@ -192,7 +192,7 @@ class TreeStore:
         for i in range(len(self._trees)):
             values = self._leaf_values(i, rows)
             if out is None:
-                out = np.zeros(values.shape, dtype=np.float64)
+                out = _memopt_np.zeros(values.shape, dtype=_memopt_np.float64)
             out += values
         if self._meta["ensemble"]:
             out /= len(self._trees)
@@ -206,5 +206,5 @@ class TreeStore:
     def predict(self, X):
         out = self._accumulate(X)
         if self._meta["classifier"]:
-            return self.classes_.take(np.argmax(out, axis=1), axis=0)
+            return self.classes_.take(_memopt_np.argmax(out, axis=1), axis=0)
         return out[:, 0]

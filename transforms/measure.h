@@ -1,0 +1,39 @@
+#pragma once
+// Running a program and measuring it: peak RSS from wait4's ru_maxrss (the child and the
+// children it waited for), wall time from a steady clock; the median of several runs.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace memopt::transforms {
+
+struct RunSpec {
+    std::vector<std::string> argv;            // argv[0] is a path (no PATH search)
+    std::filesystem::path cwd;                // empty: the current directory
+    std::map<std::string, std::string> env;   // added to (or replacing in) the environment
+    std::filesystem::path stdout_file;        // empty: /dev/null
+    std::filesystem::path stderr_file;        // empty: /dev/null
+};
+
+struct RunOutcome {
+    int status = -1;          // exit status, or 128 + signal
+    long max_rss_kib = 0;
+    double wall_s = 0;
+};
+
+// Runs once; throws memopt::Error when the program cannot be started.
+RunOutcome run_once(const RunSpec& spec);
+
+struct Measurement {
+    std::uint64_t peak_rss_bytes = 0; // median
+    double wall_s = 0;                // median
+    std::vector<std::uint64_t> peak_rss_runs;
+    std::vector<double> wall_runs;
+};
+
+// Runs `runs` times (stdout/stderr discarded unless the spec names files); throws
+// memopt::Error naming `what` when a run fails.
+Measurement measure(const RunSpec& spec, int runs, const std::string& what);
+
+} // namespace memopt::transforms

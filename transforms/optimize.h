@@ -1,0 +1,36 @@
+#pragma once
+// The optimize loop (DESIGN.md steps 1-6): baseline -> each pass in paper order -> keep a
+// candidate only when the differential check passes and its median peak RSS is lower ->
+// repeat until no pass helps or the threshold is met. Writes OUT_DIR/stepN-PASS/,
+// OUT_DIR/final/, steps.json (memopt.steps/1) and steps.md.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memopt::transforms {
+
+struct OptimizeOptions {
+    std::filesystem::path script;
+    std::vector<std::string> args;
+    std::filesystem::path out_dir;
+    std::optional<std::uint64_t> threshold_bytes;
+    std::string check;            // user's check command ("" = compare stdout and files)
+    std::vector<std::string> passes = {"static-to-dynamic", "dead-data", "flatten", "flags"};
+    int runs = 3;
+    int max_rounds = 3;
+    bool probe = true;
+    bool quiet = false;
+};
+
+struct OptimizeResult {
+    std::uint64_t baseline_peak = 0;
+    std::uint64_t final_peak = 0;
+    bool threshold_met = true;
+    std::filesystem::path final_program;
+};
+
+OptimizeResult optimize(const OptimizeOptions& options);
+
+} // namespace memopt::transforms
