@@ -1,6 +1,7 @@
 """The few pandas functions a script uses, over numpy and csv (inlined by memopt's flatten
 pass in place of `import pandas`). Anything it does not handle falls back to pandas."""
 import csv as _memopt_csv
+import warnings as _memopt_warnings
 
 import numpy as _memopt_np
 
@@ -87,9 +88,11 @@ def _memopt_read_csv(path, usecols=None, sep=","):
         for dtype in (_memopt_np.int64, _memopt_np.float64):
             f.seek(start)
             try:
-                data = _memopt_np.loadtxt(f, delimiter=sep, dtype=dtype, usecols=wanted, ndmin=2)
+                with _memopt_warnings.catch_warnings():  # "1.5" must not parse as the integer 1
+                    _memopt_warnings.simplefilter("error", DeprecationWarning)
+                    data = _memopt_np.loadtxt(f, delimiter=sep, dtype=dtype, usecols=wanted, ndmin=2)
                 break
-            except ValueError:
+            except (ValueError, DeprecationWarning):
                 continue
     if data is None:  # text, quotes, missing values: what pandas is for
         import pandas
