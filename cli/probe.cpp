@@ -35,12 +35,14 @@ int run_probe(const Args& args) {
         ("frames", po::value(&options.frames)->default_value(16), "tracemalloc frames per allocation")
         ("interval", po::value(&options.interval_ms)->default_value(10), "RSS sampling period in ms")
         ("top", po::value(&options.top)->default_value(25), "top lines and census types to keep")
-        ("no-code-tracking", "do not record which functions ran (lower overhead)");
+        ("no-code-tracking", "do not record which functions ran (lower overhead)")
+        ("no-tracemalloc", "no tracemalloc: no traced bytes nor top lines; census at the RSS peak (lowest overhead)");
     po::positional_options_description positional;
     po::variables_map vm;
     if (!parse_options(split.options, "probe", kUsage, desc, positional, vm)) return 0;
     if (split.command.empty()) throw Error("no script given (usage: memopt probe [options] [--] SCRIPT.py ARGS...)");
     options.track_code = vm.count("no-code-tracking") == 0;
+    options.tracemalloc = vm.count("no-tracemalloc") == 0;
     if (options.optimize < 0 || options.optimize > 2) throw Error("--optimize must be 0, 1 or 2");
     if (options.frames < 1 || options.frames > 1000) throw Error("--frames must be between 1 and 1000");
     if (options.interval_ms < 1) throw Error("--interval must be at least 1 ms");

@@ -66,6 +66,8 @@ void code_tracking_stop() { PyEval_SetProfile(nullptr, nullptr); }
 
 void code_tracking_import_depth(int delta) { g_import_depth += delta; }
 
+int code_tracking_import_depth_now() { return g_import_depth; }
+
 void code_tracking_pause(bool paused) { g_paused = paused; }
 
 std::map<std::string, FunctionCounts> code_tracking_stats() {

@@ -14,6 +14,7 @@ namespace memopt::probe {
 void code_tracking_start();      // in the calling thread
 void code_tracking_stop();       // in the calling thread
 void code_tracking_import_depth(int delta);
+int code_tracking_import_depth_now();
 // While paused (the probe's own snapshot runs), calls are not recorded.
 void code_tracking_pause(bool paused);
 

@@ -3,6 +3,7 @@
 #include "profiler/probe/census.h"
 #include "profiler/probe/code_tracker.h"
 #include "profiler/probe/process_stats.h"
+#include "profiler/probe/traces.h"
 
 #include <Python.h>
 #include <atomic>
@@ -22,6 +23,7 @@ struct Poller {
     int top_n = 25;
     bool active = false;
     bool busy = false;
+    bool tracing = true;
     std::int64_t threshold = 0;
     double next_allowed = 0;
     PollerStats stats;
@@ -66,12 +68,16 @@ void poll(bool final) {
     try {
         auto pair = p.get_traced().cast<std::pair<std::int64_t, std::int64_t>>();
         p.reset_peak();
+        std::int64_t level = pair.first; // what decides a new peak: traced bytes, else RSS
+        if (!p.tracing) level = rss_bytes();
         const double t = now_s();
         p.stats.samples.push_back({t, pair.first, pair.second});
         p.stats.max_interval_peak = std::max(p.stats.max_interval_peak, pair.second);
-        const bool due = pair.first >= p.threshold && t >= p.next_allowed;
-        const bool final_due = final && pair.first > p.stats.snapshot_traced && p.threshold != INT64_MAX;
-        if (due || final_due) take_snapshot(pair.first);
+        const bool due = level >= p.threshold && t >= p.next_allowed && code_tracking_import_depth_now() == 0;
+        // At the end, a last snapshot only if the level is clearly above the kept one.
+        const bool final_due = final && p.threshold != INT64_MAX &&
+                               level > p.stats.snapshot_traced + p.stats.snapshot_traced / 20 + kMinGrowth;
+        if (due || final_due) take_snapshot(level);
     } catch (py::error_already_set& e) {
         std::fprintf(stderr, "memopt probe: tracemalloc poll failed: %s\n", e.what());
         p.active = false;
@@ -98,10 +104,39 @@ void phase_marker(const char* name, bool begin) {
     PyGILState_Release(state);
 }
 
+// tracemalloc keeps max_nframe frames per allocation. While modules are being imported the
+// stacks are deep (importlib frames) and allocations many (unmarshalled code objects), and
+// 16 frames there cost ~6x what 1 frame costs; the import tree only needs the byte counts.
+// So the limit drops to 1 frame during imports and comes back after. CPython 3.11 reads
+// _Py_tracemalloc_config.max_nframe on every allocation and sized its traceback buffer at
+// start(), so lowering it is safe; the layout is checked before it is touched.
+struct TraceMallocConfig {
+    int initialized;
+    int tracing;
+    int max_nframe;
+};
+extern "C" TraceMallocConfig _Py_tracemalloc_config;
+int g_full_frames = 0; // 0: leave tracemalloc alone
+
+void import_depth(int delta) {
+    const int before = code_tracking_import_depth_now();
+    code_tracking_import_depth(delta);
+    if (g_full_frames == 0) return;
+    const int after = code_tracking_import_depth_now();
+    if (before == 0 && after > 0) _Py_tracemalloc_config.max_nframe = 1;
+    else if (before > 0 && after == 0) _Py_tracemalloc_config.max_nframe = g_full_frames;
+}
+
 } // namespace
 
-void poller_start(Sampler& sampler, py::object snapshot, int top_n) {
+void tracemalloc_light_imports(int frames) {
+    auto& config = reinterpret_cast<TraceMallocConfig&>(_Py_tracemalloc_config);
+    g_full_frames = (config.tracing == 1 && config.max_nframe == frames && frames > 1) ? frames : 0;
+}
+
+void poller_start(Sampler& sampler, py::object snapshot, int top_n, bool tracing) {
     Poller& p = g_poller;
+    p.tracing = tracing;
     auto tracemalloc = py::module_::import("_tracemalloc");
     p.sampler = &sampler;
     p.get_traced = tracemalloc.attr("get_traced_memory");
@@ -147,7 +182,7 @@ PYBIND11_EMBEDDED_MODULE(_memopt_probe, m) {
     m.doc() = "native helpers of memopt probe";
     m.def("rss", &rss_bytes, "resident set size in bytes");
     m.def("now", &now_s, "seconds since the probe started");
-    m.def("import_depth", &code_tracking_import_depth);
+    m.def("import_depth", &import_depth);
     m.def("start_code_tracking", &code_tracking_start);
     m.def("stop_code_tracking", &code_tracking_stop);
     m.def("track_code_in_this_thread", &code_tracking_start);
@@ -158,4 +193,6 @@ PYBIND11_EMBEDDED_MODULE(_memopt_probe, m) {
         return result;
     });
     m.def("census", &take_census);
+    m.def("aggregate_traces", &aggregate_traces);
+    m.def("import_depth_now", &code_tracking_import_depth_now);
 }

@@ -24,19 +24,23 @@ struct PollerStats {
     std::vector<TracedSample> samples;
     int snapshots = 0;
     double snapshot_time_s = 0;
-    std::int64_t snapshot_traced = -1;     // traced bytes when the kept snapshot was taken
+    std::int64_t snapshot_traced = -1;     // traced bytes (RSS without tracemalloc) when the kept snapshot was taken
     std::int64_t max_interval_peak = 0;    // the true traced peak
     std::int64_t rss_before_snapshot = 0;  // RSS just before the kept snapshot
     std::int64_t census_scratch_bytes = 0; // largest scratch the census needed
 };
 
 // snapshot: Python callable(top_n) -> cost in seconds. Needs the GIL.
-void poller_start(Sampler& sampler, pybind11::object snapshot, int top_n);
+// tracing: tracemalloc runs; otherwise new peaks are judged on RSS (census only).
+void poller_start(Sampler& sampler, pybind11::object snapshot, int top_n, bool tracing);
 // Polls once more (taking the final snapshot if due), stops, and releases Python objects.
 PollerStats poller_finish();
 
 // For the sampler thread: asks the main thread for a poll.
 void sampler_tick();
+
+// After _tracemalloc.start(frames): use 1 frame while imports run (see native_module.cpp).
+void tracemalloc_light_imports(int frames);
 
 // Keeps the embedded module's registration linked in.
 void native_module_anchor();

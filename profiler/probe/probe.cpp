@@ -128,12 +128,15 @@ ProbeResult run(const ProbeOptions& options) {
     int status = 0;
     json python;
     {
-        py::module_::import("_tracemalloc").attr("start")(options.frames);
+        if (options.tracemalloc) {
+            py::module_::import("_tracemalloc").attr("start")(options.frames);
+            tracemalloc_light_imports(options.frames);
+        }
         py::dict side = load_python_side(package_dir);
         parts.python_version = py::module_::import("sys").attr("version").cast<std::string>();
         sampler.start(std::chrono::milliseconds(std::max(1, options.interval_ms)), &sampler_tick,
                       std::max(1, 20 / std::max(1, options.interval_ms)));
-        poller_start(sampler, side["peak_snapshot"], options.top);
+        poller_start(sampler, side["peak_snapshot"], options.top, options.tracemalloc);
         if (!options.track_code) side["native"].attr("start_code_tracking") = side["native"].attr("stop_code_tracking");
 
         parts.script_start_s = now_s();
@@ -154,7 +157,7 @@ ProbeResult run(const ProbeOptions& options) {
             throw Error(fmt::format("the probe could not collect its results: {}", e.what()));
         }
         parts.code_tracking_bytes = code_tracking_memory_bytes();
-        py::module_::import("_tracemalloc").attr("stop")();
+        if (options.tracemalloc) py::module_::import("_tracemalloc").attr("stop")();
     }
     parts.vmhwm = vmhwm_bytes();
     parts.rss = sampler.samples();

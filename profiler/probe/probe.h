@@ -17,6 +17,7 @@ struct ProbeOptions {
     int interval_ms = 10;              // RSS sampling period
     int top = 25;                      // top lines and census rows kept
     bool track_code = true;            // record which functions ran
+    bool tracemalloc = true;           // trace Python allocations (import bytes, top lines)
     bool force = false;                // overwrite an existing profile
 };
 

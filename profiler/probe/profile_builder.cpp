@@ -16,8 +16,9 @@ json interpreter_section(const json& python, const NativeParts& n) {
         {"optimize", python.value("sys_flags_optimize", 0)},
         {"xoptions", python.value("xoptions", json::object())},
         {"sys_path", python.value("sys_path", json::array())},
-        {"tracemalloc_frames", python.value("traceback_limit", 0)},
+        {"tracemalloc_frames", n.options->tracemalloc ? n.options->frames : 0},
         {"code_tracking", n.options->track_code},
+        {"tracemalloc", n.options->tracemalloc},
         {"sampling_interval_ms", n.options->interval_ms},
     };
 }

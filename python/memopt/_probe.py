@@ -195,40 +195,13 @@ def peak_snapshot(top_n):
     global _top_lines, _census, _snapshot_info
     t0 = _now()
     traces = _tracemalloc._get_traces()
-    by_traceback = {}
-    for _domain, size, traceback, _total in traces:
-        entry = by_traceback.get(id(traceback))
-        if entry is None:
-            by_traceback[id(traceback)] = [traceback, size, 1]
-        else:
-            entry[1] += size
-            entry[2] += 1
+    ranked = native.aggregate_traces(traces, _is_user_file, top_n)
     del traces
-    by_line = {}
-    for traceback, size, count in by_traceback.values():
-        if not traceback:
-            key = (("<unknown>", 0), ("<unknown>", 0))
-        else:
-            user = traceback[0]
-            for frame in traceback:  # most recent call first
-                if _is_user_file(frame[0]):
-                    user = frame
-                    break
-            key = (user, traceback[0])
-        entry = by_line.get(key)
-        if entry is None:
-            by_line[key] = [size, count]
-        else:
-            entry[0] += size
-            entry[1] += count
-    del by_traceback
-    ranked = sorted(by_line.items(), key=lambda item: item[1][0], reverse=True)[:top_n]
-    linecache = sys.modules.get("linecache")
+    rss = _rss()
     lines = []
-    for ((user_file, user_line), (inner_file, inner_line)), (size, count) in ranked:
+    for (user_file, user_line), (inner_file, inner_line), size, count in ranked:
         lines.append({
             "file": user_file, "line": user_line,
-            "code": _source_line(linecache, user_file, user_line),
             "allocated_at": "%s:%d" % (inner_file, inner_line),
             "user_code": _is_user_file(user_file),
             "bytes": size, "count": count,
@@ -239,7 +212,7 @@ def peak_snapshot(top_n):
     current, _peak = _get_traced()
     _top_lines = lines
     _census = census
-    _snapshot_info = {"time_s": t0, "traced_bytes": current, "rss_bytes": _rss(),
+    _snapshot_info = {"time_s": t0, "traced_bytes": current, "rss_bytes": rss,
                       "lines_cost_s": t1 - t0, "census_cost_s": t2 - t1}
     return t2 - t0
 
@@ -266,6 +239,9 @@ def _source_line(linecache, filename, lineno):
 def results():
     """Plain Python objects; the C++ side adds config, timeline, phases and exit status."""
     remove_import_hook()
+    linecache = sys.modules.get("linecache")
+    for line in _top_lines:
+        line["code"] = _source_line(linecache, line["file"], line["line"])
     functions = native.code_stats()  # module -> (functions run, functions run after imports)
     nodes = []
     children = {}

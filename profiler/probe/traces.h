@@ -1,0 +1,13 @@
+#pragma once
+// Groups raw tracemalloc traces (_tracemalloc._get_traces(): (domain, size, traceback,
+// total_nframe), traceback = ((filename, lineno), ...) most recent call first) by the user's
+// line - the most recent frame for which is_user(filename) is true, else the innermost frame -
+// and the innermost frame. In C++ because a Python loop takes ~1 s per 70 000 traces.
+#include <pybind11/pybind11.h>
+
+namespace memopt::probe {
+
+// [((user_file, user_line), (inner_file, inner_line), bytes, count)] for the top_n by bytes.
+pybind11::list aggregate_traces(pybind11::list traces, pybind11::object is_user, int top_n);
+
+} // namespace memopt::probe
