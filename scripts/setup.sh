@@ -12,6 +12,7 @@ packages=(
   python3 python3-dev python3-numpy python3-scipy python3-pandas python3-sklearn
   python3-joblib python3-psutil python3-memory-profiler python3-pytest
   cloc heaptrack valgrind time bc
+  chromium libxml2-utils
 )
 
 missing=()
