@@ -7,14 +7,54 @@ namespace memopt::reports {
 
 using nlohmann::json;
 
+namespace {
+
+// Text from a trace (command words, phase names, symbols) may be any bytes; JSON strings
+// must be UTF-8 or dump() throws. Invalid sequences become U+FFFD.
+std::string utf8(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        std::size_t length = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 0;
+        std::uint32_t code = length == 2 ? lead & 0x1F : length == 3 ? lead & 0x0F : lead & 0x07;
+        bool valid = length != 0 && i + length <= text.size();
+        for (std::size_t k = 1; valid && k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            valid = (next & 0xC0) == 0x80;
+            code = (code << 6) | (next & 0x3F);
+        }
+        static constexpr std::uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (valid && length > 1 && (code < kMinimum[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)))
+            valid = false;
+        if (!valid) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+            continue;
+        }
+        out.append(text, i, length);
+        i += length;
+    }
+    return out;
+}
+
+std::vector<std::string> utf8(const std::vector<std::string>& texts) {
+    std::vector<std::string> out;
+    out.reserve(texts.size());
+    for (const auto& text : texts) out.push_back(utf8(text));
+    return out;
+}
+
+} // namespace
+
 json summary_to_json(const Summary& s) {
     json phases = json::array();
     for (const auto& p : s.phases)
-        phases.push_back({{"name", p.name}, {"start_s", p.start_s}, {"end_s", p.end_s},
+        phases.push_back({{"name", utf8(p.name)}, {"start_s", p.start_s}, {"end_s", p.end_s},
                           {"peak_heap_bytes", p.peak_heap_bytes}, {"peak_rss_bytes", p.peak_rss_bytes}});
     json sites = json::array();
     for (const auto& site : s.top_sites)
-        sites.push_back({{"stack", site.stack}, {"bytes", site.bytes}, {"count", site.count}});
+        sites.push_back({{"stack", utf8(site.stack)}, {"bytes", site.bytes}, {"count", site.count}});
     json t = json::array(), heap = json::array(), rss = json::array();
     for (const auto& point : s.timeline) {
         t.push_back(std::round(point.t_s * 1e4) / 1e4);
@@ -23,7 +63,7 @@ json summary_to_json(const Summary& s) {
     }
     return {
         {"schema", kSummarySchema},
-        {"command", s.command},
+        {"command", utf8(s.command)},
         {"exit_code", s.exit_known ? json(s.exit_code) : json(nullptr)},
         {"killed_by_signal", s.killed_by_signal},
         {"duration_s", s.duration_s},
@@ -41,8 +81,8 @@ json summary_to_json(const Summary& s) {
         {"phases", phases},
         {"top_sites", sites},
         {"timeline", {{"t_s", t}, {"heap_bytes", heap}, {"rss_bytes", rss}}},
-        {"child_traces", s.child_traces},
-        {"warnings", s.warnings},
+        {"child_traces", utf8(s.child_traces)},
+        {"warnings", utf8(s.warnings)},
         {"events", s.events},
         {"trace_bytes", s.trace_bytes},
     };
