@@ -98,10 +98,11 @@ void request_poll() {
 
 void phase_marker(const char* name, bool begin) {
     if (!g_active) return;
-    g_poller.sampler->phase(name, begin);
+    // Poll first, so that the sample closing a phase is not later than its end marker.
     PyGILState_STATE state = PyGILState_Ensure();
     poll(false);
     PyGILState_Release(state);
+    g_poller.sampler->phase(name, begin);
 }
 
 // tracemalloc keeps max_nframe frames per allocation. While modules are being imported the

@@ -144,17 +144,22 @@ json build_profile(const json& python, const NativeParts& n) {
     // its snapshot (those are replaced by the RSS just before it).
     std::int64_t peak_rss = n.rss_at_script_start, vmhwm = n.vmhwm;
     double peak_t = 0;
-    json rss = json::array();
+    json t_s = json::array(), rss_bytes = json::array();
     for (const auto& s : n.rss) {
-        rss.push_back({s.t - n.script_start_s, s.rss});
+        t_s.push_back(s.t - n.script_start_s);
+        rss_bytes.push_back(s.rss);
         if (!s.during_snapshot && s.rss > peak_rss) {
             peak_rss = s.rss;
             peak_t = s.t - n.script_start_s;
         }
     }
     if (n.poller.rss_before_snapshot > peak_rss) peak_rss = n.poller.rss_before_snapshot;
-    json traced = json::array();
-    for (const auto& s : n.poller.samples) traced.push_back({s.t - n.script_start_s, s.current, s.interval_peak});
+    json traced_t = json::array(), traced_current = json::array(), traced_peak = json::array();
+    for (const auto& s : n.poller.samples) {
+        traced_t.push_back(s.t - n.script_start_s);
+        traced_current.push_back(s.current);
+        traced_peak.push_back(s.interval_peak);
+    }
     profile["peak_rss_bytes"] = peak_rss;
     profile["peak_rss_time_s"] = peak_t;
     profile["vmhwm_bytes"] = vmhwm;
@@ -174,11 +179,14 @@ json build_profile(const json& python, const NativeParts& n) {
         {"snapshot_time_s", n.poller.snapshot_time_s},
         {"estimated_rss_bytes", n.rss_before_python + tracemalloc_bytes + static_cast<std::int64_t>(n.code_tracking_bytes)},
     };
-    profile["timeline"] = {{"rss", rss}, {"traced", traced}};
+    profile["timeline"] = {{"t_s", t_s}, {"rss_bytes", rss_bytes}};
+    profile["traced_timeline"] = {{"t_s", traced_t}, {"current_bytes", traced_current}, {"interval_peak_bytes", traced_peak}};
     profile["phases"] = phases_section(n);
 
     json modules;
     profile["imports"] = imports_section(python, modules);
+    for (auto& node : profile["imports"]["tree"])
+        node["start_s"] = node["start_s"].get<double>() - n.script_start_s;
     profile["never_ran"] = never_ran_section(modules);
     profile["modules"] = modules;
 

@@ -108,6 +108,7 @@ def _realpath(path):
 def run_script(script, package_dir):
     """Runs `script` as __main__ like `python3 script`. Returns the exit status."""
     os = sys.modules["os"]
+    script = os.path.abspath(script)  # python3 makes the script's path absolute (not argv[0])
     sys.path.insert(0, os.path.dirname(_realpath(script)))
     if package_dir not in sys.path:
         sys.path.append(package_dir)
@@ -130,8 +131,11 @@ def run_script(script, package_dir):
         return _exit_status(e)
     except BaseException as e:
         # Like python3: the traceback on stderr, status 1 (130 for Ctrl-C).
+        # Without this function's frame, as python3 shows it (the hook prints e.__traceback__).
         tb = e.__traceback__
-        sys.excepthook(type(e), e, tb.tb_next if tb is not None else None)
+        if tb is not None and tb.tb_frame.f_code is run_script.__code__:
+            e.__traceback__ = tb = tb.tb_next
+        sys.excepthook(type(e), e, tb)
         return 130 if isinstance(e, KeyboardInterrupt) else 1
     finally:
         for stream in (sys.stdout, sys.stderr):

@@ -1,0 +1,236 @@
+// End-to-end tests: `memopt probe` on small scripts written for the purpose, checked against
+// what is known to be true (a 50 MB array, a module never used, exit statuses, python3 itself).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Run {
+    int status = -1;
+    std::string out, err;
+};
+
+std::string slurp(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+class Sandbox {
+  public:
+    Sandbox() {
+        char pattern[] = "/tmp/memopt-probe-test-XXXXXX";
+        dir_ = ::mkdtemp(pattern);
+    }
+    ~Sandbox() {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    fs::path write(const std::string& name, const std::string& text) const {
+        std::ofstream(dir_ / name) << text;
+        return dir_ / name;
+    }
+    Run run(const std::string& command) const {
+        const std::string line = "cd '" + dir_.string() + "' && MPLBACKEND=Agg " + command + " >out.txt 2>err.txt";
+        Run r;
+        const int raw = std::system(line.c_str());
+        r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        r.out = slurp(dir_ / "out.txt");
+        r.err = slurp(dir_ / "err.txt");
+        return r;
+    }
+    Run probe(const std::string& args) const { return run(std::string(MEMOPT_EXE) + " probe " + args); }
+    json profile(const std::string& name = "p.json") const { return json::parse(slurp(dir_ / name)); }
+    const fs::path& dir() const { return dir_; }
+
+  private:
+    fs::path dir_;
+};
+
+} // namespace
+
+TEST_CASE("a known import shows up with a plausible cost") {
+    Sandbox box;
+    box.write("uses_json.py", "import json\nimport numpy\nprint(json.dumps([1, 2]))\n");
+    const Run r = box.probe("-o p.json -- uses_json.py");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "[1, 2]\n");
+    const json p = box.profile();
+    CHECK(p["schema"] == "memopt.profile/1");
+    const json& json_module = p["modules"]["json"];
+    REQUIRE(!json_module["import_id"].is_null());
+    CHECK(json_module["ran"] == true);
+    CHECK(json_module["cumulative"]["time_s"].get<double>() > 0);
+    CHECK(json_module["cumulative"]["traced_bytes"].get<double>() > 10e3);
+    CHECK(json_module["cumulative"]["traced_bytes"].get<double>() < 10e6);
+    CHECK(json_module["imported_by"] == "__main__");
+    const json& numpy = p["modules"]["numpy"];
+    CHECK(numpy["cumulative"]["rss_bytes"].get<double>() > 5e6);
+    CHECK(numpy["cumulative"]["traced_bytes"].get<double>() > 1e6);
+    CHECK(numpy["cumulative"]["rss_bytes"].get<double>() < 200e6);
+    CHECK(p["modules"]["json.decoder"]["parent_import"] == "json");
+}
+
+TEST_CASE("import totals add up to the growth during imports") {
+    Sandbox box;
+    box.write("imports.py", "import json, csv, decimal\n");
+    REQUIRE(box.probe("-o p.json imports.py").status == 0);
+    const json p = box.profile();
+    double own_rss = 0, own_traced = 0, own_time = 0;
+    for (const auto& node : p["imports"]["tree"]) {
+        own_rss += node["own"]["rss_bytes"].get<double>();
+        own_traced += node["own"]["traced_bytes"].get<double>();
+        own_time += node["own"]["time_s"].get<double>();
+    }
+    const json& total = p["imports"]["total"];
+    CHECK(own_rss == Approx(total["rss_bytes"].get<double>()).margin(1));
+    CHECK(own_traced == Approx(total["traced_bytes"].get<double>()).margin(1));
+    CHECK(own_time == Approx(total["time_s"].get<double>()).margin(1e-6));
+    CHECK(total["traced_bytes"].get<double>() > 0);
+}
+
+TEST_CASE("a module imported and never used is listed as never run") {
+    Sandbox box;
+    box.write("unused.py", "import colorsys\nimport json\nprint(json.dumps({}))\n");
+    REQUIRE(box.probe("-o p.json unused.py").status == 0);
+    const json p = box.profile();
+    CHECK(p["modules"]["colorsys"]["ran"] == false);
+    CHECK(p["modules"]["colorsys"]["functions_run"] == 0);
+    CHECK(p["modules"]["json"]["ran"] == true);
+    bool listed = false;
+    for (const auto& m : p["never_ran"]) {
+        if (m["name"] == "colorsys") listed = true;
+        CHECK(m["name"] != "json");
+    }
+    CHECK(listed);
+}
+
+TEST_CASE("a line allocating a 50 MB numpy array is the top line") {
+    Sandbox box;
+    box.write("big.py", "import numpy as np\nsmall = [bytes(100) for _ in range(1000)]\n"
+                        "keep = np.ones(50_000_000 // 8)\nprint(keep.nbytes)\n");
+    const Run r = box.probe("-o p.json big.py");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const json p = box.profile();
+    const json& top = p["peak"]["top_lines"].at(0);
+    CHECK(fs::path(top["file"].get<std::string>()).filename() == "big.py");
+    CHECK(top["line"] == 3);
+    CHECK(top["bytes"].get<double>() >= 50e6);
+    CHECK(top["code"] == "keep = np.ones(50_000_000 // 8)");
+    bool array_row = false;
+    for (const auto& row : p["peak"]["census"]["types"])
+        if (row["type"] == "numpy.ndarray") {
+            array_row = true;
+            CHECK(row["bytes"].get<double>() >= 50e6);
+        }
+    CHECK(array_row);
+    CHECK(p["peak_rss_bytes"].get<double>() > 50e6);
+}
+
+TEST_CASE("an uncaught exception keeps its exit status and still yields a profile") {
+    Sandbox box;
+    box.write("fails.py", "print('before')\nraise ValueError('boom')\n");
+    const Run r = box.probe("-o p.json fails.py");
+    CHECK(r.status == 1);
+    CHECK(r.out == "before\n");
+    CHECK(r.err.find("Traceback (most recent call last)") != std::string::npos);
+    CHECK(r.err.find("ValueError: boom") != std::string::npos);
+    CHECK(r.err.find("_probe.py") == std::string::npos); // the probe's frames are not shown
+    CHECK(box.profile()["exit_status"] == 1);
+}
+
+TEST_CASE("sys.exit(N) becomes memopt's exit status") {
+    Sandbox box;
+    box.write("exits.py", "import sys\nsys.exit(3)\n");
+    CHECK(box.probe("-o p.json exits.py").status == 3);
+    CHECK(box.profile()["exit_status"] == 3);
+}
+
+TEST_CASE("a missing script is a one-line error and exit 2") {
+    Sandbox box;
+    const Run r = box.probe("-o p.json -- nope.py");
+    CHECK(r.status == 2);
+    CHECK(r.err == "memopt probe: script 'nope.py' not found\n");
+    CHECK(!fs::exists(box.dir() / "p.json"));
+}
+
+TEST_CASE("an existing profile is not overwritten without --force") {
+    Sandbox box;
+    box.write("ok.py", "pass\n");
+    box.write("p.json", "{}");
+    CHECK(box.probe("-o p.json ok.py").status == 2);
+    CHECK(slurp(box.dir() / "p.json") == "{}");
+    CHECK(box.probe("--force -o p.json ok.py").status == 0);
+    CHECK(box.profile()["schema"] == "memopt.profile/1");
+}
+
+TEST_CASE("the script sees what python3 SCRIPT shows it") {
+    Sandbox box;
+    box.write("env.py", "import sys, json\nprint(json.dumps({'argv': sys.argv, 'exe': sys.executable, "
+                        "'path': [p for p in sys.path if 'memopt' not in p and '/work/main/python' not in p], "
+                        "'opt': sys.flags.optimize, 'x': sorted(sys._xoptions), 'main': __name__, 'file': __file__}))\n");
+    const Run r = box.probe("-o p.json --optimize 1 -X dev -- env.py a 'b c'");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const Run plain = box.run("/usr/bin/python3 -O -X dev env.py a 'b c'");
+    REQUIRE(plain.status == 0);
+    const json seen = json::parse(r.out), expected = json::parse(plain.out);
+    CHECK(seen["argv"] == expected["argv"]);
+    CHECK(seen["exe"] == "/usr/bin/python3");
+    CHECK(seen["path"] == expected["path"]);
+    CHECK(seen["opt"] == 1);
+    CHECK(seen["x"] == expected["x"]);
+    CHECK(seen["main"] == "__main__");
+    CHECK(seen["file"] == expected["file"]);
+    const Run hash = box.run("/usr/bin/python3 -O -X dev env.py a 'b c' | sha256sum | cut -c1-64");
+    CHECK(box.profile()["stdout"]["sha256"] == hash.out.substr(0, 64));
+}
+
+TEST_CASE("phase markers give per-phase peaks") {
+    Sandbox box;
+    box.write("phases.py", "import memopt\nwith memopt.phase('alloc'):\n    data = bytearray(30_000_000)\n"
+                           "    data[::4096] = b'x' * len(data[::4096])\ndel data\nwith memopt.phase('idle'):\n    pass\n");
+    const Run r = box.probe("-o p.json phases.py");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const json p = box.profile();
+    REQUIRE(p["phases"].size() == 2);
+    const json& alloc = p["phases"][0];
+    CHECK(alloc["name"] == "alloc");
+    CHECK(alloc["peak_traced_bytes"].get<double>() >= 30e6);
+    CHECK(alloc["peak_rss_bytes"].get<double>() >= alloc["rss_start_bytes"].get<double>() + 25e6);
+    CHECK(p["phases"][1]["peak_traced_bytes"].get<double>() < 10e6);
+    CHECK(!p["timeline"]["rss_bytes"].empty());
+}
+
+TEST_CASE("memopt report renders a profile as text and json") {
+    Sandbox box;
+    box.write("rep.py", "import colorsys, json\nx = [bytearray(1000) for _ in range(5000)]\n");
+    REQUIRE(box.probe("-o p.json rep.py").status == 0);
+    const Run text = box.run(std::string(MEMOPT_EXE) + " report p.json --format text");
+    INFO(text.err);
+    REQUIRE(text.status == 0);
+    CHECK(text.out.find("Import tree") != std::string::npos);
+    CHECK(text.out.find("never run") != std::string::npos);
+    CHECK(text.out.find("colorsys") != std::string::npos);
+    CHECK(text.out.find("Top allocating lines") != std::string::npos);
+    CHECK(text.out.find("Object census") != std::string::npos);
+    const Run js = box.run(std::string(MEMOPT_EXE) + " report p.json --format json");
+    REQUIRE(js.status == 0);
+    CHECK(json::parse(js.out)["schema"] == "memopt.profile/1");
+}
