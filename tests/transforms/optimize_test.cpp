@@ -60,7 +60,7 @@ const GeneralityData& data() {
 
 } // namespace
 
-TEST_CASE("optimize: the activity example, small data, stays identical and gets smaller") {
+TEST_CASE("optimize activity example small data") {
     ScratchDir dir("memopt-opt-activity");
     const std::string ex = kSource + "/examples/activity/";
     REQUIRE(run(kPy + " " + ex + "generate.py -o " + (dir / "rec.csv").string() + " --rows 6400").status == 0);
@@ -74,7 +74,7 @@ TEST_CASE("optimize: the activity example, small data, stays identical and gets 
     CHECK(fs::exists(dir / "out" / "step0-baseline" / "app.py"));
 }
 
-TEST_CASE("optimize: generality scripts keep their output") {
+TEST_CASE("optimize generality scripts") {
     const auto& d = data();
     SECTION("kNN, numpy-only loading") {
         ScratchDir dir("memopt-opt-knn");
@@ -96,7 +96,7 @@ TEST_CASE("optimize: generality scripts keep their output") {
     }
 }
 
-TEST_CASE("optimize: a candidate whose output differs is rejected with the reason") {
+TEST_CASE("optimize rejects a candidate whose output differs") {
     ScratchDir dir("memopt-opt-reject");
     const fs::path script = dir / "probe_modules.py";
     std::ofstream(script) << "import sys\nimport pandas as pd\nframe = pd.read_csv(sys.argv[1])\n"
@@ -112,7 +112,7 @@ TEST_CASE("optimize: a candidate whose output differs is rejected with the reaso
     CHECK(read_file(dir / "out" / "final" / "probe_modules.py") == read_file(script));
 }
 
-TEST_CASE("optimize: stops at the threshold, exit 1 when it is not met") {
+TEST_CASE("optimize threshold") {
     ScratchDir dir("memopt-opt-threshold");
     const fs::path script = dir / "s.py";
     std::ofstream(script) << "import json\nprint(sum(range(10)))\n";
@@ -126,7 +126,7 @@ TEST_CASE("optimize: stops at the threshold, exit 1 when it is not met") {
     CHECK(r.err.find("threshold") != std::string::npos);
 }
 
-TEST_CASE("optimize and transform: clear errors") {
+TEST_CASE("optimize and transform errors") {
     ScratchDir dir("memopt-opt-errors");
     const fs::path script = dir / "crash.py";
     std::ofstream(script) << "import sys\nsys.exit(3)\n";
@@ -140,7 +140,7 @@ TEST_CASE("optimize and transform: clear errors") {
     CHECK(r.status == 2);
 }
 
-TEST_CASE("transform: writes a fresh directory, never the input; refusals say why") {
+TEST_CASE("transform fresh directory and refusals") {
     ScratchDir dir("memopt-transform");
     const fs::path script = dir / "s.py";
     std::ofstream(script) << "import os\nimport json\nprint(json.dumps([1]))\n";
