@@ -96,6 +96,16 @@ PyObject* lookup_type(const char* module, const char* name) {
 } // namespace
 
 py::dict take_census(int top_n) {
+    // Objects held only by running functions' locals are reachable from frame objects, which
+    // CPython 3.11 creates lazily: materialise every thread's stack before listing objects.
+    py::list frames;
+    for (auto item : py::module_::import("sys").attr("_current_frames")().cast<py::dict>()) {
+        py::object frame = py::reinterpret_borrow<py::object>(item.second);
+        while (!frame.is_none()) {
+            frames.append(frame);
+            frame = frame.attr("f_back");
+        }
+    }
     py::list objects = py::module_::import("gc").attr("get_objects")();
     const auto tracked = static_cast<std::size_t>(PyList_GET_SIZE(objects.ptr()));
     Walk walk{PointerSet(tracked * 2), {}};

@@ -24,6 +24,8 @@ struct Poller {
     bool active = false;
     bool busy = false;
     bool tracing = true;
+    bool armed = false;
+    std::int64_t armed_level = 0;
     std::int64_t threshold = 0;
     double next_allowed = 0;
     PollerStats stats;
@@ -74,10 +76,21 @@ void poll(bool final) {
         p.stats.samples.push_back({t, pair.first, pair.second});
         p.stats.max_interval_peak = std::max(p.stats.max_interval_peak, pair.second);
         const bool due = level >= p.threshold && t >= p.next_allowed && code_tracking_import_depth_now() == 0;
+        // A new high arms the snapshot; it is taken at the next poll if the level held. At the
+        // moment memory jumps, the new object is often still on a running frame's value stack
+        // (np.ones -> empty), where the census cannot see it.
+        bool take = false;
+        if (p.armed) {
+            take = level >= p.armed_level - p.armed_level / 20;
+            p.armed = false;
+        } else if (due) {
+            p.armed = true;
+            p.armed_level = level;
+        }
         // At the end, a last snapshot only if the level is clearly above the kept one.
         const bool final_due = final && p.threshold != INT64_MAX &&
-                               level > p.stats.snapshot_traced + p.stats.snapshot_traced / 20 + kMinGrowth;
-        if (due || final_due) take_snapshot(level);
+                               (p.armed || level > p.stats.snapshot_traced + p.stats.snapshot_traced / 20 + kMinGrowth);
+        if (take || final_due) take_snapshot(level);
     } catch (py::error_already_set& e) {
         std::fprintf(stderr, "memopt probe: tracemalloc poll failed: %s\n", e.what());
         p.active = false;
