@@ -79,7 +79,13 @@ std::string fig3(const StudyResults& r) {
         rows.push_back({timeline.label, fmt::format("{:.1f}", mb(static_cast<double>(timeline.peak_rss_bytes))),
                         fmt::format("{:.2f}", timeline.duration_s), phases});
     }
-    return out + html::table({"program", "peak RSS (MB)", "duration (s)", "phases (start–end, peak RSS)"}, rows);
+    out += html::table({"program", "peak RSS (MB)", "duration (s)", "phases (start–end, peak RSS)"}, rows);
+    out += "<p class=\"muted\">Full reports of both recordings: ";
+    for (std::size_t i = 0; i < r.fig3.size(); ++i) {
+        const std::string name = r.fig3[i].pass == "baseline" ? "baseline" : r.fig3[i].pass;
+        out += fmt::format("{}<a href=\"traces/{}.html\">{}</a>", i ? ", " : "", escape(name), escape(r.fig3[i].label));
+    }
+    return out + " (and the traces beside them: <code>memopt report traces/NAME.trace</code>).</p>\n";
 }
 
 std::string fig4(const StudyResults& r) {

@@ -94,6 +94,8 @@ TEST_CASE("study pipeline on a fixture optimize output: all files, all steps, id
     for (const char* file : {"results.json", "results.md", "index.html"}) CHECK(fs::exists(out / file));
     const auto saved = json::parse(read_file(out / "results.json"));
     CHECK(saved["schema"] == "memopt.study/1");
+    CHECK(fs::exists(out / "traces/baseline.html"));
+    CHECK(fs::exists(out / "traces/static-to-dynamic.html"));
     CHECK(saved["steps"].size() == 3);
     CHECK(saved["predictions_identical"] == true);
     CHECK(saved["paper"]["footprint_mb"]["flags"] == 92.8);
