@@ -139,6 +139,8 @@ int run_gate(const Args& args) {
     }
 
     const recorder::RecordResult result = recorder::record(options);
+    if (!result.trace_warning.empty())
+        fmt::print(stderr, "memopt gate: warning: {}; the trace lacks the exit status\n", result.trace_warning);
     const reports::Summary summary = reports::summarize_trace(options.output);
     fmt::print(stderr, "{}", reports::summary_to_text(summary));
     for (const auto& warning : summary.warnings) fmt::print(stderr, "memopt gate: warning: {}\n", warning);
