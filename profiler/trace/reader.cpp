@@ -180,7 +180,11 @@ void TraceReader::drain(bool skip_gaps) {
             auto& events = found->events;
             do {
                 Event& event = events.front();
-                if (event.seq == next_seq_) ++next_seq_; // an older number only in a damaged trace
+                if (event.seq == next_seq_) ++next_seq_;
+                // An older number: skipped as missing when too many events were waiting for
+                // it (kMaxPendingEvents), it arrived after all (late, not lost). Otherwise
+                // it only comes from a damaged trace.
+                else if (event.seq < next_seq_ && missing_ > 0) --missing_;
                 emit(std::move(event));
                 events.pop_front();
                 --pending_;
