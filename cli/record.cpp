@@ -52,6 +52,8 @@ int run_record(const Args& args) {
     options.python_dir = python_package_dir();
 
     const recorder::RecordResult result = recorder::record(options);
+    if (!result.trace_warning.empty())
+        fmt::print(stderr, "memopt record: warning: {}; the trace lacks the exit status\n", result.trace_warning);
     if (!vm.count("quiet")) {
         std::error_code ec;
         const auto size = std::filesystem::file_size(options.output, ec);

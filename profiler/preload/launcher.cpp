@@ -185,7 +185,12 @@ RecordResult record(const RecordOptions& options) {
         .varint(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count()))
         .varint(result.max_rss_kib)
         .byte(result.signaled ? 1 : 0);
-    write_all(fd, exit_chunk.finish(), options.output);
+    try {
+        write_all(fd, exit_chunk.finish(), options.output);
+    } catch (const Error& e) {
+        // The command ran; a full disk must not replace its status with ours.
+        result.trace_warning = e.what();
+    }
     ::close(fd);
     result.child_traces = trace::child_trace_files(options.output);
     return result;

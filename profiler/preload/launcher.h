@@ -24,6 +24,9 @@ struct RecordResult {
     double wall_seconds = 0;
     std::uint64_t max_rss_kib = 0;
     std::vector<std::filesystem::path> child_traces;
+    // Set when the exit status could not be appended to the trace (disk full): the command's
+    // status is still returned; the trace reads without it.
+    std::string trace_warning;
 };
 
 // Throws memopt::Error before starting anything when the command cannot be found or the
