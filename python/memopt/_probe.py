@@ -245,7 +245,11 @@ def results():
     remove_import_hook()
     linecache = sys.modules.get("linecache")
     for line in _top_lines:
-        line["code"] = _source_line(linecache, line["file"], line["line"])
+        if line["file"].startswith("<frozen importlib"):
+            # 1 frame is kept while imports run: these are modules' code and data.
+            line["code"] = "(loaded by imports: see the import tree)"
+        else:
+            line["code"] = _source_line(linecache, line["file"], line["line"])
     functions = native.code_stats()  # module -> (functions run, functions run after imports)
     nodes = []
     children = {}
