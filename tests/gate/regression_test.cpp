@@ -9,7 +9,9 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <sys/stat.h>
 
 using memopt::test::ScratchDir;
 
@@ -73,4 +75,27 @@ TEST_CASE("reader: events that arrive after the reader stopped waiting are late,
     while (reader.next(event)) ++count;
     CHECK(count == kEarly + kLate);
     CHECK(reader.missing_events() == 0);
+}
+
+TEST_CASE("report: a module path in the trace naming a fifo does not hang the symbolizer") {
+    // A trace is input, not trusted: its module paths name arbitrary files. open() of a fifo
+    // without O_NONBLOCK waits for a writer forever.
+    using namespace memopt::trace;
+    ScratchDir dir("fifo-module");
+    const auto fifo = dir / "module";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    ChunkBuilder chunk(1, 0);
+    chunk.extended(ExtendedType::kProcessStart).varint(1).varint(0).varint(0).byte(0).varint(4096).varint(1);
+    chunk.extended(ExtendedType::kModule).varint(0x400000).text(fifo.string()).varint(1).varint(0).varint(0x10000);
+    chunk.extended(ExtendedType::kFrame).varint(1).varint(0).varint(0x401000);
+    chunk.extended(ExtendedType::kStackRef).varint(1);
+    chunk.event(RecordKind::kMalloc, 0x1000, 4096);
+    {
+        std::ofstream out(dir / "t.trace", std::ios::binary);
+        for (const auto& part : {file_header(), chunk.finish()})
+            out.write(reinterpret_cast<const char*>(part.data()), static_cast<std::streamsize>(part.size()));
+    }
+    const auto result = memopt::test::run(fmt::format("timeout 30 {} report {}", MEMOPT_BINARY, memopt::test::quote((dir / "t.trace").string())));
+    CHECK(result.status == 0);
+    CHECK(result.out.find("peak heap") != std::string::npos);
 }
