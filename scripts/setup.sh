@@ -13,6 +13,7 @@ packages=(
   python3-joblib python3-psutil python3-memory-profiler python3-pytest
   cloc heaptrack valgrind time bc
   chromium libxml2-utils
+  clang
 )
 
 missing=()

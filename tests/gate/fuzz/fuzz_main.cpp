@@ -4,7 +4,8 @@
 // alarm), other exception or unbounded memory (address-space limit) is a failure; the input
 // is saved to --crash-dir. Usage:
 //   fuzz_readers [--target all|trace|summary|profile] [--seconds S] [--runs N] [--seed N]
-//                [--crash-dir DIR] [--timeout S] [--max-len BYTES] [FILE...]  (FILEs: replay)
+//                [--crash-dir DIR] [--timeout S] [--max-len BYTES] [--write-seeds DIR] [FILE...]
+// FILEs: replay those inputs instead of fuzzing.
 #include "tests/gate/fuzz/fuzz_targets.h"
 
 #include "common/error.h"
@@ -272,6 +273,7 @@ int main(int argc, char** argv) {
     std::size_t max_len = 1 << 20;
     std::string crash_dir = ".";
     std::vector<std::string> replay;
+    std::string seed_dir;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&]() -> std::string {
@@ -287,7 +289,18 @@ int main(int argc, char** argv) {
         else if (arg == "--timeout") timeout_s = static_cast<unsigned>(std::stoul(value()));
         else if (arg == "--max-len") max_len = std::stoull(value());
         else if (arg == "--crash-dir") crash_dir = value();
+        else if (arg == "--write-seeds") seed_dir = value();
         else replay.push_back(arg);
+    }
+    if (!seed_dir.empty()) { // the valid starting inputs, e.g. as a libFuzzer corpus
+        for (Target target : targets) {
+            const auto inputs = memopt::fuzz::seeds(target);
+            for (std::size_t k = 0; k < inputs.size(); ++k)
+                std::ofstream(seed_dir + "/seed-" + std::string(memopt::fuzz::target_name(target)) + "-" + std::to_string(k),
+                              std::ios::binary)
+                    .write(reinterpret_cast<const char*>(inputs[k].data()), static_cast<std::streamsize>(inputs[k].size()));
+        }
+        return 0;
     }
     for (int signal : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM}) ::signal(signal, on_fatal_signal);
 #if !defined(__SANITIZE_ADDRESS__)
