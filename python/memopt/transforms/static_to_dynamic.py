@@ -9,14 +9,16 @@ against those scikit-learn classes become checks by class name, so that scikit-l
 not be imported for them; imports of joblib and scikit-learn that the rewrite left unused
 are removed.
 
-Not done here: turning a whole-file load processed in independent blocks into a stream
-(the issue's part (a)); the pass says so in its report.
+Part (a), a table loaded whole and processed in independent blocks read as a stream
+instead, is streaming.py (with the proof of block-wise processing in blockwise.py); the
+report names every whole-file load it left alone and why.
 """
 from __future__ import annotations
 
 import ast
 import os
 
+from . import streaming
 from .common import PassRefused, Report, import_aliases, insert_after_docstring_and_future, \
     read_program, runtime_source, unparse, write_program, prepare_outdir
 
@@ -110,47 +112,91 @@ def _drop_unused_model_imports(tree):
     return removed
 
 
-def run(script, outdir, profile=None):
-    report = Report("static-to-dynamic")
-    source, tree = read_program(script)
-    if LOAD in source:
-        raise PassRefused("already applied (the program loads models through the per-tree store)")
+def _model_store(tree, changes, notes):
+    """Part (b): every joblib.load through the per-tree store. True when applied."""
+    if any(isinstance(n, ast.Name) and n.id == LOAD for n in ast.walk(tree)):
+        notes.append("per-tree store: already applied")
+        return False
     joblib_names = import_aliases(tree, "joblib")
     load_names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "joblib":
             load_names |= {a.asname or a.name for a in node.names if a.name == "load"}
-    sklearn_modules = {n for n in (import_aliases(tree, "sklearn") | set()) }
+    sklearn_modules = set(import_aliases(tree, "sklearn"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.split(".")[0] == "sklearn" and a.asname is None:
                     sklearn_modules.add("sklearn")
-    rewriter = _Rewriter(joblib_names, load_names, _sklearn_class_names(tree), sklearn_modules)
-    tree = rewriter.visit(tree)
-    if not rewriter.loads:
-        raise PassRefused("no model loaded whole (no joblib.load call); "
-                          "streaming of block-wise processed data is not implemented")
-    runtime = ast.parse(runtime_source(HELPER))
-    runtime.body = [st for st in runtime.body if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant))]
-    clash = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.startswith(("_memopt", "_Memopt"))
-             and n.id not in (LOAD, ISINSTANCE)}
+    runtime = _runtime(HELPER)
+    clash = _defined(runtime) & {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     if clash:
-        raise PassRefused("the program already uses names of memopt's runtime: " + ", ".join(sorted(clash)))
+        notes.append("per-tree store: the program already uses names of memopt's runtime: " + ", ".join(sorted(clash)))
+        return False
+    rewriter = _Rewriter(joblib_names, load_names, _sklearn_class_names(tree), sklearn_modules)
+    rewriter.visit(tree)
+    if not rewriter.loads:
+        notes.append("no model loaded whole (no joblib.load call)")
+        return False
     removed = _drop_unused_model_imports(tree)
     insert_after_docstring_and_future(tree, runtime.body)
+    lines = ", ".join(str(n) for n in rewriter.loads)
+    changes.append(f"joblib.load (line {lines}) -> per-tree store: scikit-learn tree models are "
+                   f"converted once (in a child process) to a store in _memopt_store/ beside the "
+                   f"program, whose inlined predictor walks one tree at a time, accumulating averaged class "
+                   f"probabilities as scikit-learn does; other objects still load with joblib")
+    if rewriter.checks:
+        changes.append("isinstance checks against scikit-learn tree classes (line "
+                       + ", ".join(str(n) for n in rewriter.checks) + ") test the class name instead")
+    if removed:
+        changes.append("imports no longer needed: " + ", ".join(removed))
+    return True
+
+
+def _runtime(name):
+    runtime = ast.parse(runtime_source(name))
+    runtime.body = [st for st in runtime.body if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant))]
+    return runtime
+
+
+def _defined(module):
+    """Names the runtime module binds at its top level, except the imports it shares."""
+    names = set()
+    for st in module.body:
+        if isinstance(st, (ast.FunctionDef, ast.ClassDef)):
+            names.add(st.name)
+        elif isinstance(st, ast.Assign):
+            names |= {t.id for t in st.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _stream(tree, changes, notes):
+    """Part (a): whole-file tables processed in independent blocks -> streams."""
+    runtime = _runtime(streaming.HELPER)
+    clash = _defined(runtime) & {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    if clash - {streaming.STREAM, streaming.BLOCKWISE}:
+        notes.append("streaming: the program already uses names of memopt's runtime: " + ", ".join(sorted(clash)))
+        return False
+    found = []
+    if not streaming.apply(tree, found, notes):
+        return False
+    changes.extend(found)
+    insert_after_docstring_and_future(tree, runtime.body)
+    return True
+
+
+def run(script, outdir, profile=None):
+    report = Report("static-to-dynamic")
+    source, tree = read_program(script)
+    changes, notes = [], []
+    stored = _model_store(tree, changes, notes)
+    streamed = _stream(tree, changes, notes)
+    if not stored and not streamed:
+        if not any(n.startswith(("not streamed", "streaming")) for n in notes):
+            notes.append("no whole-file data load processed in blocks was found")
+        raise PassRefused("; ".join(notes))
     report.files = prepare_outdir(script, outdir)
     report.program = write_program(script, outdir, unparse(tree, source))
     report.applied = True
-    lines = ", ".join(str(n) for n in rewriter.loads)
-    report.changes.append(f"joblib.load (line {lines}) -> per-tree store: scikit-learn tree models are "
-                          f"converted once (in a child process) to a store in _memopt_store/ beside the "
-                          f"program, whose inlined predictor walks one tree at a time, accumulating averaged class "
-                          f"probabilities as scikit-learn does; other objects still load with joblib")
-    if rewriter.checks:
-        report.changes.append("isinstance checks against scikit-learn tree classes (line "
-                              + ", ".join(str(n) for n in rewriter.checks) + ") test the class name instead")
-    if removed:
-        report.changes.append("imports no longer needed: " + ", ".join(removed))
-    report.changes.append("not applied: whole-file data processed in blocks -> stream (not implemented)")
+    report.changes = changes + ["not applied: " + n for n in notes]
     return report
