@@ -5,6 +5,8 @@
   by an inner function) is deleted (`del`) right after the statement of its last use;
 - a CSV read whole with `read_csv` whose columns are only ever read by constant names
   gets `usecols=[...]`, so the unread columns are never built;
+- copies never mutated (`b = a.copy()`, `np.array(a)`, `list(a)`, ...) become `b = a`
+  (copies.py says when that is safe; the copies it keeps are listed with the reason);
 - modules the probe saw imported but never run are listed (removed when unused).
 Programs that read names dynamically (globals(), eval, star imports, __all__) keep their
 imports.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import ast
 
+from . import copies
 from .common import PassRefused, Report, prepare_outdir, read_program, unparse, \
     uses_dynamic_scope, write_program
 
@@ -260,6 +263,8 @@ def run(script, outdir, profile=None):
     else:
         tree = _remove_unused_imports(tree, changes)
     _add_usecols(tree, changes)
+    notes = []
+    copies.remove_unneeded_copies(tree, changes, notes)
     _insert_dels_everywhere(tree, changes)
     if profile:
         never = [m.get("name") for m in profile.get("modules", [])
@@ -268,10 +273,10 @@ def run(script, outdir, profile=None):
             report.changes.append("probe: imported but never ran: " + ", ".join(sorted(filter(None, never))[:10]))
     real = [c for c in changes if not c.startswith("imports kept")]
     if not real:
-        raise PassRefused("nothing to remove: every import is used, no large object outlives its last use"
-                          + ("; " + changes[0] if changes else ""))
+        raise PassRefused("nothing to remove: every import is used, no large object outlives its last use, "
+                          "no copy is unneeded" + "".join("; " + c for c in changes + notes))
     report.files = prepare_outdir(script, outdir)
     report.program = write_program(script, outdir, unparse(tree, source))
     report.applied = True
-    report.changes = changes + report.changes
+    report.changes = changes + report.changes + notes
     return report
