@@ -148,3 +148,28 @@ def insert_after_docstring_and_future(tree, statements):
 def runtime_source(name):
     with open(os.path.join(RUNTIME_DIR, name), encoding="utf-8") as f:
         return f.read()
+
+
+def probe_never_ran(profile, tree):
+    """Modules the script itself imports that the probe (memopt.profile/1) saw imported but
+    never running a function: [(name, cumulative RSS bytes)], largest first. Empty when the
+    profile is missing or not understood (the passes then use static analysis only)."""
+    if not isinstance(profile, dict) or not isinstance(profile.get("modules"), dict):
+        return []
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module)
+            imported |= {f"{node.module}.{a.name}" for a in node.names}
+    modules = profile["modules"]
+    ran = {n for n, m in modules.items() if isinstance(m, dict) and m.get("ran")}
+    out = []
+    for name in sorted(imported):
+        m = modules.get(name)
+        # a package ran when any of its modules ran (pandas.read_csv lives in pandas.io...)
+        if isinstance(m, dict) and not m.get("preloaded") and \
+                not any(r == name or r.startswith(name + ".") for r in ran):
+            out.append((name, int((m.get("cumulative") or {}).get("rss_bytes") or 0)))
+    return sorted(out, key=lambda x: -x[1])

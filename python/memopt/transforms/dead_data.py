@@ -17,7 +17,7 @@ import ast
 
 from . import copies
 from .common import PassRefused, Report, prepare_outdir, read_program, unparse, \
-    uses_dynamic_scope, write_program
+    uses_dynamic_scope, write_program, probe_never_ran
 
 
 # --- unused imports ------------------------------------------------------------------------
@@ -266,11 +266,10 @@ def run(script, outdir, profile=None):
     notes = []
     copies.remove_unneeded_copies(tree, changes, notes)
     _insert_dels_everywhere(tree, changes)
-    if profile:
-        never = [m.get("name") for m in profile.get("modules", [])
-                 if m.get("ran") is False and m.get("direct", m.get("depth", 1) == 1)]
-        if never:
-            report.changes.append("probe: imported but never ran: " + ", ".join(sorted(filter(None, never))[:10]))
+    never = probe_never_ran(profile, tree)
+    if never:
+        report.changes.append("probe: imported by the program, no function ran: " + ", ".join(
+            f"{name} ({rss / 1e6:.1f} MB with its imports)" for name, rss in never[:10]))
     real = [c for c in changes if not c.startswith("imports kept")]
     if not real:
         raise PassRefused("nothing to remove: every import is used, no large object outlives its last use, "

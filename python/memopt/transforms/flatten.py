@@ -164,6 +164,10 @@ def run(script, outdir, profile=None):
     tree, why = _replace_pandas(tree, changes)
     if why:
         notes.append(f"pandas kept: {why}")
+    if not why and isinstance(profile, dict) and isinstance(profile.get("modules"), dict):
+        cost = (profile["modules"].get("pandas") or {}).get("cumulative", {}).get("rss_bytes")
+        if cost:
+            notes.append(f"probe: importing pandas cost {cost / 1e6:.1f} MB of RSS in the profiled run")
     tree = _inline_local_modules(tree, script, changes, notes)
     if not changes:
         raise PassRefused("nothing to flatten" + (": " + "; ".join(notes) if notes else ""))
