@@ -19,6 +19,8 @@ int run_study(const Args& args) {
         ("repeat", po::value<int>()->default_value(3), "runs per step (median, min and max are reported)")
         ("train-rows", po::value<std::size_t>(), "training rows (default: train.py's 12.8 M); smaller for quick studies")
         ("trees", po::value<int>(), "trees in the forest (default 20, the paper's)")
+        ("optimize-rows", po::value<std::size_t>()->default_value(20000),
+         "memopt optimize chooses the steps on this many rows of the recording (0: all); the steps are measured on all rows")
         ("threshold-mb", po::value<double>(), "passed to memopt optimize: stop once the peak is below this")
         ("optimized", po::value<std::string>(), "reuse this `memopt optimize` output directory (with steps.json) instead of running optimize");
     po::variables_map vm;
@@ -35,6 +37,7 @@ int run_study(const Args& args) {
     if (vm.count("train-rows")) options.train_rows = vm["train-rows"].as<std::size_t>();
     if (vm.count("trees")) options.trees = vm["trees"].as<int>();
     if (vm.count("threshold-mb")) options.threshold_mb = vm["threshold-mb"].as<double>();
+    options.optimize_rows = vm["optimize-rows"].as<std::size_t>();
     if (vm.count("optimized")) options.optimized_dir = vm["optimized"].as<std::string>();
     const auto results = reports::study::run_study(options, [](const std::string& line) {
         fmt::print(stderr, "memopt study: {}\n", line);

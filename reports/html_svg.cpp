@@ -85,7 +85,7 @@ std::string table(const std::vector<std::string>& headers, const std::vector<std
 }
 
 std::string line_chart(const LineChart& chart) {
-    const double left = 64, right = 16, top = 34, bottom = 46;
+    const double left = 64, right = 16, top = 48, bottom = 46;
     const double w = chart.width, h = chart.height;
     const double plot_w = w - left - right, plot_h = h - top - bottom;
     double x_max = 0, y_max = 0;
@@ -132,14 +132,13 @@ std::string line_chart(const LineChart& chart) {
                        h - 8, escape(chart.x_label));
     svg += fmt::format("<text x=\"14\" y=\"{:.1f}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 {:.1f})\">{}</text>\n",
                        top + plot_h / 2, top + plot_h / 2, escape(chart.y_label));
-    double legend_x = left + plot_w;
-    for (auto it = chart.series.rbegin(); it != chart.series.rend(); ++it) {
-        const auto& s = *it;
-        legend_x -= 34 + 7.0 * static_cast<double>(s.name.size());
-        svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"16\" y2=\"16\" stroke=\"{2}\" stroke-width=\"2.5\"{3}/>"
-                           "<text x=\"{4:.1f}\" y=\"20\" font-size=\"12\">{5}</text>\n",
+    double legend_x = left;
+    for (const auto& s : chart.series) {
+        svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"34\" y2=\"34\" stroke=\"{2}\" stroke-width=\"2.5\"{3}/>"
+                           "<text x=\"{4:.1f}\" y=\"38\" font-size=\"12\">{5}</text>\n",
                            legend_x, legend_x + 20, escape(s.color), s.dashed ? " stroke-dasharray=\"5 3\"" : "",
                            legend_x + 24, escape(s.name));
+        legend_x += 40 + 7.0 * static_cast<double>(s.name.size());
     }
     for (const auto& s : chart.series) {
         if (s.x.empty()) continue;

@@ -135,6 +135,22 @@ std::vector<std::string> with_output(std::vector<std::string> command, const fs:
     return command;
 }
 
+std::vector<std::string> replace_word(std::vector<std::string> command, const std::string& from, const std::string& to) {
+    for (auto& word : command)
+        if (word == from) word = to;
+    return command;
+}
+
+// The header and the first `rows` rows of a CSV recording.
+void write_sample(const fs::path& from, const fs::path& to, std::size_t rows) {
+    std::ifstream in(from);
+    std::ofstream out(to, std::ios::trunc);
+    std::string line;
+    for (std::size_t n = 0; n <= rows && std::getline(in, line); ++n) out << line << '\n';
+    out.close();
+    if (!out) throw Error(fmt::format("cannot write {}", to));
+}
+
 } // namespace
 
 Stat make_stat(std::vector<double> runs) {
@@ -258,15 +274,24 @@ StudyResults run_study(const StudyOptions& options, const std::function<void(con
 
     // 3. the steps, from the real passes
     fs::path optimize_dir;
+    const bool sampled = !options.optimized_dir && options.optimize_rows > 0 && options.optimize_rows < results.rows;
+    const fs::path optimize_recording = sampled ? data / "optimize-sample.csv" : recording;
     if (options.optimized_dir) {
         optimize_dir = fs::absolute(*options.optimized_dir);
         progress(fmt::format("optimize: reusing {}", optimize_dir));
     } else {
         optimize_dir = out / "optimize";
-        progress("optimize: memopt optimize app.py (probe, then each pass in the paper's order; its progress follows)");
+        if (sampled) {
+            write_sample(recording, optimize_recording, options.optimize_rows);
+            results.notes.push_back(fmt::format("memopt optimize chose the steps on the first {} rows of the recording "
+                                                "(--optimize-rows); every step was measured on all {} rows.",
+                                                options.optimize_rows, results.rows));
+        }
+        progress(fmt::format("optimize: memopt optimize app.py on {} rows (probe, then each pass in the paper's order; "
+                             "its progress follows)", sampled ? options.optimize_rows : results.rows));
         std::vector<std::string> argv = {memopt.string(), "optimize", (example / "app.py").string(), "-o", optimize_dir.string()};
         if (options.threshold_mb) argv.insert(argv.end(), {"--threshold-mb", fmt::format("{}", *options.threshold_mb)});
-        argv.insert(argv.end(), {"--", recording.string(), (data / "model.joblib").string(), "predictions.csv"});
+        argv.insert(argv.end(), {"--", optimize_recording.string(), (data / "model.joblib").string(), "predictions.csv"});
         RunSpec spec;
         spec.argv = argv;
         spec.cwd = out;
@@ -312,7 +337,9 @@ StudyResults run_study(const StudyOptions& options, const std::function<void(con
         const fs::path dir = runs / name;
         fs::create_directories(dir);
         const fs::path cwd = !step.cwd.empty() ? step.cwd : optimize_dir / (step.dir.empty() ? "." : step.dir);
-        jobs.push_back({&results.steps[i], with_output(step.command, dir / "predictions.csv"), cwd, dir / "predictions.csv", dir, {}, {}});
+        const auto command = replace_word(with_output(step.command, dir / "predictions.csv"), optimize_recording.string(),
+                                          recording.string());
+        jobs.push_back({&results.steps[i], command, cwd, dir / "predictions.csv", dir, {}, {}});
     }
     fs::create_directories(runs / "native");
     jobs.push_back({&results.native,

@@ -26,6 +26,9 @@ struct StudyOptions {
     // Reuse an existing `memopt optimize` output directory instead of running optimize.
     std::optional<std::filesystem::path> optimized_dir;
     std::optional<double> threshold_mb;
+    // memopt optimize chooses the steps on the first N rows of the recording (0: all of
+    // them); every step is then measured on the whole recording.
+    std::size_t optimize_rows = 20000;
     // Tools; found beside the memopt executable when empty.
     std::filesystem::path memopt;
     std::filesystem::path example_dir; // examples/activity

@@ -122,7 +122,7 @@ std::string table1(const StudyResults& r) {
         {fmt::format("Python, optimized ({})", paper::step_title(last.pass)), fmt::format("{:.1f} MB", mb(last.peak_rss_bytes.median)),
          fmt::format("{:.2f} s", last.wall_s.median), fmt::format("{} lines (1x)", last.loc), "92.8 MB", "215 s", "1x"},
         {"native C++ (activity_predict)", fmt::format("{:.2f} MB", mb(r.native.peak_rss_bytes.median)),
-         fmt::format("{:.2f} s", r.native.wall_s.median),
+         fmt::format("{:.3f} s", r.native.wall_s.median),
          fmt::format("{} lines ({:.1f}x)", r.native_loc, last.loc > 0 ? static_cast<double>(r.native_loc) / last.loc : 0.0),
          "2.9 MB", "142 s", "3.4x"},
     };
