@@ -164,7 +164,9 @@ void peak(std::string& out, const json& p) {
 
 } // namespace
 
-std::string render_profile(const nlohmann::json& profile, std::string_view format) {
+// A field of the wrong type deep inside (json::type_error from value()/get()) is bad input
+// like any other: it becomes one memopt::Error, never an "internal error" (found by fuzzing).
+std::string render_profile(const nlohmann::json& profile, std::string_view format) try {
     if (!profile.is_object() || !profile.contains("schema") || !profile["schema"].is_string() ||
         !profile["schema"].get<std::string>().starts_with("memopt.profile/"))
         throw Error("not a memopt profile (schema memopt.profile/1 expected)");
@@ -177,6 +179,8 @@ std::string render_profile(const nlohmann::json& profile, std::string_view forma
     never_ran(out, profile);
     peak(out, profile);
     return out;
+} catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("profile does not follow memopt.profile/1: {}", e.what()));
 }
 
 bool looks_like_profile(const std::filesystem::path& path) {
