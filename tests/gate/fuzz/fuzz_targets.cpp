@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "profiler/trace/chunk_builder.h"
 #include "reports/gate.h"
+#include "reports/html.h"
 #include "reports/profile/profile_report.h"
 #include "reports/summary_format.h"
 
@@ -45,6 +46,7 @@ void fuzz_trace(const std::uint8_t* data, std::size_t size) {
     const auto summary = reports::summarize_trace(path, options);
     (void)reports::summary_to_json(summary).dump();
     (void)reports::summary_to_text(summary);
+    (void)reports::trace_report_html(summary, nullptr);
 }
 
 void fuzz_summary(const std::uint8_t* data, std::size_t size) {
@@ -54,6 +56,7 @@ void fuzz_summary(const std::uint8_t* data, std::size_t size) {
     const auto summary = reports::summary_from_json(json);
     (void)reports::summary_to_text(summary);
     (void)reports::summary_to_json(summary).dump();
+    (void)reports::trace_report_html(summary, nullptr);
     try {
         const auto limit = reports::limit_from_baseline(summary, reports::GateMetric::kPeakRss, 10, "fuzz");
         (void)reports::evaluate_gate(summary, limit);
@@ -77,12 +80,13 @@ void fuzz_profile(const std::uint8_t* data, std::size_t size) {
         (void)reports::summary_to_text(reports::summary_from_json(json));
         return;
     }
-    for (const char* format : {"json", "text", "html"}) {
+    for (const char* format : {"json", "text"}) {
         try {
             (void)reports::render_profile(json, format);
         } catch (const Error&) {
         }
     }
+    (void)reports::profile_report_html(json);
 }
 
 std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>> parts) {
