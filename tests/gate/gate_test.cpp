@@ -236,3 +236,19 @@ TEST_CASE("memopt gate: temporary trace removed, --trace kept with mode 0600") {
     CHECK(refused.status == 2);
     CHECK_FALSE(std::filesystem::exists(dir / "victim"));
 }
+
+TEST_CASE("security: the HTML report escapes everything that comes from the trace") {
+    ScratchDir dir("gate-html");
+    const std::string hostile = "<script>alert(1)</script>";
+    const std::string phase = "<img src=x onerror=alert(2)>";
+    const auto recorded = run(fmt::format(
+        "cd {} && {} record -q -o t.trace -- /usr/bin/python3 -c {} {}", quote(dir.path().string()), kMemopt,
+        quote(fmt::format("import memopt, sys\nwith memopt.phase('{}'):\n    x = bytearray(10**6)\n", phase)), quote(hostile)));
+    REQUIRE(recorded.status == 0);
+    const auto html = run(fmt::format("{} report {} --format html", kMemopt, quote((dir / "t.trace").string())));
+    REQUIRE(html.status == 0);
+    CHECK(html.out.find(hostile) == std::string::npos);
+    CHECK(html.out.find(phase) == std::string::npos);
+    CHECK(html.out.find("onerror=alert(2)") != std::string::npos); // present, but as text
+    CHECK(html.out.find("&lt;img src=x onerror=alert(2)&gt;") != std::string::npos);
+}
