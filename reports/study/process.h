@@ -1,7 +1,6 @@
 #pragma once
-// Runs one program the way the study measures it: fork + exec, wall time around it, peak
-// RSS from wait4's rusage (ru_maxrss: the largest resident set of the child and the
-// descendants it waited for).
+// Runs one program the way the study measures it: posix_spawn, wall time around it, peak
+// RSS from /usr/bin/time's %M (the child's ru_maxrss), else from wait4's rusage.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -18,6 +17,7 @@ struct RunSpec {
     std::optional<std::filesystem::path> stdout_file; // none: inherit
     std::optional<std::filesystem::path> stderr_file; // none: inherit
     bool stdout_to_stderr = false;                // when stdout_file is empty: send stdout to stderr
+    bool measure_peak = true;                     // peak RSS through /usr/bin/time (see run_program)
 };
 
 struct RunResult {
