@@ -129,6 +129,14 @@ int cloc_lines(const std::vector<std::string>& paths, const std::string& languag
     return sum >= 0 ? sum : total;
 }
 
+// The 1-minute load average (/proc/loadavg), 0 when unknown.
+double load_average() {
+    std::ifstream file("/proc/loadavg");
+    double load = 0;
+    file >> load;
+    return load;
+}
+
 std::vector<std::string> with_output(std::vector<std::string> command, const fs::path& output) {
     for (auto& word : command)
         if (word == "predictions.csv") word = output.string();
@@ -351,6 +359,7 @@ StudyResults run_study(const StudyOptions& options, const std::function<void(con
                     {}});
     std::string reference;
     for (auto& job : jobs) job.result->predictions_identical = true;
+    const double load_before = load_average();
     for (int rep = 1; rep <= options.repeat; ++rep) {
         for (auto& job : jobs) {
             std::error_code ec;
@@ -379,6 +388,13 @@ StudyResults run_study(const StudyOptions& options, const std::function<void(con
                                  predictions == reference ? "" : "  PREDICTIONS DIFFER"));
         }
     }
+    const double load_after = load_average();
+    results.notes.push_back(fmt::format(
+        "Load average of the machine ({} cores) when the measurements began and ended: {:.1f} and {:.1f}.{}",
+        std::thread::hardware_concurrency(), load_before, load_after,
+        std::max(load_before, load_after) > std::thread::hardware_concurrency()
+            ? " Other work was running: latencies are longer than on an idle machine (peak RSS is not affected)."
+            : ""));
     for (auto& job : jobs) {
         job.result->peak_rss_bytes = make_stat(job.rss);
         job.result->wall_s = make_stat(job.wall);

@@ -9,12 +9,13 @@
 #   --screenshots DIR  keep the screenshots there (e.g. docs/images) instead of a temp dir
 set -euo pipefail
 memopt=""
+study_page=""
 pages=()
 shots=""
 while (($#)); do
   case "$1" in
     --memopt) memopt=$2; shift 2 ;;
-    --study) pages+=("$2/index.html:3"); shift 2 ;;
+    --study) pages+=("$2/index.html:3"); study_page=$2/index.html; shift 2 ;;
     --screenshots) shots=$2; shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) pages+=("$1"); shift ;;
@@ -58,9 +59,11 @@ for entry in "${pages[@]}"; do
   url="file://$(cd "$(dirname "$page")" && pwd)/$(basename "$page")"
   name=$(basename "$(dirname "$page")")-$(basename "$page" .html)
   [ "$page" = "$work/record-report.html" ] && name=record-report
+  height=2400
+  if [ "$page" = "$study_page" ]; then name=study; height=3300; fi
   shot=${shots:-$work}/$name.png
   browser --dump-dom "$url" >"$work/$name.dom" || true
-  browser --screenshot="$shot" --window-size=1280,2400 "$url" >/dev/null || true
+  browser --screenshot="$shot" --window-size=1280,$height "$url" >/dev/null || true
   if ! /usr/bin/python3 - "$work/$name.dom" "$shot" "$min_svgs" <<'PY'; then
 import re, struct, sys
 dom_path, png_path, min_svgs = sys.argv[1], sys.argv[2], int(sys.argv[3])
