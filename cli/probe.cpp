@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/error.h"
+#include "common/sizes.h"
 #include "profiler/probe/probe.h"
 
 #include <fmt/format.h>
@@ -12,39 +13,51 @@ namespace memopt::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "memopt probe [-o PROFILE] [--optimize 0|1|2] [-X OPT]... [--] SCRIPT.py ARGS...\n\n"
+    "memopt probe [-o PROFILE] [--optimize 0|1|2] [-X OPT]... [--sample-bytes N | --tracemalloc[=FRAMES]]\n"
+    "             [--] SCRIPT.py ARGS...\n\n"
     "Runs SCRIPT.py as __main__ in an embedded CPython configured like /usr/bin/python3 and\n"
     "writes a profile (memopt.profile/1 JSON, see docs/probe.md): import tree with the RSS,\n"
-    "tracemalloc bytes and time of every module, which modules ran any function, top\n"
-    "allocating lines and an object census at the traced peak, RSS timeline and phases\n"
-    "(memopt.phase()). The script's stdout and stderr pass through; memopt exits with the\n"
-    "script's status. Read the profile with `memopt report PROFILE`.";
+    "allocated bytes and time of every module, which modules ran any function, top\n"
+    "allocating lines and an object census at the peak, RSS timeline and phases\n"
+    "(memopt.phase()). Python allocations are sampled (one per N bytes on average, estimates)\n"
+    "unless --tracemalloc asks for exact, much slower tracing. The script's stdout and stderr\n"
+    "pass through; memopt exits with the script's status. Read it with `memopt report PROFILE`.";
 
 } // namespace
 
 int run_probe(const Args& args) {
-    const auto split = split_command(args, {"-o", "--output", "--optimize", "-X", "--frames", "--interval", "--top"});
+    const auto split = split_command(args, {"-o", "--output", "--optimize", "-X", "--interval", "--top", "--sample-bytes"});
     probe::ProbeOptions options;
-    std::string output;
+    std::string output, sample_bytes = "256KiB";
     po::options_description desc("options");
     desc.add_options()
         ("output,o", po::value(&output), "profile to write (default: SCRIPT.profile.json here)")
         ("force,f", po::bool_switch(&options.force), "overwrite an existing profile")
         ("optimize", po::value(&options.optimize)->default_value(0), "Python optimisation level, as -O/-OO")
         ("xoption,X", po::value(&options.xoptions)->composing(), "Python -X option (repeatable)")
-        ("frames", po::value(&options.frames)->default_value(16), "tracemalloc frames per allocation")
+        ("sample-bytes", po::value(&sample_bytes),
+         "sampled tracking: mean bytes between sampled allocations (default 256KiB; 1 = every allocation)")
+        ("tracemalloc", po::value(&options.frames)->implicit_value(16)->value_name("FRAMES"),
+         "exact tracking with tracemalloc, FRAMES frames per allocation (default 16): precise, 3-30x slower")
         ("interval", po::value(&options.interval_ms)->default_value(10), "RSS sampling period in ms")
         ("top", po::value(&options.top)->default_value(25), "top lines and census types to keep")
         ("no-code-tracking", "do not record which functions ran (lower overhead)")
-        ("no-tracemalloc", "no tracemalloc: no traced bytes nor top lines; census at the RSS peak (lowest overhead)");
+        ("no-alloc-tracking", "no allocation tracking: no allocated bytes nor top lines; census at the RSS peak");
     po::positional_options_description positional;
     po::variables_map vm;
     if (!parse_options(split.options, "probe", kUsage, desc, positional, vm)) return 0;
     if (split.command.empty()) throw Error("no script given (usage: memopt probe [options] [--] SCRIPT.py ARGS...)");
     options.track_code = vm.count("no-code-tracking") == 0;
-    options.tracemalloc = vm.count("no-tracemalloc") == 0;
+    const int modes = static_cast<int>(vm.count("tracemalloc") + vm.count("no-alloc-tracking") +
+                                       (vm.count("sample-bytes") && !vm["sample-bytes"].defaulted()));
+    if (modes > 1) throw Error("--sample-bytes, --tracemalloc and --no-alloc-tracking exclude each other");
+    if (vm.count("tracemalloc")) options.tracking = probe::AllocTracking::kTracemalloc;
+    if (vm.count("no-alloc-tracking")) options.tracking = probe::AllocTracking::kNone;
+    const std::uint64_t mean = parse_size(sample_bytes);
+    if (mean < 1 || mean > (std::uint64_t{1} << 40)) throw Error("--sample-bytes must be between 1 and 1TiB");
+    options.sample_bytes = static_cast<std::int64_t>(mean);
     if (options.optimize < 0 || options.optimize > 2) throw Error("--optimize must be 0, 1 or 2");
-    if (options.frames < 1 || options.frames > 1000) throw Error("--frames must be between 1 and 1000");
+    if (options.frames < 1 || options.frames > 1000) throw Error("--tracemalloc=FRAMES must be between 1 and 1000");
     if (options.interval_ms < 1) throw Error("--interval must be at least 1 ms");
     options.script = split.command.front();
     options.args.assign(split.command.begin() + 1, split.command.end());

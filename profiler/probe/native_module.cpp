@@ -1,5 +1,6 @@
 #include "profiler/probe/native_module.h"
 
+#include "profiler/probe/alloc_sampler.h"
 #include "profiler/probe/census.h"
 #include "profiler/probe/code_tracker.h"
 #include "profiler/probe/process_stats.h"
@@ -23,7 +24,7 @@ struct Poller {
     int top_n = 25;
     bool active = false;
     bool busy = false;
-    bool tracing = true;
+    AllocTracking tracking = AllocTracking::kSampled;
     bool armed = false;
     std::int64_t armed_level = 0;
     std::int64_t threshold = 0;
@@ -38,11 +39,30 @@ std::atomic<bool> g_pending{false};
 constexpr double kGrowth = 1.10;
 constexpr std::int64_t kMinGrowth = 1 << 20;
 
+// Tracked bytes now and the highest since the previous reset: tracemalloc's traced memory,
+// the sampler's estimate, or zeros.
+std::pair<std::int64_t, std::int64_t> tracked_level() {
+    Poller& p = g_poller;
+    switch (p.tracking) {
+    case AllocTracking::kTracemalloc: return p.get_traced().cast<std::pair<std::int64_t, std::int64_t>>();
+    case AllocTracking::kSampled: return {alloc_sampler_current(), alloc_sampler_interval_peak()};
+    case AllocTracking::kNone: break;
+    }
+    return {0, 0};
+}
+
+void reset_peak() {
+    Poller& p = g_poller;
+    if (p.tracking == AllocTracking::kTracemalloc) p.reset_peak();
+    else if (p.tracking == AllocTracking::kSampled) alloc_sampler_reset_peak();
+}
+
 void take_snapshot(std::int64_t current) {
     Poller& p = g_poller;
     const std::int64_t rss_before = rss_bytes();
     p.sampler->in_snapshot = true;
     code_tracking_pause(true);
+    alloc_sampler_pause(true); // the census's own lists are not the program's
     const double start = now_s();
     try {
         p.snapshot(p.top_n);
@@ -55,12 +75,13 @@ void take_snapshot(std::int64_t current) {
     const double cost = now_s() - start;
     p.sampler->in_snapshot = false;
     code_tracking_pause(false);
+    alloc_sampler_pause(false);
     ++p.stats.snapshots;
     p.stats.snapshot_time_s += cost;
     p.next_allowed = now_s() + 4 * cost;
     if (p.threshold != INT64_MAX)
         p.threshold = std::max<std::int64_t>(static_cast<std::int64_t>(current * kGrowth), current + kMinGrowth);
-    p.reset_peak(); // the snapshot's own objects are not the program's peak
+    reset_peak(); // the snapshot's own objects are not the program's peak
 }
 
 void poll(bool final) {
@@ -68,10 +89,10 @@ void poll(bool final) {
     if (!p.active || p.busy) return;
     p.busy = true;
     try {
-        auto pair = p.get_traced().cast<std::pair<std::int64_t, std::int64_t>>();
-        p.reset_peak();
-        std::int64_t level = pair.first; // what decides a new peak: traced bytes, else RSS
-        if (!p.tracing) level = rss_bytes();
+        auto pair = tracked_level();
+        reset_peak();
+        std::int64_t level = pair.first; // what decides a new peak: tracked bytes, else RSS
+        if (p.tracking == AllocTracking::kNone) level = rss_bytes();
         const double t = now_s();
         p.stats.samples.push_back({t, pair.first, pair.second});
         p.stats.max_interval_peak = std::max(p.stats.max_interval_peak, pair.second);
@@ -92,7 +113,7 @@ void poll(bool final) {
                                (p.armed || level > p.stats.snapshot_traced + p.stats.snapshot_traced / 20 + kMinGrowth);
         if (take || final_due) take_snapshot(level);
     } catch (py::error_already_set& e) {
-        std::fprintf(stderr, "memopt probe: tracemalloc poll failed: %s\n", e.what());
+        std::fprintf(stderr, "memopt probe: allocation poll failed: %s\n", e.what());
         p.active = false;
     }
     p.busy = false;
@@ -148,13 +169,15 @@ void tracemalloc_light_imports(int frames) {
     g_full_frames = (config.tracing == 1 && config.max_nframe == frames && frames > 1) ? frames : 0;
 }
 
-void poller_start(Sampler& sampler, py::object snapshot, int top_n, bool tracing) {
+void poller_start(Sampler& sampler, py::object snapshot, int top_n, AllocTracking tracking) {
     Poller& p = g_poller;
-    p.tracing = tracing;
-    auto tracemalloc = py::module_::import("_tracemalloc");
+    p.tracking = tracking;
     p.sampler = &sampler;
-    p.get_traced = tracemalloc.attr("get_traced_memory");
-    p.reset_peak = tracemalloc.attr("reset_peak");
+    if (tracking == AllocTracking::kTracemalloc) {
+        auto tracemalloc = py::module_::import("_tracemalloc");
+        p.get_traced = tracemalloc.attr("get_traced_memory");
+        p.reset_peak = tracemalloc.attr("reset_peak");
+    }
     p.snapshot = std::move(snapshot);
     p.top_n = top_n;
     p.threshold = kMinGrowth;
@@ -207,6 +230,32 @@ PYBIND11_EMBEDDED_MODULE(_memopt_probe, m) {
         return result;
     });
     m.def("census", &take_census);
-    m.def("aggregate_traces", &aggregate_traces);
+    m.def("aggregate_traces", &aggregate_traces, py::arg("traces"), py::arg("is_user"), py::arg("top_n"),
+          py::arg("count_index") = -1);
     m.def("import_depth_now", &code_tracking_import_depth_now);
+    m.def("allocated_now", &alloc_sampler_current, "estimated live bytes (sampled tracking)");
+    // Sampled per-stack live totals, shaped like tracemalloc's traces for aggregate_traces:
+    // (t, estimate, rss, [(0, bytes, ((file, line), ...), samples)]). at_peak: the copy taken at
+    // the highest estimate; otherwise now.
+    m.def("sampled_stacks", [](bool at_peak) {
+        const SampledPeak peak = at_peak ? alloc_sampler_peak(1 << 30) : alloc_sampler_now(1 << 30);
+        py::list rows;
+        for (const auto& stack : peak.stacks) {
+            py::tuple frames(stack.frames.size());
+            for (std::size_t i = 0; i < stack.frames.size(); ++i)
+                frames[i] = py::make_tuple(stack.frames[i].file, stack.frames[i].line);
+            rows.append(py::make_tuple(0, stack.bytes, frames, stack.samples));
+        }
+        return py::make_tuple(peak.t, peak.estimate, peak.rss, rows);
+    });
+    m.def("sampler_stats", [] {
+        const AllocSamplerStats s = alloc_sampler_stats();
+        py::dict d;
+        d["samples"] = s.samples;
+        d["live_samples"] = s.live_samples;
+        d["stacks"] = s.stacks;
+        d["table_bytes"] = s.table_bytes;
+        d["peak_copies"] = s.peak_copies;
+        return d;
+    });
 }

@@ -1,11 +1,12 @@
 #pragma once
 // The embedded module `_memopt_probe` that python/memopt/_probe.py imports, and the poller
-// that watches tracemalloc from the main thread (the sampler thread asks for a poll through
-// Py_AddPendingCall; phase markers poll synchronously). When traced memory reaches a new high
+// that watches the tracked bytes (sampled estimate or tracemalloc) from the main thread (the sampler thread asks for a poll through
+// Py_AddPendingCall; phase markers poll synchronously). When tracked memory reaches a new high
 // (10 % above the last snapshot), the poller has the Python side take the peak snapshot:
 // top lines and census. Snapshots are rate-limited so that they cost at most ~20 % of the
 // run (the next one waits for 4x the cost of the last), and a final one is taken at the end
 // if the last high was skipped.
+#include "profiler/probe/probe.h"
 #include "profiler/probe/sampler.h"
 
 #include <cstdint>
@@ -31,8 +32,9 @@ struct PollerStats {
 };
 
 // snapshot: Python callable(top_n) -> cost in seconds. Needs the GIL.
-// tracing: tracemalloc runs; otherwise new peaks are judged on RSS (census only).
-void poller_start(Sampler& sampler, pybind11::object snapshot, int top_n, bool tracing);
+// tracking: where the tracked level comes from (tracemalloc, the sampler's estimate); with
+// none, new peaks are judged on RSS (census only).
+void poller_start(Sampler& sampler, pybind11::object snapshot, int top_n, AllocTracking tracking);
 // Polls once more (taking the final snapshot if due), stops, and releases Python objects.
 PollerStats poller_finish();
 

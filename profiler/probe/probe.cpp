@@ -1,5 +1,6 @@
 // memopt probe: the run, in order. Native sampler and stdout tee start first; then the
-// interpreter (configured like /usr/bin/python3), tracemalloc, the Python side
+// interpreter (configured like /usr/bin/python3), allocation tracking (sampled hooks or
+// tracemalloc), the Python side
 // (python/memopt/_probe.py executed into a private namespace), the import hook; then the
 // script runs as __main__; then the final snapshot, the results, Py_FinalizeEx (atexit
 // handlers still print through the tee) and the profile is written - also when the script
@@ -8,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/paths.h"
+#include "profiler/probe/alloc_sampler.h"
 #include "profiler/probe/code_tracker.h"
 #include "profiler/probe/interpreter.h"
 #include "profiler/probe/native_module.h"
@@ -128,21 +130,25 @@ ProbeResult run(const ProbeOptions& options) {
     int status = 0;
     json python;
     {
-        if (options.tracemalloc) {
+        const bool tracemalloc = options.tracking == AllocTracking::kTracemalloc;
+        const bool sampled = options.tracking == AllocTracking::kSampled;
+        if (tracemalloc) {
             py::module_::import("_tracemalloc").attr("start")(options.frames);
             tracemalloc_light_imports(options.frames);
+        } else if (sampled) {
+            alloc_sampler_start(options.sample_bytes);
         }
         py::dict side = load_python_side(package_dir);
+        side["configure"](tracemalloc ? "tracemalloc" : sampled ? "sampled" : "none", options.top);
         parts.python_version = py::module_::import("sys").attr("version").cast<std::string>();
         sampler.start(std::chrono::milliseconds(std::max(1, options.interval_ms)), &sampler_tick,
                       std::max(1, 20 / std::max(1, options.interval_ms)));
-        poller_start(sampler, side["peak_snapshot"], options.top, options.tracemalloc);
+        poller_start(sampler, side["peak_snapshot"], options.top, options.tracking);
         if (!options.track_code) side["native"].attr("start_code_tracking") = side["native"].attr("stop_code_tracking");
 
         parts.script_start_s = now_s();
         parts.rss_at_script_start = rss_bytes();
-        parts.traced_at_script_start =
-            py::module_::import("_tracemalloc").attr("get_traced_memory")().cast<py::tuple>()[0].cast<std::int64_t>();
+        parts.traced_at_script_start = side["allocated"]().cast<std::int64_t>();
         side["install_import_hook"]();
         status = side["run_script"](options.script.string(), package_dir.string()).cast<int>();
         side["wait_for_threads"]();
@@ -151,13 +157,22 @@ ProbeResult run(const ProbeOptions& options) {
 
         parts.poller = poller_finish();
         sampler.stop();
+        if (sampled) {
+            alloc_sampler_stop(); // the hooks stay installed and only forward from now on
+            const AllocSamplerStats stats = alloc_sampler_stats();
+            parts.alloc_sampler = {{"samples", stats.samples},
+                             {"live_samples", stats.live_samples},
+                             {"stacks", stats.stacks},
+                             {"peak_copies", stats.peak_copies},
+                             {"table_bytes", stats.table_bytes}};
+        }
         try {
             python = to_json(side["results"]());
         } catch (py::error_already_set& e) {
             throw Error(fmt::format("the probe could not collect its results: {}", e.what()));
         }
         parts.code_tracking_bytes = code_tracking_memory_bytes();
-        if (options.tracemalloc) py::module_::import("_tracemalloc").attr("stop")();
+        if (tracemalloc) py::module_::import("_tracemalloc").attr("stop")();
     }
     parts.vmhwm = vmhwm_bytes();
     parts.rss = sampler.samples();

@@ -1,11 +1,19 @@
 #pragma once
 // memopt probe: runs a Python script as __main__ in an embedded, instrumented CPython and
 // writes a profile (JSON schema memopt.profile/1, documented in docs/probe.md).
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace memopt::probe {
+
+// How Python allocations are tracked (per-module bytes, top lines, peak detection).
+enum class AllocTracking {
+    kSampled,     // PyMem hooks + numpy's PyTraceMalloc_Track, Poisson sampling (default, cheap)
+    kTracemalloc, // tracemalloc: exact, slower (3-30x)
+    kNone,        // neither: import tree without bytes, no top lines, census at the RSS peak
+};
 
 struct ProbeOptions {
     std::filesystem::path script;
@@ -13,11 +21,12 @@ struct ProbeOptions {
     int optimize = 0;                  // -O level, 0..2
     std::vector<std::string> xoptions; // -X options, "name" or "name=value"
     std::filesystem::path output;      // the profile to write
+    AllocTracking tracking = AllocTracking::kSampled;
+    std::int64_t sample_bytes = 256 * 1024; // mean bytes between samples; 1: every allocation
     int frames = 16;                   // tracemalloc frames kept per allocation
     int interval_ms = 10;              // RSS sampling period
     int top = 25;                      // top lines and census rows kept
     bool track_code = true;            // record which functions ran
-    bool tracemalloc = true;           // trace Python allocations (import bytes, top lines)
     bool force = false;                // overwrite an existing profile
 };
 

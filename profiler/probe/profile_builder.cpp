@@ -9,6 +9,15 @@ using nlohmann::json;
 
 namespace {
 
+const char* tracking_name(AllocTracking tracking) {
+    switch (tracking) {
+    case AllocTracking::kSampled: return "sampled";
+    case AllocTracking::kTracemalloc: return "tracemalloc";
+    case AllocTracking::kNone: break;
+    }
+    return "none";
+}
+
 json interpreter_section(const json& python, const NativeParts& n) {
     return {
         {"executable", python.value("sys_executable", "")},
@@ -16,9 +25,15 @@ json interpreter_section(const json& python, const NativeParts& n) {
         {"optimize", python.value("sys_flags_optimize", 0)},
         {"xoptions", python.value("xoptions", json::object())},
         {"sys_path", python.value("sys_path", json::array())},
-        {"tracemalloc_frames", n.options->tracemalloc ? n.options->frames : 0},
+        {"allocation_tracking", tracking_name(n.options->tracking)},
+        {"tracemalloc_frames", n.options->tracking == AllocTracking::kTracemalloc ? n.options->frames : 0},
         {"code_tracking", n.options->track_code},
-        {"tracemalloc", n.options->tracemalloc},
+        {"tracemalloc", n.options->tracking == AllocTracking::kTracemalloc},
+        {"sampling", n.options->tracking == AllocTracking::kSampled
+                         ? json{{"mean_bytes", n.options->sample_bytes},
+                                {"every_allocation", n.options->sample_bytes <= 1},
+                                {"max_frames", 16}}
+                         : json(nullptr)},
         {"sampling_interval_ms", n.options->interval_ms},
     };
 }
@@ -168,6 +183,7 @@ json build_profile(const json& python, const NativeParts& n) {
                            {"rss_at_script_start_bytes", n.rss_at_script_start},
                            {"traced_at_script_start_bytes", n.traced_at_script_start}};
     const std::int64_t tracemalloc_bytes = python.value("tracemalloc_memory_bytes", std::int64_t{0});
+    const std::int64_t sampler_bytes = n.alloc_sampler.value("table_bytes", std::int64_t{0});
     profile["probe_overhead"] = {
         {"native_before_python_bytes", n.rss_before_python},
         {"tracemalloc_bytes", tracemalloc_bytes},
@@ -177,7 +193,10 @@ json build_profile(const json& python, const NativeParts& n) {
                                      : std::int64_t{0}},
         {"snapshots", n.poller.snapshots},
         {"snapshot_time_s", n.poller.snapshot_time_s},
-        {"estimated_rss_bytes", n.rss_before_python + tracemalloc_bytes + static_cast<std::int64_t>(n.code_tracking_bytes)},
+        {"sampler_bytes", sampler_bytes},
+        {"allocation_sampler", n.alloc_sampler},
+        {"estimated_rss_bytes", n.rss_before_python + tracemalloc_bytes + sampler_bytes +
+                                    static_cast<std::int64_t>(n.code_tracking_bytes)},
     };
     profile["timeline"] = {{"t_s", t_s}, {"rss_bytes", rss_bytes}};
     profile["traced_timeline"] = {{"t_s", traced_t}, {"current_bytes", traced_current}, {"interval_peak_bytes", traced_peak}};
@@ -191,7 +210,9 @@ json build_profile(const json& python, const NativeParts& n) {
     profile["modules"] = modules;
 
     json peak = python.value("snapshot", json::object());
-    if (peak.contains("time_s")) peak["time_s"] = peak["time_s"].get<double>() - n.script_start_s;
+    for (const char* key : {"time_s", "census_time_s"})
+        if (peak.contains(key) && peak[key].is_number()) peak[key] = peak[key].get<double>() - n.script_start_s;
+    peak["top_lines_estimated"] = n.options->tracking == AllocTracking::kSampled && n.options->sample_bytes > 1;
     peak["missed"] = n.poller.snapshot_traced >= 0 &&
                      n.poller.max_interval_peak > n.poller.snapshot_traced + n.poller.snapshot_traced / 10;
     peak["top_lines"] = python.value("top_lines", json::array());

@@ -28,6 +28,7 @@ struct NativeParts {
     std::int64_t vmhwm = 0;
     std::size_t code_tracking_bytes = 0;
     std::string python_version;
+    nlohmann::json alloc_sampler = nlohmann::json::object(); // the allocation sampler's counters (sampled mode)
 };
 
 nlohmann::json build_profile(const nlohmann::json& python, const NativeParts& native);

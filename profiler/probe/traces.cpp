@@ -44,7 +44,7 @@ Frame frame_at(PyObject* traceback, Py_ssize_t i) {
 
 } // namespace
 
-py::list aggregate_traces(py::list traces, py::object is_user, int top_n) {
+py::list aggregate_traces(py::list traces, py::object is_user, int top_n, int count_index) {
     std::unordered_map<PyObject*, bool> user_file; // filename object -> user code?
     std::unordered_map<Key, Total, KeyHash> totals;
     auto is_user_file = [&](PyObject* file) {
@@ -73,7 +73,10 @@ py::list aggregate_traces(py::list traces, py::object is_user, int top_n) {
         }
         Total& total = totals[key];
         total.bytes += size;
-        ++total.count;
+        if (count_index >= 0 && PyTuple_GET_SIZE(t) > count_index)
+            total.count += PyLong_AsLongLong(PyTuple_GET_ITEM(t, count_index));
+        else
+            ++total.count;
     }
     std::vector<std::pair<Key, Total>> rows(totals.begin(), totals.end());
     const auto n = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(std::max(top_n, 0)));

@@ -8,6 +8,7 @@
 namespace memopt::probe {
 
 // [((user_file, user_line), (inner_file, inner_line), bytes, count)] for the top_n by bytes.
-pybind11::list aggregate_traces(pybind11::list traces, pybind11::object is_user, int top_n);
+// count_index >= 0: each trace stands for that many blocks (sampled stacks: their samples).
+pybind11::list aggregate_traces(pybind11::list traces, pybind11::object is_user, int top_n, int count_index = -1);
 
 } // namespace memopt::probe

@@ -6,12 +6,15 @@ beyond what the interpreter already loaded at startup (sys, _imp, _thread, _trac
 the frozen importlib). The script's own imports therefore all show up in the import tree.
 
 It provides:
+  * configure(mode): where allocated bytes come from - "sampled" (the native allocation
+    sampler's estimate of live bytes, the default), "tracemalloc" (traced memory) or "none";
   * install_import_hook(): wraps importlib._bootstrap._find_and_load (the function both the
     `import` statement and importlib.import_module go through, the same place
-    `-X importtime` measures) and records time, RSS and tracemalloc bytes around each load;
+    `-X importtime` measures) and records time, RSS and allocated bytes around each load;
   * run_script(): runs the script as __main__ the way `python3 SCRIPT` does;
-  * peak_snapshot(): top allocating lines from the raw tracemalloc traces and the object
-    census, called by the native poller when traced memory reaches a new high;
+  * peak_snapshot(): the object census (and, with tracemalloc, the top allocating lines from
+    the raw traces), called by the native poller when tracked memory reaches a new high; in
+    sampled mode the top lines come from the sampler's copy at its highest estimate;
   * results(): everything above as plain Python objects for the C++ side to turn into JSON.
 
 Native helpers come from the embedded module `_memopt_probe` (rss(), now(), census(), ...).
@@ -34,8 +37,28 @@ _preloaded = sorted(sys.modules)
 _top_lines = []
 _census = []
 _snapshot_info = {}
+_top_n = 25
 _get_ident = _thread.get_ident
 _get_traced = _tracemalloc.get_traced_memory
+_mode = "tracemalloc"
+
+
+def _traced_now():
+    return _get_traced()[0]
+
+
+def _zero():
+    return 0
+
+
+allocated = _traced_now  # live Python-allocated bytes now (exact or estimated), by mode
+
+
+def configure(mode, top_n=25):
+    global _mode, allocated, _top_n
+    _mode = mode
+    _top_n = top_n
+    allocated = {"tracemalloc": _traced_now, "sampled": native.allocated_now}.get(mode, _zero)
 _rss = native.rss
 _now = native.now
 _getframe = sys._getframe
@@ -47,7 +70,7 @@ def _find_and_load(name, import_):
     if stack is None:
         stack = _stacks[ident] = []
     parent = stack[-1] if stack else -1
-    record = [name, parent, _now(), _rss(), _get_traced()[0], 0.0, 0, 0, False, ident, _importer()]
+    record = [name, parent, _now(), _rss(), allocated(), 0.0, 0, 0, False, ident, _importer()]
     index = len(_imports)
     _imports.append(record)
     stack.append(index)
@@ -62,7 +85,7 @@ def _find_and_load(name, import_):
         stack.pop()
         record[5] = _now()
         record[6] = _rss()
-        record[7] = _get_traced()[0]
+        record[7] = allocated()
     if name == "threading":
         # New threads get the native profile function as soon as they run Python code.
         try:
@@ -194,14 +217,8 @@ def _is_user_file(filename):
 _PROBE_FILE = __file__ if "__file__" in globals() else "<memopt-probe>"
 
 
-def peak_snapshot(top_n):
-    """Aggregates the live tracemalloc traces by the user's source line and takes the census."""
-    global _top_lines, _census, _snapshot_info
-    t0 = _now()
-    traces = _tracemalloc._get_traces()
-    ranked = native.aggregate_traces(traces, _is_user_file, top_n)
-    del traces
-    rss = _rss()
+def _rank_lines(traces, top_n, count_index=-1):
+    ranked = native.aggregate_traces(traces, _is_user_file, top_n, count_index)
     lines = []
     for (user_file, user_line), (inner_file, inner_line), size, count in ranked:
         lines.append({
@@ -210,15 +227,44 @@ def peak_snapshot(top_n):
             "user_code": _is_user_file(user_file),
             "bytes": size, "count": count,
         })
+    return lines
+
+
+def peak_snapshot(top_n):
+    """Takes the census (and, with tracemalloc, groups the live traces by the user's line)."""
+    global _top_lines, _census, _snapshot_info
+    t0 = _now()
+    lines = None
+    if _mode == "tracemalloc":
+        traces = _tracemalloc._get_traces()
+        lines = _rank_lines(traces, top_n)
+        del traces
+    rss = _rss()
     t1 = _now()
     census = native.census(top_n)
     t2 = _now()
-    current, _peak = _get_traced()
-    _top_lines = lines
+    current = allocated()
+    if lines is not None:
+        _top_lines = lines
     _census = census
-    _snapshot_info = {"time_s": t0, "traced_bytes": current, "rss_bytes": rss,
-                      "lines_cost_s": t1 - t0, "census_cost_s": t2 - t1}
+    info = {"census_time_s": t1, "census_traced_bytes": current, "census_rss_bytes": rss,
+            "lines_cost_s": t1 - t0, "census_cost_s": t2 - t1}
+    if _mode != "sampled":  # the top lines were taken with the census
+        info.update({"time_s": t0, "traced_bytes": current, "rss_bytes": rss})
+    _snapshot_info.update(info)
     return t2 - t0
+
+
+def _sampled_top_lines(top_n):
+    """Top lines from the sampler's per-stack live totals copied at its highest estimate."""
+    global _top_lines
+    t0 = _now()
+    t, estimate, rss, stacks = native.sampled_stacks(True)
+    if t < 0:  # never copied (little was allocated): what is live now
+        t, estimate, rss, stacks = native.sampled_stacks(False)
+    _top_lines = _rank_lines(stacks, top_n, 3)
+    _snapshot_info.update({"time_s": t, "traced_bytes": estimate, "rss_bytes": rss,
+                           "lines_cost_s": _now() - t0})
 
 
 def _source_line(linecache, filename, lineno):
@@ -243,6 +289,8 @@ def _source_line(linecache, filename, lineno):
 def results():
     """Plain Python objects; the C++ side adds config, timeline, phases and exit status."""
     remove_import_hook()
+    if _mode == "sampled":
+        _sampled_top_lines(_top_n)
     linecache = sys.modules.get("linecache")
     for line in _top_lines:
         if line["file"].startswith("<frozen importlib"):
@@ -288,7 +336,7 @@ def results():
         "sys_executable": sys.executable,
         "sys_flags_optimize": sys.flags.optimize,
         "xoptions": {str(k): (v if isinstance(v, str) else bool(v)) for k, v in sys._xoptions.items()},
-        "tracemalloc_memory_bytes": _tracemalloc.get_tracemalloc_memory(),
+        "tracemalloc_memory_bytes": _tracemalloc.get_tracemalloc_memory() if _mode == "tracemalloc" else 0,
         "traceback_limit": _tracemalloc.get_traceback_limit(),
     }
 
