@@ -103,7 +103,7 @@ TEST_CASE("fault: SIGKILL keeps what was flushed") {
         CHECK(r.status == 137);
         const auto summary = summarize_trace(dir / "t.trace");
         CHECK(summary.killed_by_signal);
-        CHECK(summary.peak_heap_bytes >= (5u << 20)); // allocated 50 ms before the kill
+        CHECK(summary.peak_heap_bytes >= (5u << 20)); // allocated 250 ms before the kill
     }
 }
 
