@@ -248,31 +248,62 @@ inline void on_free_fast(void* ptr) noexcept {
 PyMemAllocatorEx g_original[3];
 bool g_installed = false;
 
+// pymalloc (MEM, OBJ) hands requests over 512 bytes to PyMem_RawMalloc: while a MEM/OBJ hook
+// runs the original allocator, the RAW hook only forwards, so no block is counted twice.
+MEMOPT_TLS bool t_in_pymem = false;
+
+struct PymemScope {
+    bool outer;
+    PymemScope() noexcept : outer(t_in_pymem) { t_in_pymem = true; }
+    ~PymemScope() { t_in_pymem = outer; }
+};
+
+template <bool Raw>
 void* hook_malloc(void* ctx, std::size_t size) noexcept {
     auto* original = static_cast<PyMemAllocatorEx*>(ctx);
-    void* ptr = original->malloc(original->ctx, size);
+    if (Raw && t_in_pymem) return original->malloc(original->ctx, size);
+    void* ptr;
+    {
+        PymemScope scope;
+        ptr = original->malloc(original->ctx, size);
+    }
     on_alloc_fast(ptr, size);
     return ptr;
 }
 
+template <bool Raw>
 void* hook_calloc(void* ctx, std::size_t count, std::size_t size) noexcept {
     auto* original = static_cast<PyMemAllocatorEx*>(ctx);
-    void* ptr = original->calloc(original->ctx, count, size);
+    if (Raw && t_in_pymem) return original->calloc(original->ctx, count, size);
+    void* ptr;
+    {
+        PymemScope scope;
+        ptr = original->calloc(original->ctx, count, size);
+    }
     on_alloc_fast(ptr, count * size);
     return ptr;
 }
 
+template <bool Raw>
 void* hook_realloc(void* ctx, void* old, std::size_t size) noexcept {
     auto* original = static_cast<PyMemAllocatorEx*>(ctx);
+    if (Raw && t_in_pymem) return original->realloc(original->ctx, old, size);
     on_free_fast(old); // before: once freed, the address may be handed out again
-    void* ptr = original->realloc(original->ctx, old, size);
+    void* ptr;
+    {
+        PymemScope scope;
+        ptr = original->realloc(original->ctx, old, size);
+    }
     on_alloc_fast(ptr, size);
     return ptr;
 }
 
+template <bool Raw>
 void hook_free(void* ctx, void* ptr) noexcept {
     auto* original = static_cast<PyMemAllocatorEx*>(ctx);
+    if (Raw && t_in_pymem) return original->free(original->ctx, ptr);
     on_free_fast(ptr);
+    PymemScope scope;
     original->free(original->ctx, ptr);
 }
 
@@ -280,8 +311,11 @@ void install_hooks() {
     if (g_installed) return;
     const PyMemAllocatorDomain domains[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ};
     for (int i = 0; i < 3; ++i) PyMem_GetAllocator(domains[i], &g_original[i]);
-    for (int i = 0; i < 3; ++i) {
-        PyMemAllocatorEx hook{&g_original[i], hook_malloc, hook_calloc, hook_realloc, hook_free};
+    PyMemAllocatorEx raw{&g_original[0], hook_malloc<true>, hook_calloc<true>, hook_realloc<true>, hook_free<true>};
+    PyMem_SetAllocator(PYMEM_DOMAIN_RAW, &raw);
+    for (int i = 1; i < 3; ++i) {
+        PyMemAllocatorEx hook{&g_original[i], hook_malloc<false>, hook_calloc<false>, hook_realloc<false>,
+                              hook_free<false>};
         PyMem_SetAllocator(domains[i], &hook);
     }
     g_installed = true;

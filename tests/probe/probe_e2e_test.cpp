@@ -234,3 +234,81 @@ TEST_CASE("memopt report renders a profile as text and json") {
     REQUIRE(js.status == 0);
     CHECK(json::parse(js.out)["schema"] == "memopt.profile/1");
 }
+
+namespace {
+
+const json* line_of(const json& profile, const std::string& file, int line) {
+    for (const auto& l : profile["peak"]["top_lines"])
+        if (fs::path(l["file"].get<std::string>()).filename() == file && l["line"] == line) return &l;
+    return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("every allocation (--sample-bytes 1) and exact tracemalloc modes find the 50 MB line") {
+    Sandbox box;
+    box.write("big.py", "import numpy as np\nsmall = [bytes(100) for _ in range(1000)]\n"
+                        "keep = np.ones(50_000_000 // 8)\nprint(keep.nbytes)\n");
+    for (const std::string mode : {"--sample-bytes 1", "--tracemalloc", "--tracemalloc=4"}) {
+        INFO(mode);
+        const Run r = box.probe("-f -o p.json " + mode + " big.py");
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        const json p = box.profile();
+        const bool exact_sampling = mode == "--sample-bytes 1";
+        CHECK(p["interpreter"]["allocation_tracking"] == (exact_sampling ? "sampled" : "tracemalloc"));
+        CHECK(p["interpreter"]["tracemalloc"] == !exact_sampling);
+        if (exact_sampling) {
+            CHECK(p["interpreter"]["sampling"]["mean_bytes"] == 1);
+            CHECK(p["peak"]["top_lines_estimated"] == false);
+        } else {
+            CHECK(p["interpreter"]["tracemalloc_frames"] == (mode == "--tracemalloc" ? 16 : 4));
+        }
+        const json& top = p["peak"]["top_lines"].at(0);
+        CHECK(fs::path(top["file"].get<std::string>()).filename() == "big.py");
+        CHECK(top["line"] == 3);
+        CHECK(top["bytes"].get<double>() >= 50e6);
+        CHECK(top["bytes"].get<double>() < 50.1e6); // exact: the array's data (and its header)
+        const json* small = line_of(p, "big.py", 2);
+        REQUIRE(small != nullptr);
+        CHECK(small->at("bytes").get<double>() >= 1000 * 100);
+        CHECK(small->at("bytes").get<double>() < 1000 * 200);
+    }
+}
+
+TEST_CASE("the sampled estimate of known allocations is within 20 percent at the default rate") {
+    Sandbox box;
+    // 200 numpy arrays of 1 MB (numpy data: PyTraceMalloc_Track) and 20 000 bytearrays of
+    // 5 000 bytes (PyObject_Malloc), all kept alive until the end.
+    box.write("known.py", "import numpy as np\n"
+                          "arrays = [np.ones(125_000) for _ in range(200)]\n"
+                          "buffers = [bytearray(5000) for _ in range(20_000)]\n"
+                          "print(len(arrays), len(buffers))\n");
+    const Run r = box.probe("-o p.json known.py");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const json p = box.profile();
+    CHECK(p["interpreter"]["allocation_tracking"] == "sampled");
+    CHECK(p["interpreter"]["sampling"]["mean_bytes"] == 256 * 1024);
+    CHECK(p["peak"]["top_lines_estimated"] == true);
+    const json* arrays = line_of(p, "known.py", 2);
+    const json* buffers = line_of(p, "known.py", 3);
+    REQUIRE(arrays != nullptr);
+    REQUIRE(buffers != nullptr);
+    CHECK(arrays->at("bytes").get<double>() == Approx(200e6).epsilon(0.20));
+    CHECK(buffers->at("bytes").get<double>() == Approx(100e6).epsilon(0.20));
+    CHECK(p["peak_traced_bytes"].get<double>() == Approx(300e6).epsilon(0.20));
+}
+
+TEST_CASE("allocation tracking options are checked") {
+    Sandbox box;
+    box.write("ok.py", "pass\n");
+    Run r = box.probe("-o p.json --tracemalloc --sample-bytes 1MiB ok.py");
+    CHECK(r.status == 2);
+    CHECK(r.err.find("exclude each other") != std::string::npos);
+    r = box.probe("-o p.json --sample-bytes 0 ok.py");
+    CHECK(r.status == 2);
+    r = box.probe("-o p.json --no-alloc-tracking ok.py");
+    CHECK(r.status == 0);
+    CHECK(box.profile()["interpreter"]["allocation_tracking"] == "none");
+}
