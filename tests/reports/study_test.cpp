@@ -64,9 +64,18 @@ TEST_CASE("study pipeline on a fixture optimize output: all files, all steps, id
     }
     std::ofstream(optimized / "steps.json") << steps.dump(2);
 
+    // The recording comes in the UCI layout (no header, UCI labels 0..7): the study converts it.
+    const fs::path uci = scratch / "uci.csv";
+    REQUIRE(run(fmt::format("/usr/bin/python3 {} -o {} --rows 6400 --seed 5 && /usr/bin/python3 -c "
+                            "'import sys; rows = open(sys.argv[1]).read().split()[1:]; "
+                            "open(sys.argv[2], \"w\").write(\"\\n\".join(r.rsplit(\",\", 1)[0] + \",\" + str(i % 8) "
+                            "for i, r in enumerate(rows)) + \"\\n\")' {} {}",
+                            quote((kExample / "generate.py").string()), quote((scratch / "ours.csv").string()),
+                            quote((scratch / "ours.csv").string()), quote(uci.string())))
+                .status == 0);
     study::StudyOptions options;
     options.out_dir = out;
-    options.rows = 6400;
+    options.data_csv = uci;
     options.train_rows = 20000;
     options.trees = 3;
     options.repeat = 2;
@@ -79,6 +88,8 @@ TEST_CASE("study pipeline on a fixture optimize output: all files, all steps, id
 
     CHECK(results.predictions_identical);
     CHECK(results.blocks == 50);
+    CHECK(results.data_source.find("UCI layout") != std::string::npos);
+    CHECK(read_file(out / "data/recording.csv").rfind("seq,x,y,z,label\n", 0) == 0);
     REQUIRE(results.steps.size() == 3);
     CHECK(results.steps[0].peak_rss_bytes.runs.size() == 2);
     CHECK(results.steps[0].peak_rss_bytes.median > 20e6);
@@ -135,4 +146,11 @@ TEST_CASE("memopt study end to end (small), with the real memopt optimize") {
     CHECK(passes.front() == "baseline");
     for (const char* pass : {"static-to-dynamic", "dead-data", "flatten", "flags"})
         CHECK(std::find(passes.begin(), passes.end(), pass) != passes.end());
+    // The study's page in a real browser (when chromium is installed).
+    if (run("command -v chromium >/dev/null").status == 0) {
+        const auto browser = run(fmt::format("{} --study {}", quote(std::string(MEMOPT_SOURCE_DIR) + "/tests/reports/browser_check.sh"),
+                                             quote(out.string())));
+        INFO(browser.out << browser.err);
+        CHECK(browser.status == 0);
+    }
 }
