@@ -25,7 +25,7 @@ namespace {
 
 constexpr int kMaxFrames = 16;
 constexpr std::size_t kFilterSize = 1 << 16;
-constexpr double kPeakStep = 1.05;
+constexpr double kPeakStep = 1.02;
 constexpr std::int64_t kPeakMinStep = 1 << 20;
 
 #define MEMOPT_TLS thread_local __attribute__((tls_model("initial-exec")))

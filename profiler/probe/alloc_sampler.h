@@ -56,7 +56,7 @@ std::int64_t alloc_sampler_current();
 std::int64_t alloc_sampler_interval_peak();
 void alloc_sampler_reset_peak();
 
-// Live totals per stack copied at the highest estimate (+5 % steps), and now.
+// Live totals per stack copied at the highest estimate (in +2 % steps), and now.
 SampledPeak alloc_sampler_peak(int top_n);
 SampledPeak alloc_sampler_now(int top_n);
 

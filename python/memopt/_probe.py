@@ -260,7 +260,9 @@ def _sampled_top_lines(top_n):
     global _top_lines
     t0 = _now()
     t, estimate, rss, stacks = native.sampled_stacks(True)
-    if t < 0:  # never copied (little was allocated): what is live now
+    if t < 0 or native.allocated_now() >= estimate:
+        # Never copied, or the end is as high as the last copy (copies are taken in 2 % steps,
+        # so the end can be up to 2 % higher): what is live now.
         t, estimate, rss, stacks = native.sampled_stacks(False)
     _top_lines = _rank_lines(stacks, top_n, 3)
     _snapshot_info.update({"time_s": t, "traced_bytes": estimate, "rss_bytes": rss,

@@ -32,6 +32,20 @@ std::string str(const json& object, const char* key) {
 
 std::string mb(double bytes) { return fmt::format("{:.1f}", bytes / 1e6); }
 
+// "sampled" (estimates), "tracemalloc" (exact) or none; profiles from before sampling have
+// only the "tracemalloc" flag.
+std::string tracking_label(const json& in) {
+    std::string mode = str(in, "allocation_tracking");
+    if (mode.empty()) mode = in.value("tracemalloc", true) ? "tracemalloc" : "none";
+    if (mode == "tracemalloc")
+        return fmt::format(", tracemalloc {} frames", static_cast<int>(num(in, "tracemalloc_frames")));
+    if (mode == "sampled") {
+        const double mean = num(in.value("sampling", json::object()), "mean_bytes");
+        return mean <= 1 ? ", every allocation tracked" : fmt::format(", allocations sampled every ~{:.0f} KiB", mean / 1024);
+    }
+    return ", no allocation tracking";
+}
+
 void header(std::string& out, const json& p) {
     std::string argv = str(p, "script");
     if (p.contains("argv") && p["argv"].is_array())
@@ -40,16 +54,16 @@ void header(std::string& out, const json& p) {
     out += fmt::format("memopt probe profile: {}\n", argv);
     out += fmt::format("  exit status {}, {:.2f} s, {} (optimize {}{}{})\n", p.value("exit_status", 0),
                        num(p, "duration_s"), str(in, "executable"), static_cast<int>(num(in, "optimize")),
-                       in.value("tracemalloc", true) ? fmt::format(", tracemalloc {} frames", static_cast<int>(num(in, "tracemalloc_frames"))) : ", no tracemalloc",
+                       tracking_label(in),
                        in.value("code_tracking", true) ? "" : ", no code tracking");
     const json& base = p.value("baseline", json::object());
     const json& over = p.value("probe_overhead", json::object());
-    out += fmt::format("  peak RSS {} MB at {:.2f} s (VmHWM {} MB), peak traced {} MB; RSS at script start {} MB\n",
+    out += fmt::format("  peak RSS {} MB at {:.2f} s (VmHWM {} MB), peak allocated {} MB; RSS at script start {} MB\n",
                        mb(num(p, "peak_rss_bytes")), num(p, "peak_rss_time_s"), mb(num(p, "vmhwm_bytes")),
                        mb(num(p, "peak_traced_bytes")), mb(num(base, "rss_at_script_start_bytes")));
-    out += fmt::format("  probe's own footprint ~{} MB (memopt before Python {} MB, tracemalloc {} MB); {} snapshot(s) took {:.2f} s\n",
+    out += fmt::format("  probe's own footprint ~{} MB (memopt before Python {} MB, tracemalloc {} MB, sampler {} MB); {} snapshot(s) took {:.2f} s\n",
                        mb(num(over, "estimated_rss_bytes")), mb(num(over, "native_before_python_bytes")),
-                       mb(num(over, "tracemalloc_bytes")), static_cast<int>(num(over, "snapshots")),
+                       mb(num(over, "tracemalloc_bytes")), mb(num(over, "sampler_bytes")), static_cast<int>(num(over, "snapshots")),
                        num(over, "snapshot_time_s"));
     const json& stdout_info = p.value("stdout", json::object());
     out += fmt::format("  stdout {} bytes, sha256 {}\n", static_cast<long long>(num(stdout_info, "bytes")),
@@ -136,12 +150,15 @@ void never_ran(std::string& out, const json& p) {
 void peak(std::string& out, const json& p) {
     if (!p.contains("peak") || !p["peak"].is_object()) return;
     const json& pk = p["peak"];
-    out += fmt::format("\nAt the traced peak ({:.2f} s, {} MB traced, {} MB RSS){}\n", num(pk, "time_s"),
+    out += fmt::format("\nAt the allocation peak ({:.2f} s, {} MB allocated, {} MB RSS){}\n", num(pk, "time_s"),
                        mb(num(pk, "traced_bytes")), mb(num(pk, "rss_bytes")),
                        pk.value("missed", false) ? " - a higher transient peak happened between polls" : "");
     const json& lines = pk.value("top_lines", json::array());
     if (!lines.empty()) {
-        out += "Top allocating lines (live bytes by the user's line; innermost frame after '<-')\n";
+        out += pk.value("top_lines_estimated", false)
+                   ? fmt::format("Top allocating lines at {:.2f} s (estimated live bytes from samples, 'x' = samples; "
+                                 "by the user's line; innermost frame after '<-')\n", num(pk, "time_s"))
+                   : "Top allocating lines (live bytes by the user's line; innermost frame after '<-')\n";
         for (std::size_t i = 0; i < lines.size() && i < kListLines; ++i) {
             const json& l = lines[i];
             const std::string where = fmt::format("{}:{}", str(l, "file"), static_cast<long long>(num(l, "line")));
