@@ -100,18 +100,27 @@ std::string import_tree_section(const json& profile) {
             return number_at((*a)["cumulative"], "rss_bytes") > number_at((*b)["cumulative"], "rss_bytes");
         });
     std::string out = "<h2>Import tree</h2>\n<p class=\"muted\">Each import with the RSS and time it added itself "
-                      "(own) and with everything it imported (cumulative); modules whose code never ran after "
-                      "import are marked.</p>\n";
+                      "(own) and with everything it imported (cumulative), largest first; imports under 0.5 MB are "
+                      "summed up; modules whose code never ran after import are marked.</p>\n";
     const json& total = imports.contains("total") ? imports["total"] : json::object();
     out += fmt::format("<p>{} imports, {} MB RSS, {:.2f} s in total.</p>\n", static_cast<long long>(number_at(total, "count")),
                        mb(number_at(total, "rss_bytes")), number_at(total, "time_s"));
     std::size_t shown = 0;
+    // Imports that added less than 0.5 MB (with what they imported) are summed up per parent.
+    const double threshold = 0.5e6;
     std::function<void(long long, int)> walk = [&](long long parent, int depth) {
         auto it = children.find(parent);
         if (it == children.end() || depth > 12) return;
         out += "<ul class=\"tree\">\n";
+        std::size_t small = 0;
+        double small_bytes = 0;
         for (const json* node : it->second) {
-            if (++shown > 400) break;
+            const double cumulative = number_at((*node)["cumulative"], "rss_bytes");
+            if (cumulative < threshold || ++shown > 300) {
+                ++small;
+                small_bytes += cumulative;
+                continue;
+            }
             const std::string name = string_at(*node, "name");
             const json& module = modules.contains(name) ? modules[name] : json::object();
             const bool never_ran = module.is_object() && module.contains("ran") && module["ran"].is_boolean() &&
@@ -125,6 +134,9 @@ std::string import_tree_section(const json& profile) {
             walk(static_cast<long long>(number_at(*node, "id", -2)), depth + 1);
             out += "</li>\n";
         }
+        if (small)
+            out += fmt::format("<li class=\"muted\">… {} smaller import{} ({} MB together)</li>\n", small, small == 1 ? "" : "s",
+                               mb(small_bytes));
         out += "</ul>\n";
     };
     walk(-1, 0);
@@ -192,7 +204,7 @@ std::string never_run_section(const json& profile) {
 // A field of the wrong type (json::type_error) is bad input: one memopt::Error (found by fuzzing).
 std::string profile_report_html(const json& profile) try {
     if (!profile.is_object()) throw Error("profile: not a JSON object");
-    std::string argv;
+    std::string argv = string_at(profile, "script");
     if (profile.contains("argv") && profile["argv"].is_array())
         for (const auto& word : profile["argv"])
             if (word.is_string()) argv += (argv.empty() ? "" : " ") + word.get<std::string>();

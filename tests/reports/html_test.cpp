@@ -62,3 +62,29 @@ TEST_CASE("profile page: import tree and never-run modules, escaped") {
     REQUIRE(svgs.size() == 1);
     CHECK(well_formed_xml(svgs[0], dir, "timeline.svg"));
 }
+
+TEST_CASE("profile page from a real memopt probe run") {
+    ScratchDir dir("memopt-probe-html");
+    if (run(fmt::format("{} probe --help", quote(MEMOPT_BINARY))).status != 0) {
+        WARN("memopt probe is not built here; skipped");
+        return;
+    }
+    const auto script = dir / "p<1>.py";
+    std::ofstream(script) << "import json, csv\nimport memopt\nwith memopt.phase('w<1>'):\n"
+                             "    x = [bytearray(1000) for _ in range(10000)]\nprint(len(x))\n";
+    const auto profile = dir / "p.json", page = dir / "p.html";
+    auto result = run(fmt::format("cd {} && {} probe -o {} -- {}", quote(dir.path().string()), quote(MEMOPT_BINARY),
+                                  quote(profile.string()), quote(script.string())));
+    INFO(result.out << result.err);
+    REQUIRE(result.status == 0);
+    result = run(fmt::format("{} report {} --format html -o {}", quote(MEMOPT_BINARY), quote(profile.string()), quote(page.string())));
+    INFO(result.err);
+    REQUIRE(result.status == 0);
+    const std::string html = read_file(page);
+    for (const char* text : {"Import tree", "Modules never run", "w&lt;1&gt;", "p&lt;1&gt;.py", "Top allocating lines"})
+        CHECK(html.find(text) != std::string::npos);
+    CHECK(html.find("<script") == std::string::npos);
+    const auto svgs = svg_blocks(html);
+    REQUIRE(!svgs.empty());
+    for (std::size_t i = 0; i < svgs.size(); ++i) CHECK(well_formed_xml(svgs[i], dir, fmt::format("p{}.svg", i)));
+}
