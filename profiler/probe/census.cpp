@@ -136,7 +136,16 @@ py::dict take_census(int top_n) {
 
     std::unordered_map<PyTypeObject*, TypeTotal> totals;
     auto count = [&](PyObject* object) {
-        std::size_t size = _PySys_GetSizeOf(object);
+        std::size_t size;
+        if (pandas_object && PyObject_TypeCheck(object, reinterpret_cast<PyTypeObject*>(pandas_object))) {
+            // Not pandas' own __sizeof__ (memory_usage(deep=True)): that is Python code, run here at
+            // any bytecode boundary of the program (inside to_csv, read_csv, ...), and it was seen
+            // to spin for minutes on examples/activity/app.py. The header only; the arrays a
+            // DataFrame holds are counted as numpy.ndarray rows.
+            size = static_cast<std::size_t>(Py_TYPE(object)->tp_basicsize);
+        } else {
+            size = _PySys_GetSizeOf(object);
+        }
         if (size == static_cast<std::size_t>(-1)) {
             PyErr_Clear();
             size = 0;
@@ -156,8 +165,7 @@ py::dict take_census(int top_n) {
     std::vector<Row> rows;
     std::size_t total_objects = 0, total_bytes = 0;
     for (const auto& [type, total] : totals) {
-        const bool deep = pandas_object &&
-                          PyType_IsSubtype(type, reinterpret_cast<PyTypeObject*>(pandas_object));
+        const bool deep = false; // pandas objects are sized by their header only (see count)
         rows.push_back({type, total, deep});
         total_objects += total.count;
         if (!deep) total_bytes += total.bytes;
