@@ -66,6 +66,9 @@ void write_markdown(const json& doc, const fs::path& path) {
                                                  s["saved_pct"].get<double>()) : "",
                           measured ? fmt::format("{:.1f} %", 100.0 * s["peak_rss_bytes"].get<double>() / base) : "", what);
     }
+    if (doc.contains("probe"))
+        md << "\nProbe: " << (doc["probe"]["note"].get<std::string>().empty() ? "profile " + doc["probe"]["profile"].get<std::string>() + " passed to the passes"
+                                                                            : doc["probe"]["note"].get<std::string>()) << ".\n";
     md << fmt::format("\nBaseline {} in {:.2f} s; final program `{}`: `{}`.\n", format_mb(base), base_t,
                       doc["final"].get<std::string>(), fmt::format("{}", fmt::join(doc["final_command"].get<std::vector<std::string>>(), " ")));
 }
@@ -78,21 +81,33 @@ void copy_step(const fs::path& from, const fs::path& to) {
     }
 }
 
-std::optional<fs::path> run_probe(const OptimizeOptions& o, const Program& program, const fs::path& out) {
+// Runs `memopt probe` on the baseline. On failure returns nothing and `note` says why in one
+// line; the passes then use static analysis only.
+std::optional<fs::path> run_probe(const Program& program, const std::vector<std::string>& args, const fs::path& out,
+                                  std::string& note) {
     const fs::path profile = out / "profile.json";
     RunSpec spec;
     spec.argv = {(self_directory() / "memopt").string(), "probe", "-o", profile.string(), "--", program.path.string()};
-    spec.argv.insert(spec.argv.end(), o.args.begin(), o.args.end());
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end()); // existing files made absolute
     spec.cwd = out / ".runs" / "probe";
     fs::create_directories(spec.cwd);
     spec.env["MPLBACKEND"] = "Agg";
+    std::string why;
     try {
         const RunOutcome r = run_once(spec);
-        fs::remove_all(spec.cwd);
-        if (r.status == 0 && fs::exists(profile)) return profile;
-    } catch (const Error&) {
+        if (r.status == 0 && fs::exists(profile)) {
+            fs::remove_all(spec.cwd);
+            note = "";
+            return profile;
+        }
+        why = r.status != 0 ? fmt::format("exit status {}", r.status) : "no profile written";
+    } catch (const Error& e) {
+        why = e.what();
     }
-    progress("memopt optimize: probe failed; the passes use static analysis only");
+    fs::remove_all(spec.cwd);
+    fs::remove(profile);
+    note = fmt::format("probe failed ({}); the passes use static analysis only", why);
+    progress("memopt optimize: " + note);
     return std::nullopt;
 }
 
@@ -143,7 +158,12 @@ OptimizeResult optimize(const OptimizeOptions& o) {
     steps.push_back(e0);
 
     std::optional<fs::path> profile;
-    if (o.probe) profile = run_probe(o, current, out);
+    std::string probe_note = "not run (--no-probe)";
+    if (o.probe) {
+        progress("memopt optimize: probe ...");
+        profile = run_probe(current, args, out, probe_note);
+    }
+    doc["probe"] = {{"profile", profile ? fs::relative(*profile, out).string() : ""}, {"note", probe_note}};
 
     std::uint64_t peak = base.peak_rss_bytes;
     fs::path current_dir = out / "step0-baseline";

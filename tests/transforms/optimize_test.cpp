@@ -159,3 +159,31 @@ TEST_CASE("transform fresh directory and refusals") {
     r = run(kMemopt + " transform --pass dead-data " + quote(script.string()) + " -o " + quote((dir / "s.dead-data").string()));
     CHECK(r.status == 2);
 }
+
+TEST_CASE("optimize passes the probe profile, or says why not") {
+    ScratchDir dir("memopt-opt-probe");
+    const fs::path script = dir / "s.py";
+    // tracemalloc is imported and used, but no Python function of it runs (is_tracing is C); os
+    // is not used at all
+    std::ofstream(script) << "import os\nimport sys\nimport json\nimport tracemalloc\n"
+                             "if len(sys.argv) > 1 and tracemalloc.is_tracing():\n    sys.exit(7)\n"
+                             "print(json.dumps([1, 2]))\n";
+    auto r = run("cd " + quote(dir.path().string()) + " && " + kMemopt + " optimize " + quote(script.string()) +
+                 " -o o1 --runs 1 --passes dead-data");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::string json = read_file(dir / "o1" / "steps.json");
+    CHECK(json.find("\"profile\": \"profile.json\"") != std::string::npos);
+    CHECK(json.find("probe: imported by the program, no function ran: tracemalloc") != std::string::npos);
+    CHECK(r.err.find("probe failed") == std::string::npos);
+    // under the probe (tracemalloc on) the program exits 7: the loop goes on without a profile
+    r = run("cd " + quote(dir.path().string()) + " && " + kMemopt + " optimize " + quote(script.string()) +
+            " -o o2 --runs 1 --passes dead-data -- fail-under-probe");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.err.find("memopt optimize: probe failed (exit status 7); the passes use static analysis only") != std::string::npos);
+    json = read_file(dir / "o2" / "steps.json");
+    CHECK(json.find("\"note\": \"probe failed (exit status 7); the passes use static analysis only\"") != std::string::npos);
+    CHECK(json.find("removed unused import os") != std::string::npos);
+    CHECK(!fs::exists(dir / "o2" / "profile.json"));
+}
