@@ -4,7 +4,8 @@
 # Usage: scripts/fuzz.sh [SECONDS] [--libfuzzer]
 #   SECONDS      total time for the mutation fuzzer, split over the three targets (default 600)
 #   --libfuzzer  afterwards, also run libFuzzer (coverage-guided; needs Debian's clang) on
-#                each target for SECONDS/3, built with ASan+UBSan into build-fuzz/
+#                each target for SECONDS/3 (or $MEMOPT_LIBFUZZER_SECONDS), built with
+#                ASan+UBSan into build-fuzz/
 # Findings are saved to build-fuzz/crashes/; replay one with
 #   build-fuzz/fuzz_readers --target trace FILE   (or the libFuzzer binary with FILE)
 # and keep it in tests/gate/corpus/ (TARGET-NAME.bin) with its fix, as a regression test.
@@ -35,14 +36,18 @@ echo "fuzz: mutation fuzzer, $seconds s, seed $seed"
 
 if ((libfuzzer)); then
   command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (scripts/setup.sh installs clang)" >&2; exit 2; }
+  # The readers and every renderer the targets call: profiler/trace, reports/ (not the
+  # study), common/.
   sources=(tests/gate/fuzz/libfuzzer_entry.cpp tests/gate/fuzz/fuzz_targets.cpp
-           profiler/trace/reader.cpp profiler/trace/chunk_builder.cpp profiler/trace/trace_files.cpp
-           reports/summary.cpp reports/summary_json.cpp reports/summary_text.cpp reports/symbolizer.cpp
-           reports/gate.cpp reports/junit.cpp reports/profile/profile_report.cpp common/sizes.cpp common/paths.cpp)
+           profiler/trace/*.cpp reports/*.cpp reports/profile/*.cpp common/*.cpp)
   echo "fuzz: building the libFuzzer harness with clang (ASan+UBSan)"
-  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. \
-    "${sources[@]}" -lfmt -o "$out/fuzz_libfuzzer"
-  per_target=$((seconds / 3 > 0 ? seconds / 3 : 1))
+  flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.
+         -DMEMOPT_SOURCE_PYTHON_DIR="\"$PWD/python\"")
+  mkdir -p "$out/obj"
+  printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} sh -c \
+    'clang++ "$@" -c {} -o "'"$out"'/obj/$(echo {} | tr / _).o"' _ "${flags[@]}"
+  clang++ "${flags[@]}" "$out"/obj/*.o -lfmt -o "$out/fuzz_libfuzzer"
+  per_target=${MEMOPT_LIBFUZZER_SECONDS:-$((seconds / 3 > 0 ? seconds / 3 : 1))}
   for target in trace summary profile; do
     corpus="$out/corpus-$target"
     mkdir -p "$corpus"
