@@ -7,7 +7,7 @@
 # Usage: examples/activity/run.sh [-o OUT_DIR] [--rows N] [--train-rows N] [--trees N]
 #                                 [--build-dir DIR] [--skip-train]
 # Defaults: OUT_DIR=out/activity, the paper's 197,633 rows, train.py's default training set
-# (12.8 M rows, about 30 s), 20 trees, build dir build-activity.
+# (12.8 M rows, about 30 s), 20 trees, build dir build (the one scripts/setup.sh makes).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -15,7 +15,7 @@ python=/usr/bin/python3
 out=$repo/out/activity
 rows=197633
 train_args=()
-build_dir=$repo/build-activity
+build_dir=$repo/build
 skip_train=0
 while (($#)); do
   case "$1" in
