@@ -2,6 +2,7 @@
 #include "reports/summary_format.h"
 
 #include <fmt/format.h>
+#include <type_traits>
 
 namespace memopt::reports {
 
@@ -94,6 +95,10 @@ template <typename T>
 T field(const json& object, const char* name, const char* where) {
     auto it = object.find(name);
     if (it == object.end()) throw Error(fmt::format("{}: missing field '{}'", where, name));
+    // A float converted to an integer type out of its range is undefined behaviour in
+    // nlohmann's get<> (found by libFuzzer + UBSan with 1e33): integers must be integers.
+    if constexpr (std::is_integral_v<T>)
+        if (!it->is_number_integer()) throw Error(fmt::format("{}: field '{}' has the wrong type", where, name));
     try {
         return it->get<T>();
     } catch (const json::exception&) {
@@ -105,6 +110,8 @@ template <typename T>
 T optional_field(const json& object, const char* name, T fallback) {
     auto it = object.find(name);
     if (it == object.end() || it->is_null()) return fallback;
+    if constexpr (std::is_integral_v<T>)
+        if (!it->is_number_integer()) return fallback;
     try {
         return it->get<T>();
     } catch (const json::exception&) {
