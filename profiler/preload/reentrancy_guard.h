@@ -6,7 +6,9 @@
 namespace memopt::preload {
 
 // initial-exec: reading it never allocates (a dynamic TLS access could call malloc).
-extern thread_local bool t_inside_tracer __attribute__((tls_model("initial-exec")));
+// __thread rather than thread_local: no TLS wrapper function or init check on every access
+// (and none for UBSan to trip over).
+extern __thread bool t_inside_tracer __attribute__((tls_model("initial-exec")));
 
 class ReentrancyGuard {
   public:

@@ -54,6 +54,16 @@ ThreadBuffer* claim_slot() noexcept {
     return buffer;
 }
 
+// The owner holds its lock only while encoding one record: spin a little before giving up,
+// so a thread that allocates non-stop still gets flushed.
+bool try_lock_briefly(ThreadBuffer& buffer) noexcept {
+    for (int attempt = 0; attempt < 256; ++attempt) {
+        if (buffer.try_lock()) return true;
+        __builtin_ia32_pause();
+    }
+    return false;
+}
+
 bool thread_is_alive(pid_t tid) noexcept {
     return ::syscall(SYS_tgkill, ::getpid(), tid, 0) == 0 || errno != ESRCH;
 }
@@ -111,6 +121,7 @@ bool ensure_room(ThreadBuffer& buffer, std::size_t bytes) noexcept {
 
 void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept {
     using namespace trace;
+    if (buffer.first_seq != kNoSequence && seq - buffer.first_seq > kMaxChunkSpan) flush_locked(buffer);
     if (buffer.first_seq == kNoSequence) {
         buffer.first_seq = seq;
     } else if (seq != buffer.last_seq + 1) {
@@ -128,8 +139,8 @@ void flush_all_buffers(bool wait) noexcept {
         if (!buffer || !buffer->in_use.load(std::memory_order_acquire)) continue;
         if (wait) {
             buffer->lock();
-        } else if (!buffer->try_lock()) {
-            continue;
+        } else if (!try_lock_briefly(*buffer)) {
+            continue; // its owner is inside a long operation; next round
         }
         flush_locked(*buffer);
         const bool dead = !wait && buffer != t_buffer && !thread_is_alive(buffer->tid);

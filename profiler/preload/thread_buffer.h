@@ -15,6 +15,10 @@ namespace memopt::preload {
 inline constexpr std::size_t kBufferCapacity = 64 * 1024;
 inline constexpr std::size_t kMaxThreads = 4096;
 inline constexpr std::uint64_t kNoSequence = ~0ull;
+// A chunk is sent once its first record is this many process-wide events old, even if not
+// full: the reader holds every event newer than the oldest one not yet in the file, so a
+// busy thread's half-full buffer must not lag far behind the others.
+inline constexpr std::uint64_t kMaxChunkSpan = 1u << 16;
 
 struct ThreadBuffer {
     std::atomic<bool> locked{false};
@@ -50,7 +54,8 @@ bool flush_locked(ThreadBuffer& buffer) noexcept;
 // Makes room for `bytes` more payload bytes, flushing first when needed (lock held).
 bool ensure_room(ThreadBuffer& buffer, std::size_t bytes) noexcept;
 
-// Starts a sequenced record: writes a kSeqSkip when `seq` does not follow the previous one.
+// Starts a sequenced record: flushes first when the chunk spans too much of the process's
+// history, then writes a kSeqSkip when `seq` does not follow the previous one.
 void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept;
 
 // Flushes every registered buffer. With `wait`, spins until each lock is free (exit, exec);

@@ -13,7 +13,7 @@
 
 namespace memopt::preload {
 
-thread_local bool t_inside_tracer __attribute__((tls_model("initial-exec"))) = false;
+__thread bool t_inside_tracer __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
 
