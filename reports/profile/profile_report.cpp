@@ -48,8 +48,8 @@ std::string tracking_label(const json& in) {
 
 void header(std::string& out, const json& p) {
     std::string argv = str(p, "script");
-    if (p.contains("argv") && p["argv"].is_array())
-        for (const auto& a : p["argv"]) argv += " " + (a.is_string() ? a.get<std::string>() : a.dump());
+    if (p.contains("argv") && p.at("argv").is_array())
+        for (const auto& a : p.at("argv")) argv += " " + (a.is_string() ? a.get<std::string>() : a.dump());
     const json& in = p.value("interpreter", json::object());
     out += fmt::format("memopt probe profile: {}\n", argv);
     out += fmt::format("  exit status {}, {:.2f} s, {} (optimize {}{}{})\n", p.value("exit_status", 0),
@@ -71,19 +71,19 @@ void header(std::string& out, const json& p) {
 }
 
 void phases(std::string& out, const json& p) {
-    if (!p.contains("phases") || !p["phases"].is_array() || p["phases"].empty()) return;
+    if (!p.contains("phases") || !p.at("phases").is_array() || p.at("phases").empty()) return;
     out += "\nPhases (memopt.phase)\n";
     out += fmt::format("  {:<20} {:>8} {:>8} {:>10} {:>10} {:>10}\n", "name", "start s", "end s", "RSS in MB",
                        "peak RSS", "peak traced");
-    for (const auto& ph : p["phases"])
+    for (const auto& ph : p.at("phases"))
         out += fmt::format("  {:<20} {:>8.2f} {:>8.2f} {:>10} {:>10} {:>10}\n", str(ph, "name"), num(ph, "start_s"),
                            num(ph, "end_s"), mb(num(ph, "rss_start_bytes")), mb(num(ph, "peak_rss_bytes")),
                            mb(num(ph, "peak_traced_bytes")));
 }
 
 void import_tree(std::string& out, const json& p) {
-    if (!p.contains("imports") || !p["imports"].is_object()) return;
-    const json& imports = p["imports"];
+    if (!p.contains("imports") || !p.at("imports").is_object()) return;
+    const json& imports = p.at("imports");
     const json& tree = imports.value("tree", json::array());
     const json& modules = p.value("modules", json::object());
     const json& total = imports.value("total", json::object());
@@ -96,7 +96,7 @@ void import_tree(std::string& out, const json& p) {
     for (const auto& node : tree) children[node.value("parent", -1L)].push_back(&node);
     for (auto& [parent, list] : children)
         std::stable_sort(list.begin(), list.end(), [](const json* a, const json* b) {
-            return num((*a)["cumulative"], "rss_bytes") > num((*b)["cumulative"], "rss_bytes");
+            return num((*a).at("cumulative"), "rss_bytes") > num((*b).at("cumulative"), "rss_bytes");
         });
     const double cutoff = std::max(1e6, num(total, "rss_bytes") * 0.005);
     std::size_t printed = 0;
@@ -106,18 +106,18 @@ void import_tree(std::string& out, const json& p) {
         std::size_t hidden = 0;
         double hidden_bytes = 0;
         for (const json* node : it->second) {
-            const double cum = num((*node)["cumulative"], "rss_bytes");
+            const double cum = num((*node).at("cumulative"), "rss_bytes");
             if (cum < cutoff || printed >= kTreeLines) {
                 ++hidden;
                 hidden_bytes += cum;
                 continue;
             }
             const std::string name = str(*node, "name");
-            const json& module = modules.contains(name) ? modules[name] : json::object();
+            const json& module = modules.contains(name) ? modules.at(name) : json::object();
             const bool ran = module.value("ran", true);
             out += fmt::format("  {:>8} {:>8} {:>8} {:>8.0f} {:>6}  {}{}{}{}\n", mb(cum),
-                               mb(num((*node)["own"], "rss_bytes")), mb(num((*node)["cumulative"], "traced_bytes")),
-                               num((*node)["cumulative"], "time_s") * 1000,
+                               mb(num((*node).at("own"), "rss_bytes")), mb(num((*node).at("cumulative"), "traced_bytes")),
+                               num((*node).at("cumulative"), "time_s") * 1000,
                                static_cast<long long>(num(module, "functions_run")), std::string(2 * depth, ' '),
                                ran ? "" : "!", name, node->value("failed", false) ? " (failed)" : "");
             ++printed;
@@ -133,8 +133,8 @@ void import_tree(std::string& out, const json& p) {
 }
 
 void never_ran(std::string& out, const json& p) {
-    if (!p.contains("never_ran") || !p["never_ran"].is_array()) return;
-    const json& list = p["never_ran"];
+    if (!p.contains("never_ran") || !p.at("never_ran").is_array()) return;
+    const json& list = p.at("never_ran");
     double total = 0;
     for (const auto& m : list) total += num(m, "own_rss_bytes");
     out += fmt::format("\nModules imported but never run: {} (their own RSS: {} MB) - dead-data/flatten candidates\n",
@@ -148,8 +148,8 @@ void never_ran(std::string& out, const json& p) {
 }
 
 void peak(std::string& out, const json& p) {
-    if (!p.contains("peak") || !p["peak"].is_object()) return;
-    const json& pk = p["peak"];
+    if (!p.contains("peak") || !p.at("peak").is_object()) return;
+    const json& pk = p.at("peak");
     out += fmt::format("\nAt the allocation peak ({:.2f} s, {} MB allocated, {} MB RSS){}\n", num(pk, "time_s"),
                        mb(num(pk, "traced_bytes")), mb(num(pk, "rss_bytes")),
                        pk.value("missed", false) ? " - a higher transient peak happened between polls" : "");
@@ -169,11 +169,11 @@ void peak(std::string& out, const json& p) {
         }
     }
     const json& census = pk.value("census", json::object());
-    if (census.contains("types") && census["types"].is_array()) {
+    if (census.contains("types") && census.at("types").is_array()) {
         out += fmt::format("Object census: {} objects, {} MB (pandas rows marked * overlap the arrays they hold)\n",
                            static_cast<long long>(num(census, "total_objects")), mb(num(census, "total_bytes")));
         out += fmt::format("  {:>10} {:>10}  {}\n", "MB", "count", "type");
-        for (const auto& row : census["types"])
+        for (const auto& row : census.at("types"))
             out += fmt::format("  {:>10} {:>10}  {}{}\n", mb(num(row, "bytes")), static_cast<long long>(num(row, "count")),
                                str(row, "type"), row.value("deep", false) ? " *" : "");
     }
@@ -184,8 +184,8 @@ void peak(std::string& out, const json& p) {
 // A field of the wrong type deep inside (json::type_error from value()/get()) is bad input
 // like any other: it becomes one memopt::Error, never an "internal error" (found by fuzzing).
 std::string render_profile(const nlohmann::json& profile, std::string_view format) try {
-    if (!profile.is_object() || !profile.contains("schema") || !profile["schema"].is_string() ||
-        !profile["schema"].get<std::string>().starts_with("memopt.profile/"))
+    if (!profile.is_object() || !profile.contains("schema") || !profile.at("schema").is_string() ||
+        !profile.at("schema").get<std::string>().starts_with("memopt.profile/"))
         throw Error("not a memopt profile (schema memopt.profile/1 expected)");
     if (format == "json") return profile.dump(2) + "\n";
     if (format != "text") throw Error(fmt::format("probe profiles can be reported as text, json or html, not '{}'", format));
