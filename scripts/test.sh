@@ -14,6 +14,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   # Findings fail the test that hit them; leak reports stay on.
   export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_string_checks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp}
 elif [ "${1:-}" = "--tsan" ]; then
   # ThreadSanitizer on the tracer core's threaded unit tests only (a small separate build).
   shift
