@@ -2,6 +2,7 @@
 // over a limit. Thin shell over memopt::recorder::record and reports/gate.h.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/tracer_options.h"
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/sizes.h"
@@ -81,10 +82,8 @@ int run_gate(const Args& args) {
         ("metric", po::value<std::string>()->default_value("peak_rss"), "peak_rss | peak_heap")
         ("junit", po::value<std::string>(), "write a JUnit XML report here")
         ("save", po::value<std::string>(), "write this run's summary here (a new baseline)")
-        ("trace", po::value<std::string>(), "keep the trace here (default: a temporary file, removed)")
-        ("stacks", po::value<std::string>()->implicit_value("128KiB"),
-         "record stacks for about one allocation every N bytes (top allocation sites)")
-        ("interval", po::value<unsigned>()->default_value(10), "RSS sampling period in milliseconds");
+        ("trace", po::value<std::string>(), "keep the trace here (default: a temporary file, removed)");
+    add_tracer_options(desc);
     po::variables_map vm;
     if (!parse_options(split.options, "gate", kUsage, desc, {}, vm)) return 0;
 
@@ -120,16 +119,7 @@ int run_gate(const Args& args) {
 
     recorder::RecordOptions options;
     options.command = split.command;
-    options.interval_ms = vm["interval"].as<unsigned>();
-    if (options.interval_ms == 0 || options.interval_ms > 60'000)
-        throw Error("--interval must be between 1 and 60000 milliseconds");
-    if (vm.count("stacks")) {
-        options.stack_sample_bytes = parse_size(vm["stacks"].as<std::string>());
-        if (options.stack_sample_bytes == 0) throw Error("--stacks needs a sampling size of at least 1 byte");
-    }
-    options.preload_library = find_beside_self("libmemopt_preload.so",
-                                               {"libmemopt_preload.so", "../lib/memopt/libmemopt_preload.so"});
-    options.python_dir = python_package_dir();
+    apply_tracer_options(vm, options);
     std::optional<TemporaryTraceDir> temporary;
     if (vm.count("trace")) {
         options.output = vm["trace"].as<std::string>();

@@ -1,6 +1,7 @@
 // memopt record: thin shell over memopt::recorder::record (profiler/preload/launcher.h).
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/tracer_options.h"
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/sizes.h"
@@ -11,22 +12,15 @@
 
 namespace memopt::cli {
 
-namespace {
-constexpr const char* kDefaultStackSampling = "128KiB";
-}
-
 int run_record(const Args& args) {
     const SplitCommand split = split_command(args, {"-o", "--output", "--interval"});
     po::options_description desc("options");
     desc.add_options()
         ("output,o", po::value<std::string>(), "trace file to write (default: memopt-CMD-PID.trace); "
                                                "children write OUTPUT.PID")
-        ("stacks", po::value<std::string>()->implicit_value(kDefaultStackSampling),
-         "record native stacks for about one allocation every N bytes (--stacks=1: every "
-         "allocation; default N 128KiB)")
-        ("interval", po::value<unsigned>()->default_value(10), "RSS sampling period in milliseconds")
         ("force,f", "replace an existing trace file")
         ("quiet,q", "do not print where the trace went");
+    add_tracer_options(desc);
     po::variables_map vm;
     if (!parse_options(split.options, "record", "memopt record [-o TRACE] [--stacks[=N]] [--interval MS] [--] CMD ARGS...\n\n"
                        "Runs CMD with the allocation tracer preloaded and writes its heap, mmap and RSS\n"
@@ -40,16 +34,7 @@ int run_record(const Args& args) {
     options.output = vm.count("output") ? std::filesystem::path(vm["output"].as<std::string>())
                                         : recorder::default_trace_path(options.command);
     options.force = vm.count("force") > 0;
-    options.interval_ms = vm["interval"].as<unsigned>();
-    if (options.interval_ms == 0 || options.interval_ms > 60'000)
-        throw Error("--interval must be between 1 and 60000 milliseconds");
-    if (vm.count("stacks")) {
-        options.stack_sample_bytes = parse_size(vm["stacks"].as<std::string>());
-        if (options.stack_sample_bytes == 0) throw Error("--stacks needs a sampling size of at least 1 byte");
-    }
-    options.preload_library = find_beside_self("libmemopt_preload.so",
-                                               {"libmemopt_preload.so", "../lib/memopt/libmemopt_preload.so"});
-    options.python_dir = python_package_dir();
+    apply_tracer_options(vm, options);
 
     const recorder::RecordResult result = recorder::record(options);
     if (!result.trace_warning.empty())
