@@ -25,22 +25,10 @@ constexpr const char* kUsage =
 } // namespace
 
 int run_optimize(const Args& args) {
-    std::vector<std::string> opts, program_args;
-    std::string script;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--") { program_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()); break; }
-        if (!a.empty() && a[0] == '-') {
-            opts.push_back(a);
-            if ((a == "--threshold-mb" || a == "--check" || a == "-o" || a == "--output" || a == "--runs" ||
-                 a == "--passes" || a == "--rounds") && i + 1 < args.size())
-                opts.push_back(args[++i]);
-        } else if (script.empty()) {
-            script = a;
-        } else {
-            throw Error(fmt::format("unexpected argument '{}' (program arguments go after --)", a));
-        }
-    }
+    const SplitScript split = split_script(args, {"--threshold-mb", "--check", "-o", "--output", "--runs", "--passes", "--rounds"});
+    const Args& opts = split.options;
+    const Args& program_args = split.script_args;
+    const std::string& script = split.script;
     transforms::OptimizeOptions o;
     double threshold_mb = 0;
     std::string output, passes;

@@ -47,4 +47,29 @@ SplitCommand split_command(const Args& args, std::initializer_list<std::string_v
     return split;
 }
 
+SplitScript split_script(const Args& args, std::initializer_list<std::string_view> options_with_value) {
+    SplitScript split;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--") {
+            split.script_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+            break;
+        }
+        if (!arg.empty() && arg[0] == '-') {
+            split.options.push_back(arg);
+            for (std::string_view name : options_with_value) {
+                if (arg == name && i + 1 < args.size()) {
+                    split.options.push_back(args[++i]);
+                    break;
+                }
+            }
+        } else if (split.script.empty()) {
+            split.script = arg;
+        } else {
+            throw Error(fmt::format("unexpected argument '{}' (program arguments go after --)", arg));
+        }
+    }
+    return split;
+}
+
 } // namespace memopt::cli

@@ -25,4 +25,14 @@ struct SplitCommand {
 // `options_with_value` lists the options that take a separate value word ("-o", "--interval").
 SplitCommand split_command(const Args& args, std::initializer_list<std::string_view> options_with_value);
 
+struct SplitScript {
+    Args options;      // memopt's own options, anywhere before "--"
+    std::string script; // the one positional word before "--" (empty when none)
+    Args script_args;   // everything after "--": the program's own arguments
+};
+
+// For `memopt transform|optimize SCRIPT.py [options] [-- ARGS...]`. A second positional
+// word before "--" throws memopt::Error (program arguments go after --).
+SplitScript split_script(const Args& args, std::initializer_list<std::string_view> options_with_value);
+
 } // namespace memopt::cli

@@ -33,21 +33,10 @@ fs::path fresh_dir(const fs::path& script, const std::string& pass) {
 } // namespace
 
 int run_transform(const Args& args) {
-    std::vector<std::string> opts, program_args;
-    std::string script;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--") { program_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()); break; }
-        if (!a.empty() && a[0] == '-') {
-            opts.push_back(a);
-            if ((a == "--pass" || a == "-o" || a == "--output" || a == "--profile" || a == "--runs") && i + 1 < args.size())
-                opts.push_back(args[++i]);
-        } else if (script.empty()) {
-            script = a;
-        } else {
-            throw Error(fmt::format("unexpected argument '{}' (program arguments go after --)", a));
-        }
-    }
+    const SplitScript split = split_script(args, {"--pass", "-o", "--output", "--profile", "--runs"});
+    const Args& opts = split.options;
+    const Args& program_args = split.script_args;
+    const std::string& script = split.script;
     std::string pass, output, profile;
     int runs = 3;
     po::options_description desc("options");
