@@ -1,5 +1,7 @@
 #include "reports/gate.h"
 
+#include "common/write_all.h"
+
 #include "common/error.h"
 #include "common/sizes.h"
 #include "reports/summary_format.h"
@@ -167,17 +169,12 @@ void save_summary_file(const Summary& summary, const std::filesystem::path& path
     const std::filesystem::path temporary = fmt::format("{}.tmp-{}", path.string(), ::getpid());
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int saved = n < 0 ? errno : ENOSPC;
-            ::close(fd);
-            ::unlink(temporary.c_str());
-            throw Error(fmt::format("cannot write {}: {}", path, std::strerror(saved)));
-        }
-        done += static_cast<std::size_t>(n);
+    try {
+        write_all(fd, text.data(), text.size(), path);
+    } catch (const Error&) {
+        ::close(fd);
+        ::unlink(temporary.c_str());
+        throw;
     }
     if (::close(fd) != 0 || ::rename(temporary.c_str(), path.c_str()) != 0) {
         const int saved = errno;

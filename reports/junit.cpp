@@ -1,5 +1,7 @@
 #include "reports/junit.h"
 
+#include "common/write_all.h"
+
 #include "common/error.h"
 
 #include <cerrno>
@@ -95,16 +97,11 @@ void write_text_file(const std::string& path, const std::string& text) {
     // O_NOFOLLOW: a symlink planted at the output path is refused, not written through.
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int saved = n < 0 ? errno : ENOSPC;
-            ::close(fd);
-            throw Error(fmt::format("cannot write {}: {}", path, std::strerror(saved)));
-        }
-        done += static_cast<std::size_t>(n);
+    try {
+        write_all(fd, text.data(), text.size(), path);
+    } catch (const Error&) {
+        ::close(fd);
+        throw;
     }
     if (::close(fd) != 0) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
 }

@@ -1,6 +1,7 @@
 #include "profiler/preload/launcher.h"
 
 #include "common/error.h"
+#include "common/write_all.h"
 #include "profiler/trace/chunk_builder.h"
 #include "profiler/trace/format.h"
 #include "profiler/trace/trace_files.h"
@@ -33,13 +34,7 @@ void forward_signal(int signal) {
 }
 
 void write_all(int fd, const std::vector<std::uint8_t>& bytes, const fs::path& path) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw Error(fmt::format("cannot write trace {}: {}", path, std::strerror(errno)));
-        done += static_cast<std::size_t>(n);
-    }
+    memopt::write_all(fd, bytes.data(), bytes.size(), path);
 }
 
 int create_trace(const RecordOptions& options) {
