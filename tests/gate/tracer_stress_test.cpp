@@ -7,6 +7,7 @@
 #include "profiler/preload/tracer.h"
 #include "profiler/trace/chunk_builder.h"
 #include "profiler/trace/reader.h"
+#include "tests/support/chunk_collector.h"
 #include "tests/support/run.h"
 
 #include <atomic>
@@ -19,15 +20,6 @@ using namespace memopt;
 using namespace memopt::preload;
 
 namespace {
-
-std::mutex g_mutex;
-std::vector<std::uint8_t> g_bytes;
-
-bool collect(const std::uint8_t* data, std::size_t size) noexcept {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    g_bytes.insert(g_bytes.end(), data, data + size);
-    return true;
-}
 
 void churn(std::uint64_t base, int count) {
     ReentrancyGuard guard;
@@ -43,8 +35,8 @@ void churn(std::uint64_t base, int count) {
 } // namespace
 
 TEST_CASE("16 threads (two waves) allocate while another thread samples and flushes") {
-    g_bytes.clear();
-    sink_use_writer(collect);
+    test::ChunkCollector::clear();
+    sink_use_writer(test::ChunkCollector::write);
     tracer_reset_sequence();
     tracer_configure({});
     tracer_set_active(true);
@@ -73,13 +65,7 @@ TEST_CASE("16 threads (two waves) allocate while another thread samples and flus
     tracer_set_active(false);
 
     test::ScratchDir dir("tracer-stress");
-    {
-        std::ofstream file(dir / "t.trace", std::ios::binary);
-        const auto header = trace::file_header();
-        file.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
-        file.write(reinterpret_cast<const char*>(g_bytes.data()), static_cast<std::streamsize>(g_bytes.size()));
-    }
-    trace::TraceReader reader(dir / "t.trace");
+    trace::TraceReader reader(test::ChunkCollector::save(dir / "t.trace"));
     trace::Event event;
     std::uint64_t allocations = 0, frees = 0, last_seq = 0;
     bool ordered = true;

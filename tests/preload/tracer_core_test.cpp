@@ -6,6 +6,7 @@
 #include "profiler/preload/tracer.h"
 #include "profiler/trace/chunk_builder.h"
 #include "profiler/trace/reader.h"
+#include "tests/support/chunk_collector.h"
 #include "tests/support/run.h"
 
 #include <catch2/catch.hpp>
@@ -18,25 +19,7 @@ using namespace memopt::preload;
 
 namespace {
 
-std::mutex g_bytes_mutex;
-std::vector<std::uint8_t> g_bytes;
-
-bool collect(const std::uint8_t* data, std::size_t size) noexcept {
-    std::lock_guard<std::mutex> lock(g_bytes_mutex);
-    g_bytes.insert(g_bytes.end(), data, data + size);
-    return true;
-}
-
 bool refuse(const std::uint8_t*, std::size_t) noexcept { return false; }
-
-std::filesystem::path save(const test::ScratchDir& dir) {
-    const auto path = dir / "core.trace";
-    std::ofstream file(path, std::ios::binary);
-    const auto header = trace::file_header();
-    file.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
-    file.write(reinterpret_cast<const char*>(g_bytes.data()), static_cast<std::streamsize>(g_bytes.size()));
-    return path;
-}
 
 void churn(std::uint64_t base, int count) {
     ReentrancyGuard guard;
@@ -56,8 +39,8 @@ __attribute__((noinline)) void allocate_with_stack() {
 } // namespace
 
 TEST_CASE("events from several threads come back complete and in order") {
-    g_bytes.clear();
-    sink_use_writer(collect);
+    test::ChunkCollector::clear();
+    sink_use_writer(test::ChunkCollector::write);
     tracer_reset_sequence();
     tracer_configure({});
     tracer_set_active(true);
@@ -73,7 +56,7 @@ TEST_CASE("events from several threads come back complete and in order") {
     tracer_set_active(false);
 
     test::ScratchDir dir("core");
-    trace::TraceReader reader(save(dir));
+    trace::TraceReader reader(test::ChunkCollector::save(dir / "core.trace"));
     trace::Event event;
     std::uint64_t expected = 0, allocations = 0, frees = 0;
     bool ordered = true;
@@ -88,12 +71,12 @@ TEST_CASE("events from several threads come back complete and in order") {
     CHECK(reader.missing_events() == 0);
     CHECK(reader.metadata().names == std::vector<std::string>{"after"});
     // The encoding stays compact: nearby addresses cost a few bytes an event.
-    CHECK(static_cast<double>(g_bytes.size()) / 120000.0 < 4.0);
+    CHECK(static_cast<double>(test::ChunkCollector::size()) / 120000.0 < 4.0);
 }
 
 TEST_CASE("sampled stacks are interned into frames and modules") {
-    g_bytes.clear();
-    sink_use_writer(collect);
+    test::ChunkCollector::clear();
+    sink_use_writer(test::ChunkCollector::write);
     tracer_reset_sequence();
     tracer_configure({1, 10});
     tracer_set_active(true);
@@ -105,7 +88,7 @@ TEST_CASE("sampled stacks are interned into frames and modules") {
     tracer_configure({});
 
     test::ScratchDir dir("core-stacks");
-    trace::TraceReader reader(save(dir));
+    trace::TraceReader reader(test::ChunkCollector::save(dir / "core.trace"));
     trace::Event event;
     std::vector<std::uint64_t> stacks;
     while (reader.next(event)) stacks.push_back(event.stack);
