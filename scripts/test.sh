@@ -23,7 +23,7 @@ elif [ "${1:-}" = "--tsan" ]; then
   cmake -S . -B "$build_dir" -DPython_EXECUTABLE=/usr/bin/python3 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMOPT_TSAN=ON >/dev/null
   cmake --build "$build_dir" -j "$(nproc)" --target tracer_core_tsan_tests
   cd "$build_dir"
-  exec ctest --output-on-failure -R '^tsan: ' "$@"
+  exec ctest --output-on-failure -R '^tsan:' "$@"
 fi
 scripts/setup.sh "${setup_args[@]}"
 cd "$build_dir"
