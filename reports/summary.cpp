@@ -72,7 +72,7 @@ struct SiteTotals {
 
 class Analysis {
   public:
-    explicit Analysis(const SummaryOptions& options) : options_(options) {}
+    Analysis(const SummaryOptions& options, const trace::TraceMetadata& meta) : options_(options), meta_(meta) {}
 
     void consume(const Event& event, std::uint64_t stack_sample_bytes) {
         switch (event.type) {
@@ -131,18 +131,13 @@ class Analysis {
         summary_.killed_by_signal = meta.exit.signaled;
         summary_.stack_sample_bytes = meta.stack_sample_bytes;
         summary_.peak_rss_bytes = std::max(summary_.peak_rss_bytes, meta.exit.max_rss_kib * 1024);
-        const std::uint64_t start = meta.images.empty() ? first_ns_ : meta.images.front().start_ns;
-        start_ns_ = start;
+        if (!start_ns_ && !meta.images.empty()) start_ns_ = meta.images.front().start_ns;
         const std::uint64_t end = exit_ns_ ? exit_ns_ : last_ns_;
         summary_.duration_s = meta.exit.wall_ns ? static_cast<double>(meta.exit.wall_ns) / 1e9 : seconds(end);
         blocks_.for_each([&](std::uint64_t, std::uint64_t size) { summary_.leaked_bytes += size; });
         summary_.leaked_mapped_bytes = mappings_.bytes();
         summary_.peak_heap_time_s = seconds(peak_time_ns_);
-        for (auto& phase : summary_.phases) {
-            phase.start_s = seconds(static_cast<std::uint64_t>(phase.start_s));
-            phase.end_s = phase.end_s < 0 ? seconds(end) : seconds(static_cast<std::uint64_t>(phase.end_s));
-        }
-        for (auto& point : summary_.timeline) point.t_s = seconds(static_cast<std::uint64_t>(point.t_s));
+        for (const OpenPhase& open : open_phases_) summary_.phases[open.index].end_s = seconds(end);
         thin_timeline();
         top_sites(meta);
         for (const auto& error : meta.tracer_errors) summary_.warnings.push_back("tracer: " + error);
@@ -164,8 +159,9 @@ class Analysis {
         return ns > start_ns_ ? static_cast<double>(ns - start_ns_) / 1e9 : 0.0;
     }
 
+    // Times are reported from the first process image's start (or the first time seen).
     void see_time(std::uint64_t ns) {
-        if (!first_ns_) first_ns_ = ns;
+        if (!start_ns_) start_ns_ = meta_.images.empty() ? ns : meta_.images.front().start_ns;
         last_ns_ = std::max(last_ns_, ns);
     }
 
@@ -203,16 +199,15 @@ class Analysis {
             phase.peak_rss_bytes = std::max(phase.peak_rss_bytes, event.value);
         }
         last_rss_ = event.value;
-        summary_.timeline.push_back({static_cast<double>(event.time_ns), interval_peak_, event.value});
+        summary_.timeline.push_back({seconds(event.time_ns), interval_peak_, event.value});
         interval_peak_ = heap_ + mappings_.bytes();
     }
 
     void phase_begin(const Event& event) {
         see_time(event.time_ns);
         PhaseSummary phase;
-        phase.name = names_ ? (*names_)[event.name] : "";
-        phase.start_s = static_cast<double>(event.time_ns);
-        phase.end_s = -1;
+        phase.name = meta_.names[event.name];
+        phase.start_s = seconds(event.time_ns);
         phase.peak_heap_bytes = heap_ + mappings_.bytes();
         phase.peak_rss_bytes = last_rss_;
         open_phases_.push_back({summary_.phases.size()});
@@ -221,10 +216,10 @@ class Analysis {
 
     void phase_end(const Event& event) {
         see_time(event.time_ns);
-        const std::string& name = (*names_)[event.name];
+        const std::string& name = meta_.names[event.name];
         for (auto it = open_phases_.rbegin(); it != open_phases_.rend(); ++it) {
             if (summary_.phases[it->index].name != name) continue;
-            summary_.phases[it->index].end_s = static_cast<double>(event.time_ns);
+            summary_.phases[it->index].end_s = seconds(event.time_ns);
             summary_.phases[it->index].peak_rss_bytes = std::max(summary_.phases[it->index].peak_rss_bytes, last_rss_);
             open_phases_.erase(std::next(it).base());
             return;
@@ -279,18 +274,15 @@ class Analysis {
         }
     }
 
-  public:
-    const std::vector<std::string>* names_ = nullptr;
-
   private:
     SummaryOptions options_;
+    const trace::TraceMetadata& meta_;
     Summary summary_;
     LiveBlocks blocks_;
     Mappings mappings_;
     std::uint64_t heap_ = 0;
     std::uint64_t interval_peak_ = 0;
     std::uint64_t last_rss_ = 0;
-    std::uint64_t first_ns_ = 0;
     std::uint64_t last_ns_ = 0;
     std::uint64_t exit_ns_ = 0;
     std::uint64_t start_ns_ = 0;
@@ -303,8 +295,7 @@ class Analysis {
 
 Summary summarize_trace(const std::filesystem::path& path, const SummaryOptions& options) {
     trace::TraceReader reader(path);
-    Analysis analysis(options);
-    analysis.names_ = &reader.metadata().names;
+    Analysis analysis(options, reader.metadata());
     Event event;
     while (reader.next(event)) analysis.consume(event, reader.metadata().stack_sample_bytes);
     Summary summary = analysis.finish(reader);
