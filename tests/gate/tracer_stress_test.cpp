@@ -35,12 +35,7 @@ void churn(std::uint64_t base, int count) {
 } // namespace
 
 TEST_CASE("16 threads (two waves) allocate while another thread samples and flushes") {
-    test::ChunkCollector::clear();
-    sink_use_writer(test::ChunkCollector::write);
-    tracer_reset_sequence();
-    tracer_configure({});
-    tracer_set_active(true);
-    record_process_start(trace::ProcessOrigin::kLaunched);
+    test::begin_in_memory_trace();
     std::atomic<bool> stop{false};
     std::thread sampler([&] {
         ReentrancyGuard guard;
@@ -58,11 +53,7 @@ TEST_CASE("16 threads (two waves) allocate while another thread samples and flus
     }
     stop = true;
     sampler.join();
-    {
-        ReentrancyGuard guard;
-        flush_all_buffers(true);
-    }
-    tracer_set_active(false);
+    test::end_in_memory_trace();
 
     test::ScratchDir dir("tracer-stress");
     trace::TraceReader reader(test::ChunkCollector::save(dir / "t.trace"));

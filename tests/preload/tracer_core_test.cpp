@@ -39,21 +39,12 @@ __attribute__((noinline)) void allocate_with_stack() {
 } // namespace
 
 TEST_CASE("events from several threads come back complete and in order") {
-    test::ChunkCollector::clear();
-    sink_use_writer(test::ChunkCollector::write);
-    tracer_reset_sequence();
-    tracer_configure({});
-    tracer_set_active(true);
-    record_process_start(trace::ProcessOrigin::kLaunched);
+    test::begin_in_memory_trace();
     std::vector<std::thread> threads;
     for (int t = 0; t < 3; ++t) threads.emplace_back(churn, 0x10000000ull * (t + 1), 20000);
     for (auto& thread : threads) thread.join();
     record_phase(true, "after");
-    {
-        ReentrancyGuard guard;
-        flush_all_buffers(true);
-    }
-    tracer_set_active(false);
+    test::end_in_memory_trace();
 
     test::ScratchDir dir("core");
     trace::TraceReader reader(test::ChunkCollector::save(dir / "core.trace"));
@@ -75,17 +66,10 @@ TEST_CASE("events from several threads come back complete and in order") {
 }
 
 TEST_CASE("sampled stacks are interned into frames and modules") {
-    test::ChunkCollector::clear();
-    sink_use_writer(test::ChunkCollector::write);
-    tracer_reset_sequence();
-    tracer_configure({1, 10});
-    tracer_set_active(true);
-    record_process_start(trace::ProcessOrigin::kLaunched);
+    test::begin_in_memory_trace({1, 10});
     volatile int calls = 2; // volatile: the loop must not be unrolled into two call sites
     for (int i = 0; i < calls; ++i) allocate_with_stack();
-    flush_current_thread();
-    tracer_set_active(false);
-    tracer_configure({});
+    test::end_in_memory_trace();
 
     test::ScratchDir dir("core-stacks");
     trace::TraceReader reader(test::ChunkCollector::save(dir / "core.trace"));

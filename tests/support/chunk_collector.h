@@ -3,6 +3,10 @@
 // sink writes chunks here (preload::sink_use_writer(ChunkCollector::write)), and save()
 // turns them into a trace file the reader can open. Header-only, so the ThreadSanitizer
 // build can compile it in without another library.
+#include "profiler/preload/reentrancy_guard.h"
+#include "profiler/preload/sink.h"
+#include "profiler/preload/thread_buffer.h"
+#include "profiler/preload/tracer.h"
 #include "profiler/trace/chunk_builder.h"
 
 #include <cstdint>
@@ -45,5 +49,26 @@ class ChunkCollector {
     static inline std::mutex mutex_;
     static inline std::vector<std::uint8_t> bytes_;
 };
+
+// Starts the tracer core writing into the collector: empty, numbering from 0, a process
+// start record first.
+inline void begin_in_memory_trace(const preload::TracerConfig& config = {}) {
+    ChunkCollector::clear();
+    preload::sink_use_writer(ChunkCollector::write);
+    preload::tracer_reset_sequence();
+    preload::tracer_configure(config);
+    preload::tracer_set_active(true);
+    preload::record_process_start(trace::ProcessOrigin::kLaunched);
+}
+
+// Flushes every thread's buffer into the collector and stops the tracer.
+inline void end_in_memory_trace() {
+    {
+        preload::ReentrancyGuard guard;
+        preload::flush_all_buffers(true);
+    }
+    preload::tracer_set_active(false);
+    preload::tracer_configure({});
+}
 
 } // namespace memopt::test
