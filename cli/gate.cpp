@@ -6,10 +6,10 @@
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/sizes.h"
-#include "profiler/preload/launcher.h"
-#include "reports/gate.h"
-#include "reports/junit.h"
-#include "reports/summary_format.h"
+#include "profiler/record/launcher.h"
+#include "reports/gate/gate.h"
+#include "reports/gate/junit.h"
+#include "reports/render/summary_format.h"
 
 #include <cstdlib>
 #include <fmt/format.h>

@@ -1,11 +1,11 @@
-// memopt record: thin shell over memopt::recorder::record (profiler/preload/launcher.h).
+// memopt record: thin shell over memopt::recorder::record (profiler/record/launcher.h).
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/tracer_options.h"
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/sizes.h"
-#include "profiler/preload/launcher.h"
+#include "profiler/record/launcher.h"
 
 #include <fmt/format.h>
 #include <fmt/std.h>

@@ -3,11 +3,11 @@
 #include "cli/options.h"
 #include "common/error.h"
 #include "common/paths.h"
-#include "reports/exports.h"
-#include "reports/html.h"
-#include "reports/profile/profile_report.h"
-#include "reports/stacks.h"
-#include "reports/summary_format.h"
+#include "reports/render/exports.h"
+#include "reports/render/html.h"
+#include "reports/render/profile_report.h"
+#include "reports/analysis/stacks.h"
+#include "reports/render/summary_format.h"
 
 #include <fmt/format.h>
 #include <fmt/std.h>

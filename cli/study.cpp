@@ -1,8 +1,8 @@
-// memopt study: the paper's evaluation on this machine (reports/study/, docs/study.md).
+// memopt study: the paper's evaluation on this machine (examples/activity/study/, docs/study.md).
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/error.h"
-#include "reports/study/study.h"
+#include "examples/activity/study/study.h"
 
 #include <fmt/format.h>
 #include <fmt/std.h>

@@ -2,7 +2,7 @@
 // The tracer options `memopt record` and `memopt gate` share (--stacks[=N], --interval),
 // and where the tracer's files are found, so the two subcommands cannot drift apart.
 #include "cli/options.h"
-#include "profiler/preload/launcher.h"
+#include "profiler/record/launcher.h"
 
 namespace memopt::cli {
 

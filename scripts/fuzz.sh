@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Longer fuzzing of memopt's readers (trace, summary JSON, profile JSON) than the bounded
-# run in the test suite (CTest "gate: fuzz readers (bounded)", 30 s).
+# run in the test suite (CTest "trace: fuzz readers (bounded)", 30 s).
 # Usage: scripts/fuzz.sh [SECONDS] [--libfuzzer]
 #   SECONDS      total time for the mutation fuzzer, split over the three targets (default 600)
 #   --libfuzzer  afterwards, also run libFuzzer (coverage-guided; needs Debian's clang) on
@@ -8,7 +8,7 @@
 #                ASan+UBSan into build-fuzz/
 # Findings are saved to build-fuzz/crashes/; replay one with
 #   build-fuzz/fuzz_readers --target trace FILE   (or the libFuzzer binary with FILE)
-# and keep it in tests/gate/corpus/ (TARGET-NAME.bin) with its fix, as a regression test.
+# and keep it in tests/trace/corpus/ (TARGET-NAME.bin) with its fix, as a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=600
@@ -29,7 +29,7 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
   cmake -S . -B "$build_dir" -DPython_EXECUTABLE=/usr/bin/python3 -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
 cmake --build "$build_dir" -j "$(nproc)" --target fuzz_readers
-cp "$build_dir/tests/gate/fuzz_readers" "$out/fuzz_readers"
+cp "$build_dir/tests/trace/fuzz_readers" "$out/fuzz_readers"
 seed=$(date +%s)
 echo "fuzz: mutation fuzzer, $seconds s, seed $seed"
 "$out/fuzz_readers" --seconds "$seconds" --seed "$seed" --crash-dir "$out/crashes" | tee "$out/mutation.log"
@@ -38,8 +38,8 @@ if ((libfuzzer)); then
   command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (scripts/setup.sh installs clang)" >&2; exit 2; }
   # The readers and every renderer the targets call: profiler/trace, reports/ (not the
   # study), common/.
-  sources=(tests/gate/fuzz/libfuzzer_entry.cpp tests/gate/fuzz/fuzz_targets.cpp
-           profiler/trace/*.cpp reports/*.cpp reports/profile/*.cpp common/*.cpp)
+  sources=(tests/trace/fuzz/libfuzzer_entry.cpp tests/trace/fuzz/fuzz_targets.cpp
+           profiler/trace/*.cpp reports/analysis/*.cpp reports/render/*.cpp reports/gate/*.cpp common/*.cpp)
   echo "fuzz: building the libFuzzer harness with clang (ASan+UBSan)"
   flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.
          -DMEMOPT_SOURCE_PYTHON_DIR="\"$PWD/python\"")
@@ -53,7 +53,7 @@ if ((libfuzzer)); then
     mkdir -p "$corpus"
     # Seeds: the valid inputs the mutation fuzzer starts from, plus saved findings.
     "$out/fuzz_readers" --target "$target" --write-seeds "$corpus"
-    cp tests/gate/corpus/"$target"-* "$corpus"/ 2>/dev/null || true
+    cp tests/trace/corpus/"$target"-* "$corpus"/ 2>/dev/null || true
     echo "fuzz: libFuzzer on $target for $per_target s"
     MEMOPT_FUZZ_TARGET=$target "$out/fuzz_libfuzzer" "$corpus" -max_total_time="$per_target" \
       -timeout=10 -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$out/crashes/$target-" \

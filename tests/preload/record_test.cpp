@@ -1,5 +1,5 @@
 // End-to-end: real programs under `memopt record`, compared with what is known to be true.
-#include "reports/summary.h"
+#include "reports/analysis/summary.h"
 #include "tests/support/run.h"
 
 #include <algorithm>

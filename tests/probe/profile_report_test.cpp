@@ -1,8 +1,8 @@
-// Unit tests of reports/profile: rendering a small hand-written profile.
+// Unit tests of reports/render/profile_report: rendering a small hand-written profile.
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
-#include "reports/profile/profile_report.h"
+#include "reports/render/profile_report.h"
 
 using nlohmann::json;
 

@@ -1,7 +1,7 @@
 // memopt report --format folded|massif|speedscope|html on a real recorded trace, and the
 // exports' formats checked by the tools that read them (ms_print, a JSON parser, xmllint).
-#include "reports/exports.h"
-#include "reports/stacks.h"
+#include "reports/render/exports.h"
+#include "reports/analysis/stacks.h"
 #include "tests/reports/common.h"
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 // HTML building blocks: escaping, charts as well-formed SVG, the profile page.
-#include "reports/html.h"
+#include "reports/render/html.h"
 #include "tests/reports/common.h"
 
 using namespace memopt;

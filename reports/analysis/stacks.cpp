@@ -1,0 +1,194 @@
+#include "reports/analysis/stacks.h"
+
+#include "profiler/trace/reader.h"
+#include "reports/analysis/symbolizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <unordered_map>
+
+namespace memopt::reports {
+namespace {
+
+using trace::Event;
+using trace::EventType;
+
+struct Weight {
+    double bytes = 0;
+    double count = 0;
+};
+
+struct LiveSample {
+    std::uint64_t leaf;
+    Weight weight;
+};
+
+// Unbiased estimate of what one sampled allocation stands for (Poisson sampling with mean
+// `mean` bytes, as the tracer does): size / P(sampled). The same rule as summarize_trace.
+Weight estimate(std::uint64_t size, std::uint64_t mean) {
+    const double bytes = static_cast<double>(std::max<std::uint64_t>(size, 1));
+    const double probability = mean <= 1 ? 1.0 : 1.0 - std::exp(-bytes / static_cast<double>(mean));
+    return {bytes / probability, 1.0 / probability};
+}
+
+class StackPass {
+  public:
+    void consume(const Event& event, std::uint64_t mean) {
+        if (event.time_ns) last_ns_ = std::max(last_ns_, event.time_ns);
+        switch (event.type) {
+        case EventType::kAllocation:
+            release(event.address); // realloc in place / address reuse without a seen free
+            [[fallthrough]];
+        case EventType::kMmap:
+            if (event.stack != 0 && mean != 0) allocate(event.address, event.stack, estimate(event.size, mean));
+            break;
+        case EventType::kFree:
+        case EventType::kMunmap: release(event.address); break;
+        case EventType::kMremap: {
+            auto it = live_.find(event.address);
+            if (it != live_.end() && event.new_address != event.address) {
+                const LiveSample sample = it->second;
+                live_.erase(it);
+                live_.emplace(event.new_address, sample);
+            }
+            break;
+        }
+        case EventType::kImageStart:
+            live_.clear();
+            live_by_stack_.clear();
+            live_total_ = 0;
+            break;
+        default: break;
+        }
+    }
+
+    std::unordered_map<std::uint64_t, Weight> allocated_;
+    std::unordered_map<std::uint64_t, Weight> peak_by_stack_;
+    double peak_total_ = 0;
+    std::uint64_t peak_ns_ = 0;
+
+  private:
+    void allocate(std::uint64_t address, std::uint64_t leaf, Weight weight) {
+        Weight& total = allocated_[leaf];
+        total.bytes += weight.bytes;
+        total.count += weight.count;
+        live_[address] = {leaf, weight};
+        Weight& live = live_by_stack_[leaf];
+        live.bytes += weight.bytes;
+        live.count += weight.count;
+        live_total_ += weight.bytes;
+        if (live_total_ > peak_total_ * 1.01) {
+            peak_total_ = live_total_;
+            peak_by_stack_ = live_by_stack_;
+            peak_ns_ = last_ns_;
+        }
+    }
+
+    void release(std::uint64_t address) {
+        auto it = live_.find(address);
+        if (it == live_.end()) return;
+        Weight& live = live_by_stack_[it->second.leaf];
+        live.bytes -= it->second.weight.bytes;
+        live.count -= it->second.weight.count;
+        if (live.count < 0.5) live_by_stack_.erase(it->second.leaf);
+        live_total_ -= it->second.weight.bytes;
+        live_.erase(it);
+    }
+
+    std::unordered_map<std::uint64_t, LiveSample> live_;
+    std::unordered_map<std::uint64_t, Weight> live_by_stack_;
+    double live_total_ = 0;
+    std::uint64_t last_ns_ = 0;
+};
+
+class StackNamer {
+  public:
+    StackNamer(const trace::TraceMetadata& meta, const StackOptions& options)
+        : meta_(meta), options_(options), symbolizer_(meta.modules) {}
+
+    // Outermost first, the tracer's own frames left out.
+    std::vector<std::string> frames(std::uint64_t leaf) {
+        std::vector<std::string> stack; // innermost first while walking
+        bool innermost = true;
+        for (std::uint64_t node = leaf; node != 0 && stack.size() < options_.max_depth;) {
+            auto it = meta_.frames.find(node);
+            if (it == meta_.frames.end()) {
+                stack.push_back("?");
+                break;
+            }
+            const std::uint64_t ip = it->second.ip;
+            if (!(innermost && symbolizer_.is_tracer_frame(ip))) {
+                stack.push_back(name(ip, !stack.empty()));
+                innermost = false;
+            }
+            node = it->second.parent;
+        }
+        std::reverse(stack.begin(), stack.end());
+        if (stack.empty()) stack.push_back("?");
+        return stack;
+    }
+
+  private:
+    const std::string& name(std::uint64_t ip, bool return_address) {
+        const std::uint64_t key = ip * 2 + (return_address ? 1 : 0);
+        auto it = names_.find(key);
+        if (it != names_.end()) return it->second;
+        std::string text = options_.resolve_symbols ? symbolizer_.describe(ip, return_address) : fmt::format("0x{:x}", ip);
+        return names_.emplace(key, std::move(text)).first->second;
+    }
+
+    const trace::TraceMetadata& meta_;
+    const StackOptions& options_;
+    Symbolizer symbolizer_;
+    std::unordered_map<std::uint64_t, std::string> names_;
+};
+
+std::vector<WeightedStack> ranked(const std::unordered_map<std::uint64_t, Weight>& weights, StackNamer& namer) {
+    std::vector<WeightedStack> stacks;
+    stacks.reserve(weights.size());
+    for (const auto& [leaf, weight] : weights) {
+        const auto bytes = static_cast<std::uint64_t>(std::llround(std::max(weight.bytes, 0.0)));
+        if (bytes == 0) continue;
+        stacks.push_back({namer.frames(leaf), bytes, static_cast<std::uint64_t>(std::llround(std::max(weight.count, 0.0)))});
+    }
+    std::sort(stacks.begin(), stacks.end(), [](const WeightedStack& a, const WeightedStack& b) {
+        return a.bytes != b.bytes ? a.bytes > b.bytes : a.frames < b.frames;
+    });
+    return stacks;
+}
+
+} // namespace
+
+StackProfile collect_stacks(const std::filesystem::path& path, const StackOptions& options) {
+    trace::TraceReader reader(path);
+    StackPass pass;
+    Event event;
+    while (reader.next(event)) pass.consume(event, reader.metadata().stack_sample_bytes);
+    const auto& meta = reader.metadata();
+    StackProfile profile;
+    profile.command = meta.command;
+    profile.stack_sample_bytes = meta.stack_sample_bytes;
+    StackNamer namer(meta, options);
+    profile.allocated = ranked(pass.allocated_, namer);
+    profile.live_at_peak = ranked(pass.peak_by_stack_, namer);
+    for (const auto& stack : profile.live_at_peak) profile.live_peak_bytes += stack.bytes;
+    const std::uint64_t start = meta.images.empty() ? 0 : meta.images.front().start_ns;
+    profile.live_peak_time_s = pass.peak_ns_ > start ? static_cast<double>(pass.peak_ns_ - start) / 1e9 : 0.0;
+    return profile;
+}
+
+std::string clean_frame(const std::string& frame) {
+    std::string out;
+    out.reserve(frame.size());
+    for (const char c : frame) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == ';') out += ':';
+        else if (c == '#') out += "No.";
+        else if (byte < 0x20 || byte == 0x7f) out += ' ';
+        else out += c;
+    }
+    return out;
+}
+
+} // namespace memopt::reports

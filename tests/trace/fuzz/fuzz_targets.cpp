@@ -1,0 +1,224 @@
+#include "tests/trace/fuzz/fuzz_targets.h"
+
+#include "common/error.h"
+#include "profiler/trace/chunk_builder.h"
+#include "reports/gate/gate.h"
+#include "reports/render/html.h"
+#include "reports/render/profile_report.h"
+#include "reports/render/summary_format.h"
+
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace memopt::fuzz {
+namespace {
+
+using namespace trace;
+
+// One memory-backed file reused for every trace input: the reader takes a path.
+class MemoryFile {
+  public:
+    MemoryFile() : fd_(::memfd_create("memopt-fuzz-trace", MFD_CLOEXEC)), path_(fmt::format("/proc/self/fd/{}", fd_)) {
+        if (fd_ < 0) throw std::runtime_error("memfd_create failed");
+    }
+    const std::string& hold(const std::uint8_t* data, std::size_t size) {
+        if (::ftruncate(fd_, 0) != 0) throw std::runtime_error("ftruncate failed");
+        std::size_t done = 0;
+        while (done < size) {
+            const ssize_t n = ::pwrite(fd_, data + done, size - done, static_cast<off_t>(done));
+            if (n <= 0) throw std::runtime_error("pwrite failed");
+            done += static_cast<std::size_t>(n);
+        }
+        return path_;
+    }
+
+  private:
+    int fd_;
+    std::string path_;
+};
+
+void fuzz_trace(const std::uint8_t* data, std::size_t size) {
+    static MemoryFile file;
+    const std::string& path = file.hold(data, size);
+    reports::SummaryOptions options;
+    options.resolve_symbols = false; // module paths in a fuzzed trace name arbitrary files
+    const auto summary = reports::summarize_trace(path, options);
+    (void)reports::summary_to_json(summary).dump();
+    (void)reports::summary_to_text(summary);
+    (void)reports::trace_report_html(summary, nullptr);
+}
+
+void fuzz_summary(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    // What `gate --baseline` does (bounded reader) ...
+    const auto json = reports::parse_bounded_json(text, "fuzz input");
+    const auto summary = reports::summary_from_json(json);
+    (void)reports::summary_to_text(summary);
+    (void)reports::summary_to_json(summary).dump();
+    (void)reports::trace_report_html(summary, nullptr);
+    try {
+        const auto limit = reports::limit_from_baseline(summary, reports::GateMetric::kPeakRss, 10, "fuzz");
+        (void)reports::evaluate_gate(summary, limit);
+    } catch (const Error&) {
+    }
+}
+
+void fuzz_profile(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    // What `memopt report PROFILE` does: parse, look at the schema, render.
+    nlohmann::json json;
+    try {
+        json = reports::parse_bounded_json(text, "fuzz input");
+    } catch (const Error&) {
+        return;
+    }
+    const std::string schema = json.is_object() && json.contains("schema") && json["schema"].is_string()
+                                   ? json["schema"].get<std::string>()
+                                   : "";
+    if (schema == reports::kSummarySchema) {
+        (void)reports::summary_to_text(reports::summary_from_json(json));
+        return;
+    }
+    for (const char* format : {"json", "text"}) {
+        try {
+            (void)reports::render_profile(json, format);
+        } catch (const Error&) {
+        }
+    }
+    (void)reports::profile_report_html(json);
+}
+
+std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>> parts) {
+    std::vector<std::uint8_t> out;
+    for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
+    return out;
+}
+
+std::vector<std::uint8_t> rich_trace(bool with_exec) {
+    ChunkBuilder command(0, 0);
+    command.extended(ExtendedType::kCommand).varint(3).text("python3").text("train.py").text("--epochs=1");
+    ChunkBuilder main_thread(100, 0);
+    main_thread.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(65536);
+    main_thread.extended(ExtendedType::kModule).varint(0x400000).text("/usr/bin/python3").varint(2)
+        .varint(0).varint(0x1000).varint(0x2000).varint(0x5000);
+    main_thread.extended(ExtendedType::kFrame).varint(1).varint(0).varint(0x401234);
+    main_thread.extended(ExtendedType::kFrame).varint(2).varint(1).varint(0x402345);
+    main_thread.extended(ExtendedType::kPhaseBegin).varint(2000).text("load");
+    main_thread.extended(ExtendedType::kStackRef).varint(2);
+    main_thread.event(RecordKind::kMalloc, 0x10000, 1000);
+    main_thread.event(RecordKind::kCalloc, 0x20000, 4096);
+    main_thread.extended(ExtendedType::kRss).varint(2500).varint(300).varint(3);
+    main_thread.event(RecordKind::kFree, 0x10000);
+    main_thread.event(RecordKind::kRealloc, 0x30000, 8192);
+    main_thread.extended(ExtendedType::kSeqSkip).varint(2); // seq 5, 6 come from thread 101
+    main_thread.event(RecordKind::kAligned, 0x40000, 256);
+    main_thread.extended(ExtendedType::kUnaligned).byte(0).varint(0x50008).varint(24);
+    main_thread.event(RecordKind::kMmap, 0x7f0000000000, 1 << 20);
+    main_thread.extended(ExtendedType::kMremap).varint(0x7f0000000000).varint(1 << 20).varint(0x7f1000000000).varint(2 << 20);
+    main_thread.event(RecordKind::kMunmap, 0x7f1000000000, 2 << 20);
+    main_thread.extended(ExtendedType::kPhaseEnd).varint(3000).text("load");
+    main_thread.extended(ExtendedType::kFork).varint(3100).varint(102);
+    ChunkBuilder worker(101, 5);
+    worker.extended(ExtendedType::kThreadStart).varint(2100);
+    worker.event(RecordKind::kMalloc, 0x60000, 64);
+    worker.event(RecordKind::kFree, 0x60000);
+    ChunkBuilder tail(100, 14);
+    tail.extended(ExtendedType::kTracerError).text("example error");
+    tail.extended(ExtendedType::kProcessExit).varint(4000).varint(2048);
+    ChunkBuilder exit_status(0, 0);
+    exit_status.extended(ExtendedType::kExitStatus).varint(0).varint(5000000).varint(2048).byte(0);
+    if (!with_exec)
+        return concat({file_header(), command.finish(), main_thread.finish(), worker.finish(), tail.finish(), exit_status.finish()});
+    ChunkBuilder exec_image(100, 0);
+    exec_image.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(4500).byte(2).varint(4096).varint(0);
+    exec_image.event(RecordKind::kMalloc, 0x90000, 123);
+    exec_image.extended(ExtendedType::kProcessExit).varint(4600).varint(1024);
+    return concat({file_header(), command.finish(), main_thread.finish(), worker.finish(), tail.finish(),
+                   exec_image.finish(), exit_status.finish()});
+}
+
+std::vector<std::uint8_t> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
+
+nlohmann::json rich_summary() {
+    reports::Summary s;
+    s.command = {"python3", "serve.py"};
+    s.exit_known = true;
+    s.duration_s = 1.5;
+    s.peak_heap_bytes = 123456789;
+    s.peak_rss_bytes = 223456789;
+    s.leaked_bytes = 1024;
+    s.total_allocations = 10;
+    s.total_frees = 9;
+    s.total_allocated_bytes = 99999;
+    s.phases.push_back({"load", 0.1, 0.5, 1000, 2000});
+    s.phases.push_back({"predict \"<b>\"", 0.5, 1.4, 3000, 4000});
+    s.top_sites.push_back({{"malloc", "numpy_alloc", "main"}, 5000, 3});
+    s.timeline.push_back({0.1, 100, 200});
+    s.timeline.push_back({0.2, 300, 400});
+    s.warnings.push_back("a warning");
+    return reports::summary_to_json(s);
+}
+
+nlohmann::json rich_profile() {
+    // The probe's memopt.profile/1 fields (DESIGN.md), small.
+    return nlohmann::json::parse(R"({
+      "schema": "memopt.profile/1", "argv": ["app.py", "--n", "3"],
+      "interpreter": {"optimize": 0, "flags": ["-X", "dev"]},
+      "baseline": {"rss_at_script_start_bytes": 18341888, "rss_before_python_bytes": 8929280},
+      "duration_s": 0.08, "exit_status": 0, "stdout_sha256": "ab12",
+      "rss_timeline": {"t_s": [0.0, 0.01, 0.02], "rss_bytes": [1000, 2000, 1500]},
+      "phases": [{"name": "load", "start_s": 0.0, "end_s": 0.01, "peak_rss_bytes": 2000}],
+      "imports": {"total": {"count": 2, "rss_bytes": 300, "time_s": 0.02, "traced_bytes": 90},
+        "tree": [{"id": 0, "name": "numpy", "importer": "__main__", "children": [1], "failed": false,
+                  "own": {"rss_bytes": 100, "time_s": 0.01, "traced_bytes": 50},
+                  "cumulative": {"rss_bytes": 300, "time_s": 0.02, "traced_bytes": 90}, "code_ran": true},
+                 {"id": 1, "name": "numpy.core", "importer": "numpy", "children": [], "failed": false,
+                  "own": {"rss_bytes": 200, "time_s": 0.01, "traced_bytes": 40},
+                  "cumulative": {"rss_bytes": 200, "time_s": 0.01, "traced_bytes": 40}, "code_ran": false}]},
+      "functions": {"app": ["main", "load"]},
+      "top_lines": [{"file": "app.py", "line": 12, "bytes": 4096, "count": 2}],
+      "census": [{"type": "ndarray", "count": 3, "bytes": 80000}]
+    })");
+}
+
+} // namespace
+
+Target parse_target(std::string_view name) {
+    if (name == "trace") return Target::kTrace;
+    if (name == "summary") return Target::kSummary;
+    if (name == "profile") return Target::kProfile;
+    throw std::invalid_argument(fmt::format("unknown fuzz target '{}' (trace, summary, profile)", name));
+}
+
+std::string_view target_name(Target target) {
+    switch (target) {
+    case Target::kTrace: return "trace";
+    case Target::kSummary: return "summary";
+    case Target::kProfile: return "profile";
+    }
+    return "?";
+}
+
+void run_one(Target target, const std::uint8_t* data, std::size_t size) {
+    switch (target) {
+    case Target::kTrace: fuzz_trace(data, size); break;
+    case Target::kSummary: fuzz_summary(data, size); break;
+    case Target::kProfile: fuzz_profile(data, size); break;
+    }
+}
+
+std::vector<std::vector<std::uint8_t>> seeds(Target target) {
+    switch (target) {
+    case Target::kTrace: {
+        auto plain = rich_trace(false);
+        auto exec = rich_trace(true);
+        return {plain, exec, file_header(), std::vector<std::uint8_t>(plain.begin(), plain.begin() + plain.size() / 2)};
+    }
+    case Target::kSummary: return {bytes_of(rich_summary().dump()), bytes_of(rich_summary().dump(1))};
+    case Target::kProfile: return {bytes_of(rich_profile().dump()), bytes_of(rich_summary().dump())};
+    }
+    return {};
+}
+
+} // namespace memopt::fuzz
