@@ -25,6 +25,10 @@ std::atomic<bool> g_disabled{false};
 // Padded so the counter does not share a cache line with the flags read on every event.
 alignas(64) std::atomic<std::uint64_t> g_sequence{0};
 
+// Anonymous mappings this large always carry a stack (keep in step with
+// reports/analysis/reservations.h).
+constexpr std::size_t kLargeMappingBytes = std::size_t{8} << 20;
+
 // Largest record the hot path writes: skip + stack ref + unaligned event.
 constexpr std::size_t kMaxEventRecord = 3 * (2 + kMaxVarintSize) + 2 * kMaxVarintSize;
 
@@ -138,7 +142,12 @@ void record_allocation(RecordKind kind, const void* address, std::size_t size,
     std::uintptr_t ips[kMaxStackDepth];
     int depth = 0;
     const std::uint64_t mean = g_config.stack_sample_bytes;
-    if (mean != 0 && stack_sample_due(size, mean)) depth = capture_stack(ips, kMaxStackDepth);
+    const bool sampled = mean != 0 && stack_sample_due(size, mean);
+    // A large anonymous mapping gets a stack even with stacks off, so the report can name
+    // who reserved it (OpenBLAS maps 128 MiB per BLAS thread; reports/analysis/reservations.h).
+    // Such mappings are rare, and with stacks off no estimate counts them as samples.
+    const bool large_mapping = mean == 0 && kind == RecordKind::kMmap && size >= kLargeMappingBytes;
+    if (sampled || large_mapping) depth = capture_stack(ips, kMaxStackDepth);
     buffer->lock();
     std::uint64_t stack = 0;
     if (depth > 0 && ensure_room(*buffer, 2 * kMaxEventRecord))

@@ -3,6 +3,7 @@
 #include "profiler/trace/reader.h"
 #include "profiler/trace/trace_files.h"
 #include "reports/analysis/live_blocks.h"
+#include "reports/analysis/reservations.h"
 #include "reports/analysis/symbolizer.h"
 
 #include <algorithm>
@@ -95,13 +96,16 @@ class Analysis {
         }
         case EventType::kMmap:
             mappings_.add(event.address, event.size);
+            large_mappings_.on_map(event.address, event.size, event.stack);
             count_allocation(event, stack_sample_bytes);
             break;
         case EventType::kMunmap:
             if (mappings_.remove(event.address, event.size) > 0) ++summary_.total_frees;
+            large_mappings_.on_unmap(event.address, event.size);
             break;
         case EventType::kMremap:
             if (mappings_.remove(event.address, event.size) > 0) mappings_.add(event.new_address, event.new_size);
+            large_mappings_.on_unmap(event.address, event.size);
             break;
         case EventType::kRss: rss(event); break;
         case EventType::kPhaseBegin: phase_begin(event); break;
@@ -116,6 +120,7 @@ class Analysis {
             // exec replaced the image: its memory is gone, not leaked.
             blocks_.clear();
             mappings_.clear();
+            large_mappings_.clear();
             heap_ = 0;
             see_time(event.time_ns);
             break;
@@ -149,6 +154,8 @@ class Analysis {
                                                     "process's last buffers)", reader.missing_events()));
         if (meta.images.empty()) summary_.warnings.push_back("the traced program never started tracing "
                                                              "(not found, or statically linked?)");
+        if (auto note = large_mappings_.peak_note(meta, summary_.peak_heap_bytes, summary_.peak_rss_bytes))
+            summary_.notes.push_back(std::move(*note));
         summary_.events = reader.events_read();
         summary_.trace_bytes = reader.bytes_read();
         return std::move(summary_);
@@ -183,6 +190,7 @@ class Analysis {
             summary_.peak_heap_bytes = current;
             summary_.peak_heap_mapped_bytes = mappings_.bytes();
             peak_time_ns_ = last_ns_;
+            large_mappings_.on_new_peak();
         }
         interval_peak_ = std::max(interval_peak_, current);
         for (const OpenPhase& open : open_phases_) {
@@ -280,6 +288,7 @@ class Analysis {
     Summary summary_;
     LiveBlocks blocks_;
     Mappings mappings_;
+    LargeMappings large_mappings_;
     std::uint64_t heap_ = 0;
     std::uint64_t interval_peak_ = 0;
     std::uint64_t last_rss_ = 0;

@@ -49,7 +49,8 @@ struct Summary {
     std::vector<SiteSummary> top_sites;
     std::vector<TimelinePoint> timeline;
     std::vector<std::string> child_traces;
-    std::vector<std::string> warnings;
+    std::vector<std::string> warnings; // every loss of data the tracer or the reader knows of
+    std::vector<std::string> notes;    // explanations of the figures (untouched reservations)
     std::uint64_t events = 0;
     std::uint64_t trace_bytes = 0;
 };

@@ -84,6 +84,7 @@ json summary_to_json(const Summary& s) {
         {"timeline", {{"t_s", t}, {"heap_bytes", heap}, {"rss_bytes", rss}}},
         {"child_traces", utf8(s.child_traces)},
         {"warnings", utf8(s.warnings)},
+        {"notes", utf8(s.notes)},
         {"events", s.events},
         {"trace_bytes", s.trace_bytes},
     };
@@ -138,6 +139,8 @@ Summary summary_from_json(const json& j) {
     s.total_allocations = field<std::uint64_t>(j, "total_allocations", where);
     s.total_frees = field<std::uint64_t>(j, "total_frees", where);
     s.total_allocated_bytes = field<std::uint64_t>(j, "total_allocated_bytes", where);
+    s.warnings = optional_field<std::vector<std::string>>(j, "warnings", {});
+    s.notes = optional_field<std::vector<std::string>>(j, "notes", {});
     if (auto it = j.find("phases"); it != j.end() && it->is_array()) {
         for (const auto& p : *it) {
             if (!p.is_object()) throw Error("summary: a phase is not an object");

@@ -13,7 +13,7 @@ h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;border
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f3f5f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.9em}
-.muted{color:#57606a}.warn{color:#9a6700}.bad{color:#cf222e}.good{color:#1a7f37}
+.muted{color:#57606a}.warn{color:#9a6700}.note{background:#f6f8fa;border-left:3px solid #0969da;padding:4px 8px}.bad{color:#cf222e}.good{color:#1a7f37}
 svg{display:block;margin:.5em 0;max-width:100%;height:auto}svg text{font-family:inherit}
 .stack{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.82em;white-space:pre-wrap;word-break:break-all}
 ul.tree{list-style:none;padding-left:1.2em;margin:0}ul.tree li{margin:1px 0}

@@ -54,6 +54,7 @@ std::string trace_report_html(const Summary& summary, const StackProfile* stacks
     };
     body += html::table({"", ""}, facts);
     for (const auto& warning : summary.warnings) body += fmt::format("<p class=\"warn\">warning: {}</p>\n", escape(warning));
+    for (const auto& note : summary.notes) body += fmt::format("<p class=\"note\">note: {}</p>\n", escape(note));
 
     body += "<h2>Timeline</h2>\n";
     if (summary.timeline.empty()) body += "<p class=\"muted\">No RSS samples in this trace.</p>\n";

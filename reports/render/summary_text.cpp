@@ -65,6 +65,7 @@ std::string summary_to_text(const Summary& s) {
     }
     for (const auto& child : s.child_traces) append_line(out, "child trace  {}", child);
     for (const auto& warning : s.warnings) append_line(out, "warning: {}", warning);
+    for (const auto& note : s.notes) append_line(out, "note: {}", note);
     return out;
 }
 

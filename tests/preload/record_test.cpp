@@ -91,16 +91,18 @@ TEST_CASE("a Python script using numpy: the array shows in peak heap and its pha
     REQUIRE(result.status == 0);
     const auto s = summarize_trace(dir / "t.trace");
     const double array = 8e7;
-    CHECK(static_cast<double>(s.peak_heap_bytes) > array);
-    CHECK(static_cast<double>(s.peak_heap_bytes) < array + 40e6);
-    CHECK(s.peak_rss_bytes > 8e7);
     const auto* big = find_phase(s, "big");
     const auto* small = find_phase(s, "small");
     REQUIRE(big);
     REQUIRE(small);
-    CHECK(static_cast<double>(big->peak_heap_bytes) > array);
-    CHECK(static_cast<double>(small->peak_heap_bytes) < array);
     CHECK(small->end_s <= big->start_s);
+    // Measured against the 'small' phase, not from zero: what numpy's import reserves depends
+    // on the BLAS installed (OpenBLAS maps 128 MiB per BLAS thread, reference BLAS nothing).
+    const double grown = static_cast<double>(big->peak_heap_bytes) - static_cast<double>(small->peak_heap_bytes);
+    CHECK(grown >= array);
+    CHECK(grown < array + 4e6);
+    CHECK(s.peak_heap_bytes == big->peak_heap_bytes);
+    CHECK(s.peak_rss_bytes > 8e7);
 }
 
 TEST_CASE("phase markers do nothing in a plain run") {
@@ -138,7 +140,11 @@ TEST_CASE("fork: each child writes its own TRACE.PID and the parent runs on unha
     CHECK(result.out == "parent done\n");
     const auto parent = summarize_trace(dir / "f.trace");
     REQUIRE(parent.child_traces.size() == 3);
-    CHECK(parent.peak_heap_bytes < 40e6);
+    // The parent's own peak is what `import numpy` costs here (it depends on the BLAS): the
+    // children's 40 MB arrays must not be added to it.
+    REQUIRE(record(dir / "import.trace", kPython + " -c 'import os, numpy'").status == 0);
+    const auto import_only = summarize_trace(dir / "import.trace");
+    CHECK(static_cast<double>(parent.peak_heap_bytes) < static_cast<double>(import_only.peak_heap_bytes) + 20e6);
     for (const auto& child_path : parent.child_traces) {
         const auto child = summarize_trace(child_path);
         CHECK(child.peak_heap_bytes > 40e6);
@@ -248,4 +254,32 @@ TEST_CASE("bad input: one-line errors and exit status 2") {
         CHECK(r.status == 2);
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }
+}
+
+TEST_CASE("a large untouched anonymous mapping is explained and named in the report") {
+    ScratchDir dir("reserve");
+    // 256 MiB reserved through Python's mmap module, one page touched: heap far above RSS.
+    const std::string script =
+        "import mmap\n"
+        "m = mmap.mmap(-1, 256 << 20)\n"
+        "m[0] = 1\n";
+    REQUIRE(record(dir / "r.trace", kPython + " -c " + quote(script)).status == 0);
+    const auto s = summarize_trace(dir / "r.trace");
+    CHECK(s.peak_heap_bytes > (256u << 20));
+    CHECK(s.peak_rss_bytes < (256u << 20));
+    std::string notes;
+    for (const auto& note : s.notes) notes += note;
+    INFO(notes);
+    CHECK(notes.find("256.0 MiB in 1 mapping by") != std::string::npos);
+    CHECK(notes.find("(python3.11)") != std::string::npos); // named, although stacks were off
+    CHECK(notes.find("never touched") != std::string::npos);
+}
+
+TEST_CASE("mappings that are touched get no reservation note") {
+    ScratchDir dir("touched");
+    // bytearray's 256 MiB come from malloc (a mapping inside glibc, not a traced one) and are
+    // all written: peak heap and peak RSS agree, nothing to explain.
+    REQUIRE(record(dir / "t.trace", kPython + " -c 'b = bytearray(256 << 20)'").status == 0);
+    const auto s = summarize_trace(dir / "t.trace");
+    for (const auto& note : s.notes) CHECK(note.find("256.0 MiB in 1 mapping") == std::string::npos);
 }
