@@ -95,9 +95,11 @@ PyObject* lookup_type(const char* module, const char* name) {
 
 } // namespace
 
-py::dict take_census(int top_n) {
-    // Objects held only by running functions' locals are reachable from frame objects, which
-    // CPython 3.11 creates lazily: materialise every thread's stack before listing objects.
+namespace {
+
+// Objects held only by running functions' locals are reachable from frame objects, which
+// CPython 3.11 creates lazily: materialise every thread's stack before listing objects.
+py::list materialise_frames() {
     py::list frames;
     for (auto item : py::module_::import("sys").attr("_current_frames")().cast<py::dict>()) {
         py::object frame = py::reinterpret_borrow<py::object>(item.second);
@@ -106,12 +108,13 @@ py::dict take_census(int top_n) {
             frame = frame.attr("f_back");
         }
     }
-    py::list objects = py::module_::import("gc").attr("get_objects")();
-    const auto tracked = static_cast<std::size_t>(PyList_GET_SIZE(objects.ptr()));
-    Walk walk{PointerSet(tracked * 2), {}};
+    return frames;
+}
+
+// Every object the collector tracks, then the untracked referents of those, then theirs.
+void walk_untracked(const py::list& objects, std::size_t tracked, Walk& walk) {
     walk.seen.insert(objects.ptr());
     for (std::size_t i = 0; i < tracked; ++i) walk.seen.insert(PyList_GET_ITEM(objects.ptr(), i));
-    // Referents of tracked objects that the collector does not track, then theirs.
     for (std::size_t i = 0; i < tracked; ++i) {
         PyObject* object = PyList_GET_ITEM(objects.ptr(), i);
         if (traverseproc traverse = Py_TYPE(object)->tp_traverse) traverse(object, visit, &walk);
@@ -132,67 +135,76 @@ py::dict take_census(int top_n) {
             }
         }
     }
-    PyObject* pandas_object = lookup_type("pandas.core.base", "PandasObject");
+    Py_XDECREF(ndarray);
+}
 
-    std::unordered_map<PyTypeObject*, TypeTotal> totals;
+std::size_t object_size(PyObject* object, PyObject* pandas_object) {
+    // Not pandas' own __sizeof__ (memory_usage(deep=True)): that is Python code, run here at
+    // any bytecode boundary of the program (inside to_csv, read_csv, ...), and it was seen to
+    // spin for minutes on a script that writes a large frame. The header only; the arrays a
+    // DataFrame holds are counted as numpy.ndarray rows.
+    if (pandas_object && PyObject_TypeCheck(object, reinterpret_cast<PyTypeObject*>(pandas_object)))
+        return static_cast<std::size_t>(Py_TYPE(object)->tp_basicsize);
+    const std::size_t size = _PySys_GetSizeOf(object);
+    if (size != static_cast<std::size_t>(-1)) return size;
+    PyErr_Clear();
+    return 0;
+}
+
+using TypeTotals = std::unordered_map<PyTypeObject*, TypeTotal>;
+
+TypeTotals count_by_type(const py::list& objects, std::size_t tracked, const Walk& walk) {
+    PyObject* pandas_object = lookup_type("pandas.core.base", "PandasObject");
+    TypeTotals totals;
     auto count = [&](PyObject* object) {
-        std::size_t size;
-        if (pandas_object && PyObject_TypeCheck(object, reinterpret_cast<PyTypeObject*>(pandas_object))) {
-            // Not pandas' own __sizeof__ (memory_usage(deep=True)): that is Python code, run here at
-            // any bytecode boundary of the program (inside to_csv, read_csv, ...), and it was seen
-            // to spin for minutes on a script that writes a large frame. The header only; the arrays a
-            // DataFrame holds are counted as numpy.ndarray rows.
-            size = static_cast<std::size_t>(Py_TYPE(object)->tp_basicsize);
-        } else {
-            size = _PySys_GetSizeOf(object);
-        }
-        if (size == static_cast<std::size_t>(-1)) {
-            PyErr_Clear();
-            size = 0;
-        }
         auto& total = totals[Py_TYPE(object)];
         ++total.count;
-        total.bytes += size;
+        total.bytes += object_size(object, pandas_object);
     };
     for (std::size_t i = 0; i < tracked; ++i) count(PyList_GET_ITEM(objects.ptr(), i));
     for (PyObject* object : walk.untracked) count(object);
+    Py_XDECREF(pandas_object);
+    return totals;
+}
 
-    struct Row {
-        PyTypeObject* type;
-        TypeTotal total;
-        bool deep;
-    };
-    std::vector<Row> rows;
+// The largest `top_n` types, and the totals over all of them, as the profile's census.
+py::dict census_of(const TypeTotals& totals, int top_n) {
+    std::vector<std::pair<PyTypeObject*, TypeTotal>> rows(totals.begin(), totals.end());
     std::size_t total_objects = 0, total_bytes = 0;
-    for (const auto& [type, total] : totals) {
-        const bool deep = false; // pandas objects are sized by their header only (see count)
-        rows.push_back({type, total, deep});
-        total_objects += total.count;
-        if (!deep) total_bytes += total.bytes;
-    }
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.total.bytes > b.total.bytes; });
-    py::list types;
-    int listed = 0;
     for (const auto& row : rows) {
-        if (listed++ >= top_n && !row.deep) continue; // pandas rows always listed
+        total_objects += row.second.count;
+        total_bytes += row.second.bytes;
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.bytes > b.second.bytes; });
+    if (rows.size() > static_cast<std::size_t>(std::max(top_n, 0))) rows.resize(static_cast<std::size_t>(std::max(top_n, 0)));
+    py::list types;
+    for (const auto& [type, total] : rows) {
         py::dict entry;
-        entry["type"] = type_name(row.type);
-        entry["count"] = row.total.count;
-        entry["bytes"] = row.total.bytes;
-        entry["deep"] = row.deep;
+        entry["type"] = type_name(type);
+        entry["count"] = total.count;
+        entry["bytes"] = total.bytes;
+        entry["deep"] = false; // every object is sized shallowly (pandas by its header, see object_size)
         types.append(entry);
     }
-    const std::size_t scratch = walk.seen.memory_bytes() + walk.untracked.capacity() * sizeof(PyObject*) +
-                                tracked * sizeof(PyObject*);
-    for (PyObject* object : walk.untracked) Py_DECREF(object);
-    Py_XDECREF(ndarray);
-    Py_XDECREF(pandas_object);
-
     py::dict result;
     result["types"] = types;
     result["total_objects"] = total_objects;
     result["total_bytes"] = total_bytes;
-    result["scratch_bytes"] = scratch;
+    return result;
+}
+
+} // namespace
+
+py::dict take_census(int top_n) {
+    const py::list frames = materialise_frames();
+    py::list objects = py::module_::import("gc").attr("get_objects")();
+    const auto tracked = static_cast<std::size_t>(PyList_GET_SIZE(objects.ptr()));
+    Walk walk{PointerSet(tracked * 2), {}};
+    walk_untracked(objects, tracked, walk);
+    py::dict result = census_of(count_by_type(objects, tracked, walk), top_n);
+    result["scratch_bytes"] = walk.seen.memory_bytes() + walk.untracked.capacity() * sizeof(PyObject*) +
+                              tracked * sizeof(PyObject*);
+    for (PyObject* object : walk.untracked) Py_DECREF(object);
     return result;
 }
 
