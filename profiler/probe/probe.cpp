@@ -107,14 +107,79 @@ std::filesystem::path default_output(const std::filesystem::path& script) {
     return std::filesystem::path(script.stem().string() + ".profile.json");
 }
 
-ProbeResult run(const ProbeOptions& options) {
-    native_module_anchor();
+namespace {
+
+void check_script_options(const ProbeOptions& options) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(options.script, ec))
         throw Error(fmt::format("script '{}' not found", options.script.string()));
     if (::access(options.script.c_str(), R_OK) != 0)
         throw Error(fmt::format("script '{}' is not readable", options.script.string()));
     if (options.optimize < 0 || options.optimize > 2) throw Error("--optimize must be 0, 1 or 2");
+}
+
+void start_alloc_tracking(const ProbeOptions& options) {
+    if (options.tracking == AllocTracking::kTracemalloc) {
+        py::module_::import("_tracemalloc").attr("start")(options.frames);
+        tracemalloc_light_imports(options.frames);
+    } else if (options.tracking == AllocTracking::kSampled) {
+        alloc_sampler_start(options.sample_bytes);
+    }
+}
+
+void stop_alloc_sampler(NativeParts& parts) {
+    alloc_sampler_stop(); // the hooks stay installed and only forward from now on
+    const AllocSamplerStats stats = alloc_sampler_stats();
+    parts.alloc_sampler = {{"samples", stats.samples},
+                           {"live_samples", stats.live_samples},
+                           {"stacks", stats.stacks},
+                           {"peak_copies", stats.peak_copies},
+                           {"table_bytes", stats.table_bytes}};
+}
+
+// Runs the script in the started interpreter with every probe on; returns the Python side's
+// results and fills the native parts measured around it.
+json run_script_probed(const ProbeOptions& options, const std::filesystem::path& package_dir, Sampler& sampler,
+                       NativeParts& parts, int& status) {
+    const bool tracemalloc = options.tracking == AllocTracking::kTracemalloc;
+    const bool sampled = options.tracking == AllocTracking::kSampled;
+    start_alloc_tracking(options);
+    py::dict side = load_python_side(package_dir);
+    side["configure"](tracemalloc ? "tracemalloc" : sampled ? "sampled" : "none", options.top);
+    parts.python_version = py::module_::import("sys").attr("version").cast<std::string>();
+    sampler.start(std::chrono::milliseconds(std::max(1, options.interval_ms)), &sampler_tick,
+                  std::max(1, 20 / std::max(1, options.interval_ms)));
+    poller_start(sampler, side["peak_snapshot"], options.top, options.tracking);
+    if (!options.track_code) side["native"].attr("start_code_tracking") = side["native"].attr("stop_code_tracking");
+
+    parts.script_start_s = now_s();
+    parts.rss_at_script_start = rss_bytes();
+    parts.traced_at_script_start = side["allocated"]().cast<std::int64_t>();
+    side["install_import_hook"]();
+    status = side["run_script"](options.script.string(), package_dir.string()).cast<int>();
+    side["wait_for_threads"]();
+    code_tracking_stop();
+    parts.duration_s = now_s() - parts.script_start_s;
+
+    parts.poller = poller_finish();
+    sampler.stop();
+    if (sampled) stop_alloc_sampler(parts);
+    json python;
+    try {
+        python = to_json(side["results"]());
+    } catch (py::error_already_set& e) {
+        throw Error(fmt::format("the probe could not collect its results: {}", e.what()));
+    }
+    parts.code_tracking_bytes = code_tracking_memory_bytes();
+    if (tracemalloc) py::module_::import("_tracemalloc").attr("stop")();
+    return python;
+}
+
+} // namespace
+
+ProbeResult run(const ProbeOptions& options) {
+    native_module_anchor();
+    check_script_options(options);
     const auto package_dir = python_package_dir();
     check_output_path(options.output, options.force);
     const auto output = std::filesystem::absolute(options.output); // the script may chdir
@@ -128,52 +193,7 @@ ProbeResult run(const ProbeOptions& options) {
     const bool teeing = tee.start();
     start_interpreter(options);
     int status = 0;
-    json python;
-    {
-        const bool tracemalloc = options.tracking == AllocTracking::kTracemalloc;
-        const bool sampled = options.tracking == AllocTracking::kSampled;
-        if (tracemalloc) {
-            py::module_::import("_tracemalloc").attr("start")(options.frames);
-            tracemalloc_light_imports(options.frames);
-        } else if (sampled) {
-            alloc_sampler_start(options.sample_bytes);
-        }
-        py::dict side = load_python_side(package_dir);
-        side["configure"](tracemalloc ? "tracemalloc" : sampled ? "sampled" : "none", options.top);
-        parts.python_version = py::module_::import("sys").attr("version").cast<std::string>();
-        sampler.start(std::chrono::milliseconds(std::max(1, options.interval_ms)), &sampler_tick,
-                      std::max(1, 20 / std::max(1, options.interval_ms)));
-        poller_start(sampler, side["peak_snapshot"], options.top, options.tracking);
-        if (!options.track_code) side["native"].attr("start_code_tracking") = side["native"].attr("stop_code_tracking");
-
-        parts.script_start_s = now_s();
-        parts.rss_at_script_start = rss_bytes();
-        parts.traced_at_script_start = side["allocated"]().cast<std::int64_t>();
-        side["install_import_hook"]();
-        status = side["run_script"](options.script.string(), package_dir.string()).cast<int>();
-        side["wait_for_threads"]();
-        code_tracking_stop();
-        parts.duration_s = now_s() - parts.script_start_s;
-
-        parts.poller = poller_finish();
-        sampler.stop();
-        if (sampled) {
-            alloc_sampler_stop(); // the hooks stay installed and only forward from now on
-            const AllocSamplerStats stats = alloc_sampler_stats();
-            parts.alloc_sampler = {{"samples", stats.samples},
-                             {"live_samples", stats.live_samples},
-                             {"stacks", stats.stacks},
-                             {"peak_copies", stats.peak_copies},
-                             {"table_bytes", stats.table_bytes}};
-        }
-        try {
-            python = to_json(side["results"]());
-        } catch (py::error_already_set& e) {
-            throw Error(fmt::format("the probe could not collect its results: {}", e.what()));
-        }
-        parts.code_tracking_bytes = code_tracking_memory_bytes();
-        if (tracemalloc) py::module_::import("_tracemalloc").attr("stop")();
-    }
+    const json python = run_script_probed(options, package_dir, sampler, parts, status);
     parts.vmhwm = vmhwm_bytes();
     parts.rss = sampler.samples();
     parts.phases = sampler.phases();
