@@ -4,7 +4,7 @@
 #include "common/error.h"
 #include "transforms/pass_table.h"
 #include "transforms/passes.h"
-#include "transforms/staged_dir.h"
+#include "transforms/output_dir.h"
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -56,23 +56,23 @@ int run_transform(const Args& args) {
     if (split.script.empty()) throw Error("no script given (usage: memopt transform --pass PASS SCRIPT.py)");
     if (!fs::is_regular_file(split.script)) throw Error(fmt::format("{}: no such file", split.script));
     const fs::path script = fs::absolute(split.script);
-    transforms::StagedDirectory out(output.empty() ? fresh_dir(script, pass) : fs::path(output));
+    transforms::OutputDirectory out(output.empty() ? fresh_dir(script, pass) : fs::path(output));
     transforms::PassInput input;
     input.program.path = script;
     input.args = transforms::resolve_args(split.script_args);
-    input.out_dir = out.work();
+    input.out_dir = out.path();
     if (!profile.empty()) input.profile = fs::absolute(profile);
     input.runs = runs;
-    input.work_dir = out.work() / ".runs";
+    input.work_dir = out.path() / ".runs";
     input.progress = [](const std::string& text) { fmt::print(stderr, "{}\n", text); };
     const transforms::PassReport report = transforms::run_pass(pass, input);
     fs::remove_all(input.work_dir);
     if (!report.applied) {
         fmt::print("memopt transform: {}: not applied: {}\n", pass, report.reason);
-        return 0; // `out` is removed: nothing written
+        return 0; // what `out` created is removed: nothing written
     }
-    out.publish();
-    fmt::print("memopt transform: {}: wrote {}\n", pass, out.published(report.program.path));
+    out.keep();
+    fmt::print("memopt transform: {}: wrote {}\n", pass, report.program.path);
     for (const auto& c : report.changes) fmt::print("  - {}\n", c);
     return 0;
 }

@@ -1,15 +1,15 @@
 // The optimize loop in named steps: check the inputs, stage the output directory, run the
 // baseline, probe, the rounds over the passes (each candidate: run the pass, compare its
 // output, measure it, accept or reject), then write final/, steps.json and steps.md and
-// publish the directory. baseline_measured() and step_accepted() are where the baseline
-// run and each accepted step are known.
+// keep the directory (removed when any step fails). baseline_measured() and step_accepted()
+// are where the baseline run and each accepted step are known.
 #include "transforms/optimize.h"
 
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/sizes.h"
 #include "transforms/passes.h"
-#include "transforms/staged_dir.h"
+#include "transforms/output_dir.h"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -29,14 +29,13 @@ void progress(const std::string& text) {
 
 double mb(std::uint64_t bytes) { return static_cast<double>(bytes) / 1e6; }
 
-// The state of one optimize run. Files are written under `output.work()`; paths written
-// into steps.json name where they will be once the directory is published.
+// The state of one optimize run.
 struct Loop {
-    Loop(const OptimizeOptions& o, StagedDirectory& staged, fs::path script_path)
-        : options(o), output(staged), script(std::move(script_path)), args(resolve_args(o.args)), runs_dir(staged.work() / ".runs") {}
+    Loop(const OptimizeOptions& o, const fs::path& out_dir, fs::path script_path)
+        : options(o), out(out_dir), script(std::move(script_path)), args(resolve_args(o.args)), runs_dir(out_dir / ".runs") {}
 
     const OptimizeOptions& options;
-    StagedDirectory& output;
+    fs::path out;                    // OUT_DIR, absolute
     fs::path script;                 // absolute
     std::vector<std::string> args;   // existing files made absolute
     fs::path runs_dir;               // scratch directories of every run, removed at the end
@@ -50,7 +49,6 @@ struct Loop {
     json doc;
     json steps = json::array();
 
-    const fs::path& out() const { return output.work(); }
     bool threshold_met() const { return options.threshold_bytes && peak <= *options.threshold_bytes; }
 };
 
@@ -58,10 +56,10 @@ json step_entry(const Loop& loop, int number, const std::string& pass, const fs:
     json e;
     e["step"] = number;
     e["pass"] = pass;
-    e["dir"] = dir.empty() ? "" : fs::relative(dir, loop.out()).string();
-    e["program"] = dir.empty() ? "" : fs::relative(program.path, loop.out()).string();
+    e["dir"] = dir.empty() ? "" : fs::relative(dir, loop.out).string();
+    e["program"] = dir.empty() ? "" : fs::relative(program.path, loop.out).string();
     e["command"] = dir.empty() ? json::array() : json(command_line(program, loop.args, true));
-    e["cwd"] = dir.empty() ? json(nullptr) : json(loop.output.published(dir).string());
+    e["cwd"] = dir.empty() ? json(nullptr) : json(fs::absolute(dir).string());
     return e;
 }
 
@@ -168,7 +166,7 @@ void run_baseline(Loop& loop) {
     const OptimizeOptions& o = loop.options;
     PassInput copy_input;
     copy_input.program.path = loop.script;
-    copy_input.out_dir = loop.out() / "step0-baseline";
+    copy_input.out_dir = loop.out / "step0-baseline";
     loop.current = run_python_pass("copy", copy_input).program;
     loop.current_dir = copy_input.out_dir;
     progress(fmt::format("memopt optimize: baseline {} ...", loop.script.string()));
@@ -191,9 +189,9 @@ void run_probe_step(Loop& loop) {
     std::string note = "not run (--no-probe)";
     if (loop.options.probe) {
         progress("memopt optimize: probe ...");
-        loop.profile = run_probe(loop.current, loop.args, loop.out(), note);
+        loop.profile = run_probe(loop.current, loop.args, loop.out, note);
     }
-    loop.doc["probe"] = {{"profile", loop.profile ? fs::relative(*loop.profile, loop.out()).string() : ""}, {"note", note}};
+    loop.doc["probe"] = {{"profile", loop.profile ? fs::relative(*loop.profile, loop.out).string() : ""}, {"note", note}};
 }
 
 PassInput pass_input(const Loop& loop, const fs::path& out_dir) {
@@ -255,7 +253,7 @@ bool judge_measured(Loop& loop, json& e, const PassReport& r, const fs::path& di
 bool try_pass(Loop& loop, const std::string& pass, int round) {
     ++loop.number;
     const std::string dir_name = fmt::format("step{}-{}", loop.number, pass);
-    const PassInput input = pass_input(loop, loop.out() / dir_name);
+    const PassInput input = pass_input(loop, loop.out / dir_name);
     progress(fmt::format("memopt optimize: step {} {} ...", loop.number, pass));
     const PassReport r = run_pass(pass, input);
     json e = step_entry(loop, loop.number, pass, r.applied ? input.out_dir : fs::path(), r.program);
@@ -289,20 +287,20 @@ void run_rounds(Loop& loop) {
     }
 }
 
-// OUT/final/, steps.json and steps.md; returns the final program as it will be once published.
+// OUT/final/, steps.md and steps.json; returns the final program.
 Program write_results(Loop& loop) {
     fs::remove_all(loop.runs_dir);
-    copy_step(loop.current_dir, loop.out() / "final");
+    copy_step(loop.current_dir, loop.out / "final");
     Program final_program = loop.current;
-    final_program.path = loop.output.published(loop.out() / "final" / loop.current.path.filename());
+    final_program.path = loop.out / "final" / loop.current.path.filename();
     json& doc = loop.doc;
     doc["steps"] = loop.steps;
-    doc["final"] = final_program.path.lexically_relative(loop.output.target()).string();
+    doc["final"] = fs::relative(final_program.path, loop.out).string();
     doc["final_command"] = command_line(final_program, loop.args);
     doc["final_peak_rss_bytes"] = loop.peak;
     doc["threshold_bytes"] = loop.options.threshold_bytes ? json(*loop.options.threshold_bytes) : json(nullptr);
-    std::ofstream(loop.out() / "steps.json") << doc.dump(2) << "\n";
-    write_markdown(doc, loop.out() / "steps.md");
+    write_markdown(doc, loop.out / "steps.md");
+    std::ofstream(loop.out / "steps.json") << doc.dump(2) << "\n"; // last: its presence means complete
     return final_program;
 }
 
@@ -311,18 +309,18 @@ Program write_results(Loop& loop) {
 OptimizeResult optimize(const OptimizeOptions& o) {
     g_quiet = o.quiet;
     const fs::path script = checked_script(o);
-    StagedDirectory output(o.out_dir); // removed again unless published below
-    Loop loop(o, output, script);
+    OutputDirectory output(o.out_dir); // removed again unless kept below
+    Loop loop(o, output.path(), script);
     loop.doc = {{"schema", "memopt.steps/1"}, {"script", script.string()}, {"args", o.args}};
     run_baseline(loop);
     run_probe_step(loop);
     run_rounds(loop);
     const Program final_program = write_results(loop);
-    output.publish();
+    output.keep();
     progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {}",
                          format_mb(static_cast<double>(loop.baseline_peak)), format_mb(static_cast<double>(loop.peak)),
                          100.0 * mb(loop.peak) / mb(loop.baseline_peak), final_program.path.string(),
-                         (output.target() / "steps.md").string()));
+                         (loop.out / "steps.md").string()));
     return {loop.baseline_peak, loop.peak, !o.threshold_bytes || loop.threshold_met(), final_program.path};
 }
 

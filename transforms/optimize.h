@@ -2,8 +2,8 @@
 // The optimize loop (DESIGN.md steps 1-6): baseline -> each pass in paper order -> keep a
 // candidate only when the differential check passes and its median peak RSS is lower ->
 // repeat until no pass helps or the threshold is met. Writes OUT_DIR/stepN-PASS/,
-// OUT_DIR/final/, steps.json (memopt.steps/1) and steps.md - all or nothing: OUT_DIR
-// appears only when the run succeeds (transforms/staged_dir.h).
+// OUT_DIR/final/, steps.json (memopt.steps/1) and steps.md. A run that fails removes what
+// it wrote, and nothing else (transforms/output_dir.h).
 #include <cstdint>
 #include <filesystem>
 #include <optional>

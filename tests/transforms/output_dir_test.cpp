@@ -1,8 +1,8 @@
-// StagedDirectory: an output directory appears whole or not at all, and nothing that existed
-// before is ever deleted.
+// OutputDirectory: a failing command removes what it created there, never what existed before,
+// and never creates a parent.
 #include "common/error.h"
 #include "tests/support/run.h"
-#include "transforms/staged_dir.h"
+#include "transforms/output_dir.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -12,7 +12,7 @@
 namespace fs = std::filesystem;
 using memopt::test::read_file;
 using memopt::test::ScratchDir;
-using memopt::transforms::StagedDirectory;
+using memopt::transforms::OutputDirectory;
 
 namespace {
 
@@ -30,7 +30,7 @@ ino_t inode(const fs::path& path) {
 
 std::string refusal(const fs::path& target) {
     try {
-        StagedDirectory staged(target);
+        OutputDirectory out(target);
     } catch (const memopt::Error& e) {
         return e.what();
     }
@@ -39,59 +39,50 @@ std::string refusal(const fs::path& target) {
 
 } // namespace
 
-TEST_CASE("staged directory: published whole under its name") {
-    ScratchDir dir("memopt-staged-new");
+TEST_CASE("output directory: created under its name and kept") {
+    ScratchDir dir("memopt-outdir-new");
     std::ofstream(dir / "mine.txt") << "user's";
     {
-        StagedDirectory staged(dir / "out");
-        CHECK(staged.work().parent_path() == dir.path());
-        CHECK(!fs::exists(dir / "out")); // nothing under the name while it is written
-        fs::create_directories(staged.work() / "step0");
-        std::ofstream(staged.work() / "step0" / "a.py") << "x";
-        CHECK(staged.published(staged.work() / "step0" / "a.py") == dir / "out" / "step0" / "a.py");
-        staged.publish();
+        OutputDirectory out(dir / "out/"); // a trailing slash names the same directory
+        CHECK(out.path() == dir / "out");
+        CHECK(fs::is_directory(dir / "out"));
+        fs::create_directories(out.path() / "step0");
+        std::ofstream(out.path() / "step0" / "a.py") << "x";
+        out.keep();
     }
     CHECK(read_file(dir / "out" / "step0" / "a.py") == "x");
     CHECK(entries(dir.path()) == std::set<std::string>{"mine.txt", "out"});
 }
 
-TEST_CASE("staged directory: unpublished, only what it created goes") {
-    ScratchDir dir("memopt-staged-fail");
+TEST_CASE("output directory: not kept, only what it created goes") {
+    ScratchDir dir("memopt-outdir-fail");
     std::ofstream(dir / "mine.txt") << "user's";
     fs::create_directory(dir / "empty");
     const ino_t before = inode(dir / "empty");
     for (const char* name : {"out", "empty"}) {
-        StagedDirectory staged(dir / name);
-        std::ofstream(staged.work() / "half.json") << "{";
+        OutputDirectory out(dir / name);
+        fs::create_directories(out.path() / "step0" / "deep");
+        std::ofstream(out.path() / "half.json") << "{";
     }
     CHECK(entries(dir.path()) == std::set<std::string>{"empty", "mine.txt"});
     CHECK(fs::is_empty(dir / "empty"));
-    CHECK(inode(dir / "empty") == before);
+    CHECK(inode(dir / "empty") == before); // the user's directory itself stays
+    CHECK(read_file(dir / "mine.txt") == "user's");
 }
 
-TEST_CASE("staged directory: an existing empty directory is kept and filled") {
-    ScratchDir dir("memopt-staged-empty");
-    fs::create_directory(dir / "out");
-    const ino_t before = inode(dir / "out");
-    StagedDirectory staged(dir / "out/"); // a trailing slash names the same directory
-    std::ofstream(staged.work() / "steps.json") << "{}";
-    staged.publish();
-    CHECK(inode(dir / "out") == before);
-    CHECK(read_file(dir / "out" / "steps.json") == "{}");
-    CHECK(entries(dir.path()) == std::set<std::string>{"out"});
-}
-
-TEST_CASE("staged directory: refusals") {
-    ScratchDir dir("memopt-staged-refuse");
+TEST_CASE("output directory: refusals") {
+    ScratchDir dir("memopt-outdir-refuse");
     fs::create_directory(dir / "full");
     std::ofstream(dir / "full" / "keep.txt") << "k";
     std::ofstream(dir / "file") << "f";
+    fs::create_directory(dir / "elsewhere");
     fs::create_directory_symlink(dir / "elsewhere", dir / "link");
     CHECK(refusal(dir / "full").find("exists and is not empty") != std::string::npos);
     CHECK(refusal(dir / "file").find("exists and is not a directory") != std::string::npos);
     CHECK(refusal(dir / "link").find("symbolic link") != std::string::npos);
     CHECK(refusal(dir / "missing" / "x") == "output directory " + (dir / "missing").string() + " does not exist");
     CHECK(read_file(dir / "full" / "keep.txt") == "k");
-    CHECK(entries(dir.path()) == std::set<std::string>{"file", "full", "link"});
-    CHECK(!fs::exists(dir / "missing"));
+    CHECK(read_file(dir / "file") == "f");
+    CHECK(entries(dir.path()) == std::set<std::string>{"elsewhere", "file", "full", "link"});
+    CHECK(fs::is_empty(dir / "elsewhere"));
 }
