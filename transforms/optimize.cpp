@@ -146,10 +146,9 @@ fs::path checked_script(const OptimizeOptions& o) {
     return fs::absolute(o.script).lexically_normal();
 }
 
-// Step 0 is known: the baseline program (loop.current, in loop.current_dir) ran in
-// RUN_DIR and measured `base`.
-void baseline_measured(Loop& loop, const fs::path& run_dir, const Measurement& base) {
-    (void)run_dir;
+// Step 0 is known: the baseline program (loop.current, in loop.current_dir) ran in RUN_DIR
+// with loop.args and measured `base`. The place for anything recorded of the baseline run.
+void baseline_measured(Loop& loop, const fs::path& /*run_dir*/, const Measurement& base) {
     loop.baseline_peak = loop.peak = base.peak_rss_bytes;
     loop.doc["baseline"] = {{"peak_rss_bytes", base.peak_rss_bytes}, {"wall_s", base.wall_s}};
     json e0 = step_entry(loop, 0, "baseline", loop.current_dir, loop.current);
@@ -222,10 +221,11 @@ std::string output_difference(const Loop& loop, const Program& candidate, const 
     return why;
 }
 
-// A step is accepted: `report.program` (in `dir`) ran in RUN_DIR with the same output as the
-// baseline and measured `m`, below the previous peak. It becomes the current program.
-void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, const fs::path& run_dir, const Measurement& m) {
-    (void)run_dir;
+// A step is accepted: `report.program` (in `dir`) ran in RUN_DIR with loop.args, with the
+// baseline's output, and measured `m`, below the previous peak; it becomes the current
+// program. The place for anything recorded of an accepted step (loop.number is its number).
+void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, const fs::path& /*run_dir*/,
+                   const Measurement& m) {
     loop.current = report.program;
     loop.current_dir = dir;
     loop.peak = m.peak_rss_bytes;
