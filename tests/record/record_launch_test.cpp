@@ -115,7 +115,7 @@ TEST_CASE("record: the program gets the dispositions it gets untraced") {
     CHECK(r.out == "True\n");
 }
 
-TEST_CASE("record: a SIGINT sent to the process group reaches the program once; memopt forwards none") {
+TEST_CASE("record: a SIGINT sent to the process group reaches the program once, and memopt forwards none") {
     ScratchDir dir("record-sigint");
     const auto outcome = record_counter(dir, 1, [](pid_t memopt) {
         ::kill(memopt, SIGINT); // memopt's alone: not forwarded (the terminal signals the group)
