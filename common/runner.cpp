@@ -164,26 +164,31 @@ int wait_status(pid_t pid, rusage* usage) {
     return status;
 }
 
-// Spawns the helper, which starts the program as our child; returns the program's pid.
-pid_t spawn_program(const Command& command, const fs::path& program, Actions& actions) {
+// The pipe on which the helper reports; its write end above every descriptor the program
+// gets, so that no redirect lands on it.
+void report_pipe(const Command& command, Fd& read_end, Fd& write_end) {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) throw Error(fmt::format("pipe: {}", std::strerror(errno)));
-    Fd read_end(ends[0]), write_end(ends[1]);
-    int top = STDERR_FILENO; // the helper's report descriptor must not be one the program gets
+    read_end.fd = ends[0];
+    write_end.fd = ends[1];
+    int top = STDERR_FILENO;
     for (const auto& kept : command.keep_fds) top = std::max(top, kept.second);
-    if (write_end.fd <= top) {
-        Fd moved(::fcntl(write_end.fd, F_DUPFD_CLOEXEC, top + 1));
-        if (moved.fd < 0) throw Error(fmt::format("fcntl: {}", std::strerror(errno)));
-        std::swap(write_end.fd, moved.fd);
-    }
-    actions.dup(write_end.fd, write_end.fd); // same number: clears close-on-exec for the helper
+    if (write_end.fd > top) return;
+    Fd moved(::fcntl(write_end.fd, F_DUPFD_CLOEXEC, top + 1));
+    if (moved.fd < 0) throw Error(fmt::format("fcntl: {}", std::strerror(errno)));
+    std::swap(write_end.fd, moved.fd);
+}
+
+// posix_spawn of memopt-spawn with the program's environment, descriptors and group.
+pid_t start_helper(const Command& command, const fs::path& program, Actions& actions, int report_fd) {
+    actions.dup(report_fd, report_fd); // same number: clears close-on-exec for the helper
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     if (command.own_process_group) {
         posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
         posix_spawnattr_setpgroup(&attributes, 0);
     }
-    std::vector<std::string> words{"memopt-spawn", std::to_string(write_end.fd), command.pid_variable, program.string()};
+    std::vector<std::string> words{"memopt-spawn", std::to_string(report_fd), command.pid_variable, program.string()};
     words.insert(words.end(), command.argv.begin(), command.argv.end());
     std::vector<std::string> env = environment(command);
     const fs::path helper = spawn_helper();
@@ -191,11 +196,19 @@ pid_t spawn_program(const Command& command, const fs::path& program, Actions& ac
     const int error = ::posix_spawn(&helper_pid, helper.c_str(), actions.get(), &attributes, pointers(words).data(),
                                     pointers(env).data());
     posix_spawnattr_destroy(&attributes);
+    if (error != 0) throw Error(fmt::format("cannot start {}: {}", helper, std::strerror(error)));
+    return helper_pid;
+}
+
+// Starts the program as our own child (through the helper); returns its pid.
+pid_t spawn_program(const Command& command, const fs::path& program, Actions& actions) {
+    Fd read_end, write_end;
+    report_pipe(command, read_end, write_end);
+    const pid_t helper = start_helper(command, program, actions, write_end.fd);
     actions.close_opened();
     write_end.reset();
-    if (error != 0) throw Error(fmt::format("cannot start {}: {}", helper, std::strerror(error)));
     const Report report = read_report(read_end.fd);
-    wait_status(helper_pid, nullptr);
+    wait_status(helper, nullptr);
     if (report.exec_errno) {
         if (report.pid > 0) wait_status(report.pid, nullptr);
         throw Error(fmt::format("cannot run {}: {}", command.argv[0], std::strerror(report.exec_errno)));
