@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -179,6 +180,23 @@ void report_pipe(const Command& command, Fd& read_end, Fd& write_end) {
     std::swap(write_end.fd, moved.fd);
 }
 
+// Whether memopt was given SIGCHLD ignored. The kernel would then reap our children before
+// wait4 could read their status, so memopt takes the default for itself (from then on) and
+// the helper gives the program the SIG_IGN it would have inherited untraced.
+bool program_ignores_sigchld() {
+    static std::atomic<bool> ignored{false};
+    struct sigaction current {};
+    ::sigaction(SIGCHLD, nullptr, &current);
+    if (current.sa_handler == SIG_IGN || (current.sa_flags & SA_NOCLDWAIT)) {
+        struct sigaction standard {};
+        standard.sa_handler = SIG_DFL;
+        sigemptyset(&standard.sa_mask);
+        ::sigaction(SIGCHLD, &standard, nullptr);
+        ignored = true;
+    }
+    return ignored;
+}
+
 // posix_spawn of memopt-spawn with the program's environment, descriptors and group.
 pid_t start_helper(const Command& command, const fs::path& program, Actions& actions, int report_fd) {
     actions.dup(report_fd, report_fd); // same number: clears close-on-exec for the helper
@@ -188,7 +206,8 @@ pid_t start_helper(const Command& command, const fs::path& program, Actions& act
         posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
         posix_spawnattr_setpgroup(&attributes, 0);
     }
-    std::vector<std::string> words{"memopt-spawn", std::to_string(report_fd), command.pid_variable, program.string()};
+    std::vector<std::string> words{"memopt-spawn", std::to_string(report_fd), program_ignores_sigchld() ? "c" : "-",
+                                   command.pid_variable, program.string()};
     words.insert(words.end(), command.argv.begin(), command.argv.end());
     std::vector<std::string> env = environment(command);
     const fs::path helper = spawn_helper();

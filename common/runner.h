@@ -20,7 +20,9 @@
 // helper's copy, not the program's. docs/peak-rss.md says what every peak figure means.
 //
 // Signals: the runner changes no disposition or mask; the program inherits memopt's, minus
-// handlers (exec resets them to SIG_DFL; an inherited SIG_IGN stays ignored).
+// handlers (exec resets them to SIG_DFL; an inherited SIG_IGN stays ignored). One exception
+// inside memopt: an inherited SIG_IGN for SIGCHLD would let the kernel reap the program
+// before wait4, so memopt resets its own to SIG_DFL and the program still gets SIG_IGN.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>

@@ -1,12 +1,14 @@
 /* memopt-spawn: the small first stage of memopt's program runner (common/runner.h says why).
  *
- *   memopt-spawn REPORT_FD PID_VARIABLE PATH ARGV0 [ARGS...]
+ *   memopt-spawn REPORT_FD FLAGS PID_VARIABLE PATH ARGV0 [ARGS...]
  *
  * Clones itself with CLONE_PARENT|CLONE_VFORK: the clone is a child of memopt (which waits
  * for it with wait4), not of this helper, and starts from this helper's small address space,
  * so its ru_maxrss is the program's own. The clone sets PID_VARIABLE (unless empty) to its
  * pid and execs PATH with argv ARGV0 ARGS... and the environment, descriptors, cwd, process
- * group, signal mask and ignored signals this helper got from memopt. Linked statically: a
+ * group, signal mask and ignored signals this helper got from memopt. FLAGS "c" (else "-"):
+ * the clone ignores SIGCHLD before exec, as memopt's caller asked (memopt itself cannot: an
+ * ignored SIGCHLD makes the kernel reap its children before wait4). Linked statically: a
  * static program ignores LD_PRELOAD, so `memopt record`'s tracer never loads into it.
  *
  * Reports on REPORT_FD (made close-on-exec), as pairs of ints {kind, value}:
@@ -19,8 +21,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -32,7 +36,8 @@ static void report(int fd, int kind, int value) {
     }
 }
 
-static void exec_program(int fd, const char* pid_variable, char** argv) {
+static void exec_program(int fd, const char* flags, const char* pid_variable, char** argv) {
+    if (strchr(flags, 'c')) signal(SIGCHLD, SIG_IGN);
     if (*pid_variable) {
         char pid[24];
         snprintf(pid, sizeof pid, "%ld", (long)getpid());
@@ -47,7 +52,7 @@ static void exec_program(int fd, const char* pid_variable, char** argv) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 5) return 125;
+    if (argc < 6) return 125;
     const int fd = atoi(argv[1]);
     if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return 125;
     /* Raw clone without a new stack: like fork, the clone runs on its own copy of ours. */
@@ -56,7 +61,7 @@ int main(int argc, char** argv) {
         report(fd, 'F', errno);
         return 0;
     }
-    if (pid == 0) exec_program(fd, argv[2], argv + 3);
+    if (pid == 0) exec_program(fd, argv[2], argv[3], argv + 4);
     report(fd, 'P', (int)pid);
     return 0;
 }

@@ -162,3 +162,15 @@ TEST_CASE("runner: peak RSS is the launched program's, never this process's") {
 TEST_CASE("runner: shell_words quotes what a shell would split") {
     CHECK(runner::shell_words({"a", "b c", "it's"}) == "a 'b c' 'it'\\''s'");
 }
+
+// Last in this file: from then on the runner gives every program an ignored SIGCHLD, as it
+// should for a memopt that was started with it.
+TEST_CASE("runner: an ignored SIGCHLD stays ignored for the program, and its status is still read") {
+    struct sigaction ignore {}, old {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGCHLD, &ignore, &old);
+    const auto outcome = runner::run(captured({kPython, "-c",
+                                               "import signal, sys; sys.exit(5 if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN else 6)"}));
+    ::sigaction(SIGCHLD, &old, nullptr);
+    CHECK(outcome.status() == 5);
+}

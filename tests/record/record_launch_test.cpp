@@ -100,7 +100,7 @@ TEST_CASE("record: the program gets the dispositions it gets untraced") {
     ScratchDir dir("record-dispositions");
     std::ofstream(dir / "d.py") << kDispositions;
     const std::string program = kPython + " " + quote((dir / "d.py").string());
-    for (const std::string setup : {"", "trap '' INT; ", "trap '' INT HUP USR1 TERM; "}) {
+    for (const std::string setup : {"", "trap '' INT; ", "trap '' INT HUP USR1 TERM CHLD; "}) {
         const auto untraced = run(fmt::format("sh -c {}", quote(setup + "exec " + program)));
         const auto traced = run(fmt::format("sh -c {}", quote(setup + "exec " + record_prefix(dir) + " " + program)));
         INFO("setup: " << setup);
