@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/std.h>
+#include <optional>
 #include <unistd.h>
 
 namespace memopt::recorder {
@@ -86,11 +87,18 @@ runner::Command traced_command(const RecordOptions& options, int fd) {
 
 runner::Outcome run_traced(const RecordOptions& options, int fd) {
     SignalRelay relay;
-    runner::Process process(traced_command(options, fd));
-    relay.attach(process.pid());
-    process.wait_until_ended();
+    std::optional<runner::Process> process;
+    try {
+        process.emplace(traced_command(options, fd));
+    } catch (const Error&) {
+        std::error_code ec;
+        fs::remove(options.output, ec); // nothing ran: leave no trace file behind
+        throw;
+    }
+    relay.attach(process->pid());
+    process->wait_until_ended();
     relay.detach();
-    return process.reap();
+    return process->reap();
 }
 
 void append_exit_status(int fd, RecordResult& result, const fs::path& path) {

@@ -5,6 +5,7 @@
 #include "reports/analysis/summary.h"
 #include "tests/support/run.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <fmt/format.h>
@@ -148,4 +149,16 @@ TEST_CASE("record: the exit status and the killing signal pass through as untrac
         CHECK(traced.status == untraced.status);
         std::filesystem::remove(dir / "t.trace");
     }
+}
+
+TEST_CASE("record: a program that cannot be executed is a one-line error naming it, and leaves no trace") {
+    ScratchDir dir("record-noexec");
+    std::ofstream(dir / "bad") << "\x7f" "ELF not really";
+    std::filesystem::permissions(dir / "bad", std::filesystem::perms::owner_all);
+    const auto r = run(fmt::format("{} {}", record_prefix(dir), quote((dir / "bad").string())));
+    CHECK(r.status == 2);
+    CHECK(r.err.find("cannot run") != std::string::npos);
+    CHECK(r.err.find("bad") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(std::filesystem::exists(dir / "t.trace"));
 }
