@@ -77,13 +77,13 @@ runner::Outcome record_counter(const ScratchDir& dir, int want, const std::funct
 
 } // namespace
 
-TEST_CASE("record: gate --max-peak 3MB passes /bin/true (memopt's own memory is not counted)") {
+TEST_CASE("gate --max-peak 3MB passes /bin/true (memopt's own memory is not counted)") {
     const auto r = run(kMemopt + " gate --max-peak 3MB -- /bin/true");
     CHECK(r.status == 0);
     CHECK(r.err.find("PASS") != std::string::npos);
 }
 
-TEST_CASE("record: peak RSS is the program's, traced as untraced") {
+TEST_CASE("peak RSS is the program's, traced as untraced") {
     ScratchDir dir("record-peak");
     const std::string script = "b = b'x' * (64 << 20)";
     runner::Command untraced;
@@ -97,7 +97,7 @@ TEST_CASE("record: peak RSS is the program's, traced as untraced") {
     CHECK(summary.peak_rss_bytes < plain.peak_rss_bytes + (40u << 20)); // the tracer's own, not memopt's
 }
 
-TEST_CASE("record: the program gets the dispositions it gets untraced") {
+TEST_CASE("the program gets the dispositions it gets untraced") {
     ScratchDir dir("record-dispositions");
     std::ofstream(dir / "d.py") << kDispositions;
     const std::string program = kPython + " " + quote((dir / "d.py").string());
@@ -116,7 +116,7 @@ TEST_CASE("record: the program gets the dispositions it gets untraced") {
     CHECK(r.out == "True\n");
 }
 
-TEST_CASE("record: a SIGINT sent to the process group reaches the program once, and memopt forwards none") {
+TEST_CASE("a SIGINT sent to the process group reaches the program once, and memopt forwards none") {
     ScratchDir dir("record-sigint");
     const auto outcome = record_counter(dir, 1, [](pid_t memopt) {
         ::kill(memopt, SIGINT); // memopt's alone: not forwarded (the terminal signals the group)
@@ -128,7 +128,7 @@ TEST_CASE("record: a SIGINT sent to the process group reaches the program once, 
     CHECK(memopt::reports::summarize_trace(dir / "t.trace").exit_known);
 }
 
-TEST_CASE("record: SIGUSR1 and SIGTERM sent to memopt reach the program, and memopt outlives it") {
+TEST_CASE("SIGUSR1 and SIGTERM sent to memopt reach the program, and memopt outlives it") {
     ScratchDir dir("record-forward");
     const auto outcome = record_counter(dir, 2, [](pid_t memopt) {
         ::kill(memopt, SIGUSR1);
@@ -140,7 +140,7 @@ TEST_CASE("record: SIGUSR1 and SIGTERM sent to memopt reach the program, and mem
     CHECK(memopt::reports::summarize_trace(dir / "t.trace").exit_known);
 }
 
-TEST_CASE("record: the exit status and the killing signal pass through as untraced") {
+TEST_CASE("the exit status and the killing signal pass through as untraced") {
     ScratchDir dir("record-status");
     for (const std::string script : {"exit 7", "kill -TERM $$", "kill -INT $$"}) {
         const auto untraced = run(fmt::format("sh -c {}", quote(script)));
@@ -151,7 +151,7 @@ TEST_CASE("record: the exit status and the killing signal pass through as untrac
     }
 }
 
-TEST_CASE("record: a program that cannot be executed is a one-line error naming it, and leaves no trace") {
+TEST_CASE("a program that cannot be executed is a one-line error naming it, and leaves no trace") {
     ScratchDir dir("record-noexec");
     std::ofstream(dir / "bad") << "\x7f" "ELF not really";
     std::filesystem::permissions(dir / "bad", std::filesystem::perms::owner_all);
