@@ -20,6 +20,9 @@ std::atomic<ChunkWriter> g_writer{nullptr};
 FileIdentity g_identity;
 char g_path[kPathMax];
 std::atomic<const char*> g_failure{"cannot write the trace file"};
+// Room kept below RLIMIT_FSIZE for the TracerError record that says the trace stopped.
+constexpr std::size_t kSizeLimitReserve = 1024;
+__thread bool t_use_reserve __attribute__((tls_model("initial-exec"))) = false;
 
 bool fail(const char* why) noexcept {
     g_failure.store(why);
@@ -53,7 +56,8 @@ bool within_size_limit(int fd, std::size_t size, bool& limited) noexcept {
     if (!limited) return true;
     struct stat status{};
     if (::fstat(fd, &status) != 0) return true; // the write will say what is wrong
-    return static_cast<rlim_t>(status.st_size) + size <= limit.rlim_cur;
+    const std::size_t reserve = t_use_reserve ? 0 : kSizeLimitReserve;
+    return static_cast<rlim_t>(status.st_size) + size + reserve <= limit.rlim_cur;
 }
 
 bool write_all(int fd, const std::uint8_t* data, std::size_t size) noexcept {
@@ -101,6 +105,8 @@ void sink_use_file(int fd, const char* path) noexcept {
     g_path[n] = '\0';
     g_fd.store(fd);
 }
+
+void sink_use_reserve(bool use) noexcept { t_use_reserve = use; }
 
 void sink_use_writer(ChunkWriter writer) noexcept { g_writer.store(writer); }
 

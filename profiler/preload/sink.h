@@ -33,6 +33,9 @@ int sink_checked_fd() noexcept;
 // not be written; sink_failure() then says why, and the caller turns the tracer off.
 bool sink_write_signal_safe(const std::uint8_t* data, std::size_t size) noexcept;
 const char* sink_failure() noexcept;
+// Chunks keep 1 KiB below RLIMIT_FSIZE free, except on a thread that set this: the
+// TracerError record saying why the trace stopped still fits.
+void sink_use_reserve(bool use) noexcept;
 
 // Writes a one-line message to stderr with write(2): the only way the tracer speaks.
 void say_signal_safe(const char* message) noexcept;

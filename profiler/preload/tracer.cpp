@@ -162,10 +162,25 @@ std::uint64_t monotonic_ns() noexcept {
            static_cast<std::uint64_t>(now.tv_nsec);
 }
 
+namespace {
+
+// A thread that just went untraced (no buffer) had already taken a number for the event
+// that found it out; fill it in the spare buffer, so the reader does not wait for it. That
+// thread has no chunks of its own, so its one spare chunk cannot be out of order.
+void fill_number_without_buffer(std::uint64_t seq) noexcept {
+    ThreadBuffer* spare = nullptr;
+    for (int attempt = 0; attempt < 100000 && !(spare = lock_spare_buffer()); ++attempt) __builtin_ia32_pause();
+    if (!spare) return;
+    append_event_locked(*spare, RecordKind::kMunmap, 0, true, 0, seq, 0);
+    flush_spare_buffer(*spare);
+}
+
+} // namespace
+
 void record_allocation(RecordKind kind, const void* address, std::size_t size,
                        std::uint64_t seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
+    if (!buffer) return fill_number_without_buffer(seq);
     std::uintptr_t ips[kMaxStackDepth];
     int depth = 0;
     const std::uint64_t mean = g_config.stack_sample_bytes;
@@ -183,7 +198,7 @@ void record_allocation(RecordKind kind, const void* address, std::size_t size,
 void record_release(RecordKind kind, const void* address, std::size_t size,
                     std::uint64_t seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
+    if (!buffer) return fill_number_without_buffer(seq);
     buffer->lock();
     if (ensure_room(*buffer, kMaxEventRecord))
         append_event_locked(*buffer, kind, reinterpret_cast<std::uintptr_t>(address),
@@ -209,7 +224,10 @@ void append_mremap_locked(ThreadBuffer& buffer, std::uint64_t from, std::uint64_
 void record_mremap(const void* old_address, std::size_t old_length, const void* new_address,
                    std::size_t new_length, std::uint64_t release_seq, std::uint64_t acquire_seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
+    if (!buffer) {
+        fill_number_without_buffer(release_seq);
+        return fill_number_without_buffer(acquire_seq);
+    }
     const std::uint64_t park = kMremapParkBase | ((release_seq & kMremapParkSeqMask) << 12);
     buffer->lock();
     if (ensure_room(*buffer, 2 * (kMaxEventRecord + 4 * kMaxVarintSize))) {
@@ -223,7 +241,7 @@ void record_mremap(const void* old_address, std::size_t old_length, const void* 
 
 void record_placeholder(std::uint64_t seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
+    if (!buffer) return fill_number_without_buffer(seq);
     buffer->lock();
     if (ensure_room(*buffer, kMaxEventRecord))
         append_event_locked(*buffer, RecordKind::kMunmap, 0, true, 0, seq, 0);
@@ -289,7 +307,9 @@ void record_tracer_error(const char* message) noexcept {
             std::uint8_t* out = put_extended_head(buffer->cursor(), ExtendedType::kTracerError);
             buffer->used = static_cast<std::size_t>(out - buffer->payload());
             append_bytes_field(*buffer, message, length);
+            sink_use_reserve(true);
             flush_locked(*buffer); // errors go out at once: a SIGKILL must not take them
+            sink_use_reserve(false);
         }
         if (own_held) own->unlock();
         else if (buffer) buffer->unlock();
