@@ -167,7 +167,7 @@ static int pid_after(pid_t first, int ahead) {
 /* Creates empty TRACE.PID files for the pids after the next one, removes them at the end. */
 static int forks_taken(int count) {
     const char* base = getenv("MEMOPT_TRACE");
-    const int ahead = 4000;
+    const int ahead = 8000; /* other processes (threads too) take pids meanwhile */
     pid_t first = 0;
     if (base) {
         first = fork();
