@@ -68,7 +68,7 @@ bool will_be_traced(char* const* envp) noexcept {
 
 char* const* prepare_exec(char* const* envp, ExecHandover& handover) noexcept {
     if (!tracer_active() || !is_tracer_owner()) return envp; // vfork child: parent's memory
-    const bool interrupted = t_inside_tracer;
+    const bool interrupted = thread_inside_tracer();
     ReentrancyGuard guard;
     flush_all_buffers(true, interrupted);
     if (!will_be_traced(envp)) return envp; // the program cleared the environment

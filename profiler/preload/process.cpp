@@ -148,7 +148,7 @@ void note_untraced_threads() noexcept {
 // this thread's own buffer.
 void finish() noexcept {
     if (!tracer_active() || !is_tracer_owner()) return;
-    const bool interrupted = t_inside_tracer;
+    const bool interrupted = thread_inside_tracer();
     note_untraced_threads();
     record_process_exit(read_vm_hwm_kib());
     ReentrancyGuard guard;

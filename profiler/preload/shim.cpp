@@ -38,7 +38,7 @@ void look_up_real_functions() noexcept {
 }
 
 // True when the call should be recorded (and then the caller must hold a guard).
-bool should_record() noexcept { return !t_inside_tracer && !t_thread_untraced && tracer_active(); }
+bool should_record() noexcept { return t_inside_tracer == 0 && tracer_active(); }
 
 template <typename Call>
 void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {

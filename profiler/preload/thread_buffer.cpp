@@ -1,5 +1,6 @@
 #include "profiler/preload/thread_buffer.h"
 
+#include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
 #include "profiler/preload/tracer.h"
 
@@ -58,6 +59,7 @@ ThreadBuffer* reuse_slot(std::size_t count, bool reclaim_dead) noexcept {
         if (!reclaim_dead || thread_is_alive(buffer->tid) || !buffer->try_lock()) continue;
         if (!thread_is_alive(buffer->tid)) {
             flush_locked(*buffer);
+            buffer->tid = current_tid(); // alive again: no other claimer takes it too
             buffer->unlock();
             return buffer; // still in_use: now ours
         }
@@ -97,7 +99,6 @@ bool try_lock_briefly(ThreadBuffer& buffer) noexcept {
 
 } // namespace
 
-__thread bool t_thread_untraced __attribute__((tls_model("initial-exec"))) = false;
 
 bool ThreadBuffer::lock_within(std::uint64_t limit_ns) noexcept {
     const std::uint64_t start = monotonic_ns();
@@ -129,12 +130,12 @@ void flush_spare_buffer(ThreadBuffer& spare) noexcept {
 
 ThreadBuffer* current_thread_buffer() noexcept {
     if (t_buffer) return t_buffer;
-    if (t_thread_untraced) return nullptr;
+    if (thread_untraced()) return nullptr;
     ThreadBuffer* buffer = claim_slot();
     if (!buffer) {
         // Untraced from now on: its hooks take no sequence numbers, so the other threads'
         // events still read in order; the trace says how many threads were left out.
-        t_thread_untraced = true;
+        mark_thread_untraced();
         if (g_untraced_threads.fetch_add(1) == 0)
             record_tracer_error("more threads alive at once than the tracer has buffers for; "
                                 "threads past that are not traced (their allocations are missing)");

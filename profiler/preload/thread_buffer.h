@@ -50,9 +50,8 @@ struct ThreadBuffer {
 };
 
 // The calling thread's buffer, registering the thread on first use. nullptr when no slot
-// could be had: the thread is then not traced (t_thread_untraced) and the trace says so.
+// could be had: the thread is then not traced (mark_thread_untraced) and the trace says so.
 ThreadBuffer* current_thread_buffer() noexcept;
-extern __thread bool t_thread_untraced __attribute__((tls_model("initial-exec")));
 // Threads that went untraced because every slot was taken.
 std::uint64_t untraced_thread_count() noexcept;
 

@@ -13,7 +13,7 @@
 
 namespace memopt::preload {
 
-__thread bool t_inside_tracer __attribute__((tls_model("initial-exec"))) = false;
+__thread unsigned char t_inside_tracer __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
@@ -300,7 +300,7 @@ void record_tracer_error(const char* message) noexcept {
         ReentrancyGuard guard;
         // The own buffer only when free this instant: the caller may be holding it (a failed
         // flush). Otherwise the spare buffer, written at once.
-        ThreadBuffer* own = t_thread_untraced ? nullptr : current_thread_buffer();
+        ThreadBuffer* own = thread_untraced() ? nullptr : current_thread_buffer();
         const bool own_held = own && own->try_lock();
         ThreadBuffer* buffer = own_held ? own : lock_spare_buffer();
         if (buffer && ensure_room(*buffer, kMaxEventRecord + 512)) {
