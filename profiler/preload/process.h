@@ -26,8 +26,9 @@
 //   exec), loses FD_CLOEXEC just for the call, and the new image gets an environment with
 //   MEMOPT_TRACE_FD / MEMOPT_TRACE_OWNER naming it; if exec fails, all is put back. A vfork
 //   child (whose pid differs from the one we recorded) does nothing and touches nothing,
-//   since it shares the parent's memory. execl* and fexecve are not hooked: what was
-//   buffered in the last 20 ms before them is lost, and the new image gets a new file.
+//   since it shares the parent's memory. execl, execlp and execle go through the same
+//   hooks (shim.cpp). fexecve and a raw execve syscall are not hooked: what was buffered in
+//   the last 20 ms before them is lost, and the new image writes a new file.
 // exit: the library destructor, and the _exit hook, record kProcessExit with VmHWM and
 //   flush every buffer, in the process that owns the tracer state only (a vfork child's
 //   _exit leaves the parent's tracer alone). Both may run in a signal handler: they wait

@@ -9,6 +9,7 @@
 #include "profiler/preload/tracer.h"
 
 #include <atomic>
+#include <cerrno>
 #include <cstdarg>
 #include <cstring>
 #include <dlfcn.h>
@@ -213,6 +214,46 @@ int hook_execvpe(const char* file, char* const argv[], char* const envp[]) noexc
     return status;
 }
 
+namespace {
+
+// execl, execlp, execle: glibc turns their argument lists into execve/execvpe calls inside
+// libc, out of the hooks' reach, so they are hooked here: the list is collected (on the
+// stack, or mmap'd when long: no malloc, exec may run in a signal handler) and goes through
+// the hooks above.
+constexpr std::size_t kStackArguments = 256;
+
+template <typename Exec>
+int exec_with_list(const char* first, va_list list, Exec&& exec) noexcept {
+    va_list counting;
+    va_copy(counting, list);
+    std::size_t count = 1;
+    while (va_arg(counting, const char*)) ++count;
+    va_end(counting);
+    char* on_stack[kStackArguments];
+    char** argv = on_stack;
+    const std::size_t bytes = (count + 1) * sizeof(char*);
+    if (count + 1 > kStackArguments) {
+        ReentrancyGuard guard;
+        void* memory = g_real.mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (memory == MAP_FAILED) {
+            errno = E2BIG;
+            return -1;
+        }
+        argv = static_cast<char**>(memory);
+    }
+    argv[0] = const_cast<char*>(first);
+    for (std::size_t i = 1; i <= count; ++i) argv[i] = va_arg(list, char*); // ends with NULL
+    const int status = exec(argv);
+    if (argv != on_stack) {
+        const int saved = errno;
+        g_real.munmap(argv, bytes);
+        errno = saved;
+    }
+    return status;
+}
+
+} // namespace
+
 pid_t hook_fork() noexcept {
     real_functions_ready();
     const pid_t child = g_real.fork();
@@ -262,6 +303,43 @@ __attribute__((visibility("default"))) void* mremap(void* old_address, size_t ol
     if (result == MAP_FAILED) record_placeholder(release_seq);
     else record_mremap(old_address, old_length, result, new_length, release_seq, take_sequence());
     return result;
+}
+
+__attribute__((visibility("default"))) int execl(const char* path, const char* arg, ...) noexcept {
+    using namespace memopt::preload;
+    real_functions_ready();
+    va_list list;
+    va_start(list, arg);
+    const int status = exec_with_list(arg, list, [&](char** argv) { return hook_execve(path, argv, environ); });
+    va_end(list);
+    return status;
+}
+
+__attribute__((visibility("default"))) int execlp(const char* file, const char* arg, ...) noexcept {
+    using namespace memopt::preload;
+    real_functions_ready();
+    va_list list;
+    va_start(list, arg);
+    const int status = exec_with_list(arg, list, [&](char** argv) { return hook_execvpe(file, argv, environ); });
+    va_end(list);
+    return status;
+}
+
+// execle: the environment comes after the list's NULL.
+__attribute__((visibility("default"))) int execle(const char* path, const char* arg, ...) noexcept {
+    using namespace memopt::preload;
+    real_functions_ready();
+    va_list list;
+    va_start(list, arg);
+    va_list scan;
+    va_copy(scan, list);
+    while (va_arg(scan, const char*)) {
+    }
+    char* const* envp = va_arg(scan, char* const*);
+    va_end(scan);
+    const int status = exec_with_list(arg, list, [&](char** argv) { return hook_execve(path, argv, envp); });
+    va_end(list);
+    return status;
 }
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status) {

@@ -4,6 +4,7 @@
  *   after-exec          allocates and frees 48 MiB, prints the fd its first open gets
  *   fork-close-exec     a child closes every fd >= 3, then execs after-exec
  *   fork-fork-exec      a grandchild (fork, fork) execs after-exec
+ *   execl-self          allocates 32 MiB, then execl()s after-exec
  *   first-fd            prints the fd its first open gets
  *   dup2-everywhere F   dup2s its own file F onto every open fd >= 3, allocates 64 MiB,
  *                       writes to F and checks F holds exactly what it wrote
@@ -63,9 +64,12 @@ static int after_exec(void) {
     return 0;
 }
 
-static void exec_after(void) {
-    execl(self, self, "after-exec", (char*)NULL); /* not hooked: goes through execve below */
-    _exit(99);
+static int execl_self(void) {
+    char* p = malloc(32u << 20);
+    memset(p, 5, 32u << 20);
+    fflush(stdout);
+    execl(self, self, "after-exec", (char*)NULL);
+    return 99;
 }
 
 static void exec_after_v(void) {
@@ -285,7 +289,7 @@ int main(int argc, char** argv) {
     if (!strcmp(mode, "threads")) return threads(number);
     if (!strcmp(mode, "realloc-fail")) return realloc_fail();
     if (!strcmp(mode, "mremap-race")) return mremap_race();
-    (void)exec_after;
+    if (!strcmp(mode, "execl-self")) return execl_self();
     fprintf(stderr, "usage: hardening_program MODE [N]\n");
     return 2;
 }

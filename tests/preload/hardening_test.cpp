@@ -114,6 +114,15 @@ TEST_CASE("fork, fork, exec: the grandchild's exec'd image is traced and its des
     CHECK(largest_child_peak(s) >= 48 * kMiB);
 }
 
+TEST_CASE("execl continues the same trace, as execv does") {
+    ScratchDir dir("harden-execl");
+    const auto r = same_as_untraced(dir / "t.trace", kProgram + " execl-self");
+    CHECK(r.out.find("after exec: first fd") == 0);
+    const auto s = summarize_trace(dir / "t.trace");
+    CHECK(s.child_traces.empty());
+    CHECK(static_cast<double>(s.peak_heap_bytes) >= 48 * kMiB); // the exec'd image's, in the same file
+}
+
 TEST_CASE("Python subprocess with preexec_fn (fork, close_fds, exec): the child is traced") {
     ScratchDir dir("harden-preexec");
     const std::string child = "b = bytearray(50 * 2**20); print(len(b))";
