@@ -70,15 +70,15 @@ std::vector<std::uint8_t> ChunkBuilder::finish(std::uint16_t version) const {
     return chunk;
 }
 
-bool reseal_chunk(std::uint8_t* chunk, std::size_t available) {
+std::size_t reseal_chunk(std::uint8_t* chunk, std::size_t available) {
     ByteCursor in{chunk, chunk + available};
     std::uint8_t tag = 0;
     std::uint64_t length = 0;
-    if (!in.byte(tag) || tag != kChunkTag || !in.varint(length)) return false;
-    if (length < kChecksumSize || length > static_cast<std::uint64_t>(in.end - in.cursor)) return false;
+    if (!in.byte(tag) || tag != kChunkTag || !in.varint(length)) return 0;
+    if (length < kChecksumSize || length > static_cast<std::uint64_t>(in.end - in.cursor)) return 0;
     std::uint8_t* field = chunk + (in.cursor - chunk);
     put_checksum(field, chunk_checksum(length, field + kChecksumSize, static_cast<std::size_t>(length) - kChecksumSize));
-    return true;
+    return static_cast<std::size_t>(field - chunk) + static_cast<std::size_t>(length);
 }
 
 } // namespace memopt::trace

@@ -35,8 +35,9 @@ class ChunkBuilder {
 };
 
 // Recomputes the checksum of the version-2 chunk that starts at `chunk` (with `available`
-// bytes readable from there) so that it verifies whatever its body now holds. False when no
-// complete chunk starts there. The fuzzers use it to get mutated chunks past the checksum.
-bool reseal_chunk(std::uint8_t* chunk, std::size_t available);
+// bytes readable from there) so that it verifies whatever its body now holds. Returns the
+// chunk's size, 0 when no complete chunk starts there. The fuzzers use it to get mutated
+// chunks past the checksum.
+std::size_t reseal_chunk(std::uint8_t* chunk, std::size_t available);
 
 } // namespace memopt::trace

@@ -188,8 +188,8 @@ void TraceReader::forget_late_arrival(std::uint64_t seq) {
 // missing (the file's last ones) is estimated from its size at the file's bytes per event.
 void TraceReader::finish_losses() {
     finished_ = true;
-    const double events_per_byte = decoded_bytes_ ? static_cast<double>(decoded_events_) / static_cast<double>(decoded_bytes_)
-                                                  : 1.0 / 3.0; // a typical event record is 2 to 4 bytes
+    const double events_per_byte = decoded_events_ ? static_cast<double>(decoded_events_) / static_cast<double>(decoded_bytes_)
+                                                   : 1.0 / 3.0; // a typical event record is 2 to 4 bytes
     for (std::size_t i = 0; i < metadata_.skipped.size(); ++i) {
         SkippedChunk& skipped = metadata_.skipped[i];
         std::uint64_t counted = 0;

@@ -84,18 +84,19 @@ void missing_numbers(const TraceMetadata& meta, std::vector<std::string>& out) {
 
 std::vector<std::string> data_loss_warnings(const trace::TraceReader& reader) {
     const TraceMetadata& meta = reader.metadata();
-    const Rate rate{reader.bytes_read() ? static_cast<double>(reader.events_read()) / static_cast<double>(reader.bytes_read())
-                                        : 1.0 / 3.0};
+    // Bytes per event of this trace, for estimates; a typical event record is 2 to 4 bytes.
+    const Rate rate{reader.events_read() ? static_cast<double>(reader.events_read()) / static_cast<double>(reader.bytes_read())
+                                         : 1.0 / 3.0};
     std::vector<std::string> out;
     for (const auto& error : meta.tracer_errors)
         out.push_back(fmt::format("the tracer stopped: {} (events after it were not recorded; totals undercount)", error));
-    if (meta.images.empty()) {
-        out.push_back("the traced program never started tracing (not found, or statically linked?)");
-        return out;
-    }
     damaged_chunks(meta, out);
     cut_off_tail(meta, out);
     missing_numbers(meta, out);
+    if (meta.images.empty() && meta.skipped.empty())
+        out.push_back("the traced program never started tracing (not found, or statically linked?)");
+    else if (meta.images.empty())
+        out.push_back("the trace holds no process start (it was in the damaged or cut-off bytes)");
     ended_without_exit(meta, rate, out);
     if (meta.format_version < trace::kFormatVersion)
         out.push_back(fmt::format("trace format version {}: its chunks carry no checksums, damage cannot be detected",
