@@ -98,6 +98,11 @@ std::vector<std::string> data_loss_warnings(const trace::TraceReader& reader) {
     else if (meta.images.empty())
         out.push_back("the trace holds no process start (it was in the damaged or cut-off bytes)");
     ended_without_exit(meta, rate, out);
+    // The launched command's trace starts with memopt record's command line and ends with its
+    // exit status; a child's trace (TRACE.PID) has neither.
+    if (!meta.command.empty() && !meta.exit.known)
+        out.push_back("memopt record did not write the program's exit status (it was interrupted): "
+                      "the exit code and the kernel's peak RSS of the program are unknown");
     if (meta.format_version < trace::kFormatVersion)
         out.push_back(fmt::format("trace format version {}: its chunks carry no checksums, damage cannot be detected",
                                   meta.format_version));

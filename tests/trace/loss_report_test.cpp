@@ -117,6 +117,19 @@ TEST_CASE("a cut-off tail and a missing exit record: warnings with estimates") {
     CHECK(summary.total_allocations == 100);
 }
 
+TEST_CASE("a command line without an exit status: memopt record was interrupted") {
+    ScratchDir dir("loss-no-status");
+    ChunkBuilder command(0, 0);
+    command.extended(ExtendedType::kCommand).varint(1).text("prog");
+    ChunkBuilder chunk(1, 0);
+    process_start(chunk).event(RecordKind::kMalloc, 0x1000, 10);
+    write_parts(dir / "t", {file_header(), command.finish(), chunk.finish(), exit_record(1)});
+    const Summary summary = summarize(dir / "t");
+    INFO(all_warnings(summary));
+    REQUIRE(summary.warnings.size() == 1);
+    CHECK(has_warning(summary, "did not write the program's exit status"));
+}
+
 TEST_CASE("sequence numbers that never arrived are counted as events that never reached the trace") {
     ScratchDir dir("loss-gap");
     ChunkBuilder chunk(1, 0);
