@@ -155,6 +155,7 @@ class TraceReader {
     Framing frame_at(std::size_t at, std::size_t& header, std::uint64_t& length) const;
     bool verifies(std::size_t at, std::size_t header, std::uint64_t length) const;
     bool fill_buffer(std::size_t needed);
+    bool verified_chunk_follows(std::size_t size);
     void advance(std::size_t bytes);
     void begin_skip(bool incomplete);
     void end_skip(bool at_eof);

@@ -100,12 +100,36 @@ bool TraceReader::read_chunk() {
             }
             corrupt(offset_, "not a valid chunk (bad tag or length)");
         }
-        if (!skipping_) begin_skip(incomplete);
+        if (!skipping_) {
+            begin_skip(incomplete);
+            // A bad checksum with an intact length (a flipped payload bit, the usual damage):
+            // the next chunk starts at the stated end.
+            const std::size_t size = header + static_cast<std::size_t>(length);
+            if (framing == Framing::kComplete && verified_chunk_follows(size)) {
+                advance(size);
+                end_skip(false);
+                continue;
+            }
+        }
         // Resynchronise: the next chunk tag after this byte is the next candidate.
         const std::uint8_t* from = buffer_.data() + buffer_begin_ + 1;
         const void* tag = std::memchr(from, kChunkTag, buffer_end_ - buffer_begin_ - 1);
         advance(tag ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(tag) - (buffer_.data() + buffer_begin_))
                     : buffer_end_ - buffer_begin_);
+    }
+}
+
+// True when, `size` bytes after buffer_begin_, a chunk begins that verifies, or one the file
+// ends inside, or the file ends.
+bool TraceReader::verified_chunk_follows(std::size_t size) {
+    for (;;) {
+        std::size_t header = 0;
+        std::uint64_t length = 0;
+        const Framing framing = frame_at(buffer_begin_ + size, header, length);
+        if (framing == Framing::kComplete) return verifies(buffer_begin_ + size, header, length);
+        if (framing == Framing::kInvalid) return false;
+        if (!fill_buffer(size + header + static_cast<std::size_t>(length)))
+            return frame_at(buffer_begin_ + size, header, length) == Framing::kNeedMore; // cut off, or the end
     }
 }
 

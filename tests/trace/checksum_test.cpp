@@ -140,6 +140,22 @@ TEST_CASE("a file cut inside its last chunk: the tail is reported with an estima
     CHECK(result.meta.skipped[0].lost_events >= 1);
 }
 
+TEST_CASE("a damaged chunk followed by a cut-off tail: two losses, each named") {
+    ScratchDir dir("checksum-damaged-then-tail");
+    ThreeChunks chunks;
+    Bytes file = chunks.file();
+    file[chunks.second_offset() + chunks.second.size() - 1] ^= 0x01;
+    file.resize(file.size() - 1);
+    write_bytes(dir / "t", file);
+    const auto result = read_all(dir / "t");
+    CHECK(sizes(result) == std::vector<std::uint64_t>{10, 20});
+    REQUIRE(result.meta.skipped.size() == 2);
+    CHECK_FALSE(result.meta.skipped[0].truncated_tail);
+    CHECK(result.meta.skipped[0].bytes == chunks.second.size());
+    CHECK(result.meta.skipped[1].truncated_tail);
+    CHECK(result.truncated);
+}
+
 TEST_CASE("garbage between chunks is skipped and the chunks after it are read") {
     ScratchDir dir("checksum-garbage");
     ThreeChunks chunks;
