@@ -142,7 +142,7 @@ class TraceReader {
         std::uint32_t tid;
         std::deque<Event> events;
     };
-    struct Chunk; // one chunk being decoded (reader_records.cpp)
+    struct Chunk; // one chunk being decoded (reader_chunk.h)
     struct Gap {  // sequence numbers given up on
         std::uint32_t image;
         std::uint64_t from, to; // [from, to)
