@@ -2,9 +2,9 @@
 # Longer fuzzing of memopt's readers (trace, summary JSON, profile JSON) than the bounded
 # run in the test suite (CTest "trace: fuzz readers (bounded)", 30 s).
 # Usage: scripts/fuzz.sh [SECONDS] [--libfuzzer]
-#   SECONDS      total time for the mutation fuzzer, split over the three targets (default 600)
+#   SECONDS      total time for the mutation fuzzer, split over the four targets (default 600)
 #   --libfuzzer  afterwards, also run libFuzzer (coverage-guided; needs Debian's clang) on
-#                each target for SECONDS/3 (or $MEMOPT_LIBFUZZER_SECONDS), built with
+#                each target for SECONDS/4 (or $MEMOPT_LIBFUZZER_SECONDS), built with
 #                ASan+UBSan into build-fuzz/
 # Findings are saved to build-fuzz/crashes/; replay one with
 #   build-fuzz/fuzz_readers --target trace FILE   (or the libFuzzer binary with FILE)
@@ -47,8 +47,8 @@ if ((libfuzzer)); then
   printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} sh -c \
     'clang++ "$@" -c {} -o "'"$out"'/obj/$(echo {} | tr / _).o"' _ "${flags[@]}"
   clang++ "${flags[@]}" "$out"/obj/*.o -lfmt -o "$out/fuzz_libfuzzer"
-  per_target=${MEMOPT_LIBFUZZER_SECONDS:-$((seconds / 3 > 0 ? seconds / 3 : 1))}
-  for target in trace summary profile; do
+  per_target=${MEMOPT_LIBFUZZER_SECONDS:-$((seconds / 4 > 0 ? seconds / 4 : 1))}
+  for target in trace trace-resealed summary profile; do
     corpus="$out/corpus-$target"
     mkdir -p "$corpus"
     # Seeds: the valid inputs the mutation fuzzer starts from, plus saved findings.

@@ -3,6 +3,7 @@
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
 #include "profiler/preload/tracer.h"
+#include "profiler/trace/checksum.h"
 
 #include <cerrno>
 #include <csignal>
@@ -157,20 +158,27 @@ ThreadBuffer* current_thread_buffer() noexcept {
 bool flush_locked(ThreadBuffer& buffer) noexcept {
     if (buffer.used == 0) return true;
     using namespace trace;
-    // The chunk header is written right-aligned into the reserved space before the payload.
-    std::uint8_t header[kMaxChunkHeaderSize];
-    std::uint8_t* end = header;
+    // The chunk header goes right-aligned into the space reserved before the payload: first
+    // tid and first_seq (the start of the checksummed body), then the checksum, the length
+    // and the tag in front of them.
     const std::uint64_t first_seq = buffer.first_seq == kNoSequence ? 0 : buffer.first_seq;
-    const std::uint64_t length = varint_size(static_cast<std::uint64_t>(buffer.tid)) +
-                                 varint_size(first_seq) + buffer.used;
-    *end++ = kChunkTag;
-    end = put_varint(end, length);
-    end = put_varint(end, static_cast<std::uint64_t>(buffer.tid));
-    end = put_varint(end, first_seq);
-    const std::size_t header_size = static_cast<std::size_t>(end - header);
-    std::uint8_t* start = buffer.payload() - header_size;
-    for (std::size_t i = 0; i < header_size; ++i) start[i] = header[i];
-    const bool ok = sink_write_signal_safe(start, header_size + buffer.used);
+    std::uint8_t ids[2 * kMaxVarintSize];
+    std::uint8_t* ids_end = put_varint(ids, static_cast<std::uint64_t>(buffer.tid));
+    ids_end = put_varint(ids_end, first_seq);
+    const std::size_t ids_size = static_cast<std::size_t>(ids_end - ids);
+    std::uint8_t* body = buffer.payload() - ids_size;
+    for (std::size_t i = 0; i < ids_size; ++i) body[i] = ids[i];
+    const std::size_t body_size = ids_size + buffer.used;
+    const std::uint64_t length = kChecksumSize + body_size;
+    std::uint8_t head[1 + kMaxVarintSize + kChecksumSize];
+    std::uint8_t* head_end = head;
+    *head_end++ = kChunkTag;
+    head_end = put_varint(head_end, length);
+    head_end = put_checksum(head_end, chunk_checksum(length, body, body_size));
+    const std::size_t head_size = static_cast<std::size_t>(head_end - head);
+    std::uint8_t* start = body - head_size;
+    for (std::size_t i = 0; i < head_size; ++i) start[i] = head[i];
+    const bool ok = sink_write_signal_safe(start, head_size + body_size);
     buffer.used = 0;
     buffer.first_seq = kNoSequence;
     buffer.last_address = 0;

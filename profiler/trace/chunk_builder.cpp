@@ -1,5 +1,7 @@
 #include "profiler/trace/chunk_builder.h"
 
+#include "profiler/trace/checksum.h"
+
 #include <cstring>
 
 namespace memopt::trace {
@@ -49,14 +51,34 @@ ChunkBuilder& ChunkBuilder::event(RecordKind kind, std::uint64_t address, std::u
     return *this;
 }
 
-std::vector<std::uint8_t> ChunkBuilder::finish() const {
+std::vector<std::uint8_t> ChunkBuilder::finish(std::uint16_t version) const {
+    std::vector<std::uint8_t> body;
+    append_varint(body, tid_);
+    append_varint(body, first_seq_);
+    body.insert(body.end(), payload_.begin(), payload_.end());
+    const bool checksummed = version >= 2;
+    const std::uint64_t length = body.size() + (checksummed ? kChecksumSize : 0);
     std::vector<std::uint8_t> chunk;
     chunk.push_back(kChunkTag);
-    append_varint(chunk, varint_size(tid_) + varint_size(first_seq_) + payload_.size());
-    append_varint(chunk, tid_);
-    append_varint(chunk, first_seq_);
-    chunk.insert(chunk.end(), payload_.begin(), payload_.end());
+    append_varint(chunk, length);
+    if (checksummed) {
+        std::uint8_t field[kChecksumSize];
+        put_checksum(field, chunk_checksum(length, body.data(), body.size()));
+        chunk.insert(chunk.end(), field, field + kChecksumSize);
+    }
+    chunk.insert(chunk.end(), body.begin(), body.end());
     return chunk;
+}
+
+std::size_t reseal_chunk(std::uint8_t* chunk, std::size_t available) {
+    ByteCursor in{chunk, chunk + available};
+    std::uint8_t tag = 0;
+    std::uint64_t length = 0;
+    if (!in.byte(tag) || tag != kChunkTag || !in.varint(length)) return 0;
+    if (length < kChecksumSize || length > static_cast<std::uint64_t>(in.end - in.cursor)) return 0;
+    std::uint8_t* field = chunk + (in.cursor - chunk);
+    put_checksum(field, chunk_checksum(length, field + kChecksumSize, static_cast<std::size_t>(length) - kChecksumSize));
+    return static_cast<std::size_t>(field - chunk) + static_cast<std::size_t>(length);
 }
 
 } // namespace memopt::trace

@@ -23,8 +23,9 @@ class ChunkBuilder {
     // An allocation-kind record with the chunk's running address delta.
     ChunkBuilder& event(RecordKind kind, std::uint64_t address, std::uint64_t size = 0);
 
-    // Tag, length, tid, first_seq, payload.
-    std::vector<std::uint8_t> finish() const;
+    // Tag, length, checksum, tid, first_seq, payload. Version 1 (for tests of old traces)
+    // leaves the checksum out.
+    std::vector<std::uint8_t> finish(std::uint16_t version = kFormatVersion) const;
 
   private:
     std::uint64_t tid_;
@@ -32,5 +33,11 @@ class ChunkBuilder {
     std::uint64_t last_units_ = 0;
     std::vector<std::uint8_t> payload_;
 };
+
+// Recomputes the checksum of the version-2 chunk that starts at `chunk` (with `available`
+// bytes readable from there) so that it verifies whatever its body now holds. Returns the
+// chunk's size, 0 when no complete chunk starts there. The fuzzers use it to get mutated
+// chunks past the checksum.
+std::size_t reseal_chunk(std::uint8_t* chunk, std::size_t available);
 
 } // namespace memopt::trace

@@ -1,5 +1,5 @@
 #pragma once
-// The memopt trace format, version 1. This header is the single definition shared by the
+// The memopt trace format, version 2. This header is the single definition shared by the
 // preload writer (profiler/preload) and the readers (profiler/trace/reader, reports/).
 // docs/trace-format.md explains the same layout in prose; keep the two in step.
 //
@@ -7,7 +7,8 @@
 // -----------
 //   FileHeader (16 bytes, little endian)
 //     char     magic[8]    "MEMOPTTR"
-//     uint16   version     kFormatVersion; readers reject any other value
+//     uint16   version     kFormatVersion (2); readers also read version 1 (the same
+//                          layout without the checksum field) and reject any other value
 //     uint16   flags       reserved, 0
 //     uint32   reserved    0
 //   Chunk*
@@ -15,9 +16,16 @@
 // Chunk (one write(2) each, so concurrent appenders never interleave inside a chunk)
 //     uint8    kChunkTag   0xC5
 //     varint   payload_length   bytes after this field up to the end of the chunk
+//     uint32   checksum         low 32 bits of XXH3-64 of the body (the bytes after this
+//                               field), seeded with payload_length (checksum.h); version 2
+//   body:
 //     varint   tid              kernel thread id of the writer (0: written by `memopt record`)
 //     varint   first_seq        sequence number of the chunk's first sequenced record
 //     payload  Record*
+//
+// A chunk whose checksum does not match is skipped whole; the reader looks for the next chunk
+// that verifies (at the damaged chunk's stated end, else by scanning for kChunkTag), reports
+// how many events the skip may have cost and reads on.
 //
 // Every event that must be ordered across threads (allocation events, phase marks, fork,
 // exit) takes a number from one per-process counter. Inside a chunk the numbers are
@@ -68,17 +76,24 @@
 //
 // Times are CLOCK_MONOTONIC nanoseconds. Sizes are what the program requested.
 // A file cut anywhere (killed process, full disk) reads up to its last complete chunk.
+//
+// Frame ids (kFrame, kStackRef) and the module map (kModule) belong to one process image:
+// after exec the new image numbers its frames from 1 again and loads other modules. The
+// reader keeps them apart per image (reader.h: Frame::image, Module::image).
+#include <cstddef>
 #include <cstdint>
 
 namespace memopt::trace {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'O', 'P', 'T', 'T', 'R'};
-inline constexpr std::uint16_t kFormatVersion = 1;
+inline constexpr std::uint16_t kFormatVersion = 2;
+// Version 1 is version 2 without the chunk checksum; readers still accept it.
+inline constexpr std::uint16_t kOldestReadableVersion = 1;
 inline constexpr std::size_t kFileHeaderSize = 16;
 inline constexpr std::uint8_t kChunkTag = 0xC5;
-// Upper bound of a chunk's fixed fields (tag + three varints), reserved in front of each
-// buffer so a chunk goes out in a single write.
-inline constexpr std::size_t kMaxChunkHeaderSize = 1 + 10 + 10 + 10;
+// Upper bound of a chunk's fixed fields (tag, length, checksum, tid, first_seq), reserved in
+// front of each buffer so a chunk goes out in a single write.
+inline constexpr std::size_t kMaxChunkHeaderSize = 1 + 10 + 4 + 10 + 10;
 // A reader refuses chunks larger than this: a corrupt length must not make it allocate
 // gigabytes.
 inline constexpr std::uint64_t kMaxChunkPayload = 16u << 20;

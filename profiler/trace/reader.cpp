@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "profiler/trace/encoding.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -14,8 +15,6 @@ namespace memopt::trace {
 namespace {
 
 constexpr std::size_t kReadSize = 1 << 20;
-// Past this many events waiting for a lost sequence number, the gap is given up on.
-constexpr std::size_t kMaxPendingEvents = 1u << 20;
 
 } // namespace
 
@@ -40,11 +39,13 @@ TraceReader::TraceReader(const std::filesystem::path& path) : path_(path) {
         throw Error(fmt::format("trace {} is truncated: {} bytes, shorter than its header", path, got));
     }
     const std::uint16_t version = static_cast<std::uint16_t>(header[8] | (header[9] << 8));
-    if (version != kFormatVersion) {
+    if (version < kOldestReadableVersion || version > kFormatVersion) {
         ::close(fd_);
-        throw Error(fmt::format("trace {} has format version {}, this memopt reads version {}",
-                                path, version, kFormatVersion));
+        throw Error(fmt::format("trace {} has format version {}, this memopt reads versions {} to {}",
+                                path, version, kOldestReadableVersion, kFormatVersion));
     }
+    metadata_.format_version = version;
+    checksummed_ = version >= 2;
     offset_ = kFileHeaderSize;
     buffer_.resize(kReadSize);
 }
@@ -64,54 +65,13 @@ bool TraceReader::next(Event& event) {
         if (!read_chunk()) {
             drain(true);
             emit_positioned_samples();
+            if (!finished_) finish_losses();
             if (ready_.empty()) return false;
         }
     }
     event = ready_[ready_position_++];
     ++events_;
     return true;
-}
-
-// Reads the next complete chunk into the buffer and decodes it. False at end of file.
-bool TraceReader::read_chunk() {
-    for (;;) {
-        const std::size_t available = buffer_end_ - buffer_begin_;
-        if (available > 0) {
-            ByteCursor cursor{buffer_.data() + buffer_begin_, buffer_.data() + buffer_end_};
-            std::uint8_t tag = 0;
-            std::uint64_t length = 0;
-            cursor.byte(tag);
-            if (tag != kChunkTag) corrupt(offset_, "expected a chunk");
-            if (cursor.varint(length)) {
-                if (length > kMaxChunkPayload) corrupt(offset_, "chunk length out of range");
-                const std::size_t header = static_cast<std::size_t>(cursor.cursor - (buffer_.data() + buffer_begin_));
-                if (available >= header + length) {
-                    decode_chunk(cursor.cursor, length, offset_);
-                    buffer_begin_ += header + length;
-                    offset_ += header + length;
-                    return true;
-                }
-                if (header + length > buffer_.size()) buffer_.resize(header + length);
-            } else if (available >= 1 + kMaxVarintSize) {
-                corrupt(offset_, "bad chunk length");
-            }
-        }
-        if (eof_) {
-            if (buffer_end_ > buffer_begin_) truncated_ = true;
-            return false;
-        }
-        // Move the partial chunk to the front and read more.
-        std::memmove(buffer_.data(), buffer_.data() + buffer_begin_, available);
-        buffer_begin_ = 0;
-        buffer_end_ = available;
-        const ssize_t n = ::read(fd_, buffer_.data() + buffer_end_, buffer_.size() - buffer_end_);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error(fmt::format("cannot read trace {}: {}", path_, std::strerror(errno)));
-        }
-        if (n == 0) eof_ = true;
-        buffer_end_ += static_cast<std::size_t>(n);
-    }
 }
 
 TraceReader::ThreadQueue& TraceReader::queue_for(std::uint32_t tid) {
@@ -147,6 +107,7 @@ void TraceReader::emit_positioned_samples() {
 }
 
 void TraceReader::push(Event&& event) {
+    ++decoded_events_;
     if (pending_ == 0 && event.seq == next_seq_) { // in order already: the common case
         ++next_seq_;
         emit(std::move(event));
@@ -184,7 +145,7 @@ void TraceReader::drain(bool skip_gaps) {
                 // An older number: skipped as missing when too many events were waiting for
                 // it (kMaxPendingEvents), it arrived after all (late, not lost). Otherwise
                 // it only comes from a damaged trace.
-                else if (event.seq < next_seq_ && missing_ > 0) --missing_;
+                else if (event.seq < next_seq_ && missing_ > 0) forget_late_arrival(event.seq);
                 emit(std::move(event));
                 events.pop_front();
                 --pending_;
@@ -197,190 +158,64 @@ void TraceReader::drain(bool skip_gaps) {
             if (!queue.events.empty()) lowest = std::min(lowest, queue.events.front().seq);
         if (lowest == ~0ull) return;
         missing_ += lowest - next_seq_;
+        gaps_.push_back({current_image(), next_seq_, lowest});
         next_seq_ = lowest;
     }
 }
 
-void TraceReader::decode_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset) {
-    ByteCursor in{data, data + size};
-    std::uint64_t tid = 0;
-    std::uint64_t seq = 0;
-    if (!in.varint(tid) || !in.varint(seq)) corrupt(chunk_offset, "bad chunk header");
-    std::uint64_t last_units = 0;
-    std::uint64_t pending_stack = 0;
-    auto fail = [&](const char* what) { corrupt(chunk_offset + static_cast<std::uint64_t>(in.cursor - data), what); };
-    auto need = [&](bool ok) {
-        if (!ok) fail("record cut short");
-    };
-    auto read_text = [&]() {
-        std::uint64_t length = 0;
-        const std::uint8_t* bytes = nullptr;
-        need(in.varint(length));
-        if (length > size) fail("string longer than its chunk");
-        need(in.bytes(static_cast<std::size_t>(length), bytes));
-        return std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(length));
-    };
-    auto sequenced = [&](Event& event) {
-        event.seq = seq++;
-        event.tid = static_cast<std::uint32_t>(tid);
-        push(std::move(event));
-    };
-    auto allocation_event = [&](RecordKind kind, std::uint64_t address) {
-        Event event;
-        event.kind = kind;
-        event.address = address;
-        switch (kind) {
-        case RecordKind::kFree: event.type = EventType::kFree; break;
-        case RecordKind::kMmap: event.type = EventType::kMmap; break;
-        case RecordKind::kMunmap: event.type = EventType::kMunmap; break;
-        default: event.type = EventType::kAllocation; break;
-        }
-        if (kind != RecordKind::kFree) need(in.varint(event.size));
-        event.stack = pending_stack;
-        pending_stack = 0;
-        sequenced(event);
-    };
+std::uint32_t TraceReader::current_image() const {
+    return metadata_.images.empty() ? 0 : static_cast<std::uint32_t>(metadata_.images.size() - 1);
+}
 
-    while (!in.at_end()) {
-        std::uint64_t head = 0;
-        need(in.varint(head));
-        const auto kind = static_cast<RecordKind>(head & 7);
-        const std::uint64_t value = head >> 3;
-        if (kind != RecordKind::kExtended) {
-            last_units += static_cast<std::uint64_t>(unzigzag(value));
-            allocation_event(kind, last_units << kAddressShift);
-            continue;
-        }
-        switch (static_cast<ExtendedType>(value)) {
-        case ExtendedType::kSeqSkip: {
-            std::uint64_t skip = 0;
-            need(in.varint(skip));
-            seq += skip;
-            break;
-        }
-        case ExtendedType::kUnaligned: {
-            std::uint8_t raw_kind = 0;
-            std::uint64_t address = 0;
-            need(in.byte(raw_kind) && in.varint(address));
-            if (raw_kind >= static_cast<std::uint8_t>(RecordKind::kExtended)) fail("bad event kind");
-            allocation_event(static_cast<RecordKind>(raw_kind), address);
-            break;
-        }
-        case ExtendedType::kStackRef: need(in.varint(pending_stack)); break;
-        case ExtendedType::kRss: {
-            Event event;
-            event.type = EventType::kRss;
-            event.tid = static_cast<std::uint32_t>(tid);
-            need(in.varint(event.time_ns) && in.varint(event.value) && in.varint(event.seq));
-            event.value *= metadata_.page_size;
-            if (positioned_.size() > kMaxPendingEvents) emit_positioned_samples();
-            positioned_.push_back(event);
-            break;
-        }
-        case ExtendedType::kProcessExit:
-        case ExtendedType::kFork: {
-            Event event;
-            const auto type = static_cast<ExtendedType>(value);
-            event.type = type == ExtendedType::kFork ? EventType::kFork : EventType::kProcessExit;
-            need(in.varint(event.time_ns) && in.varint(event.value));
-            if (type == ExtendedType::kProcessExit) event.value *= 1024;
-            sequenced(event);
-            break;
-        }
-        case ExtendedType::kPhaseBegin:
-        case ExtendedType::kPhaseEnd: {
-            Event event;
-            event.type = static_cast<ExtendedType>(value) == ExtendedType::kPhaseBegin
-                             ? EventType::kPhaseBegin
-                             : EventType::kPhaseEnd;
-            need(in.varint(event.time_ns));
-            event.name = intern_name(read_text());
-            sequenced(event);
-            break;
-        }
-        case ExtendedType::kMremap: {
-            Event event;
-            event.type = EventType::kMremap;
-            need(in.varint(event.address) && in.varint(event.size) && in.varint(event.new_address) &&
-                 in.varint(event.new_size));
-            sequenced(event);
-            break;
-        }
-        case ExtendedType::kThreadStart: {
-            std::uint64_t time = 0;
-            need(in.varint(time));
-            ++metadata_.threads;
-            break;
-        }
-        case ExtendedType::kFrame: {
-            std::uint64_t id = 0;
-            Frame frame;
-            need(in.varint(id) && in.varint(frame.parent) && in.varint(frame.ip));
-            metadata_.frames[id] = frame;
-            break;
-        }
-        case ExtendedType::kModule: {
-            Module module;
-            std::uint64_t count = 0;
-            need(in.varint(module.base));
-            module.path = read_text();
-            need(in.varint(count));
-            if (count > size) fail("too many segments");
-            for (std::uint64_t i = 0; i < count; ++i) {
-                std::uint64_t vaddr = 0, memsz = 0;
-                need(in.varint(vaddr) && in.varint(memsz));
-                module.segments.emplace_back(vaddr, memsz);
-            }
-            metadata_.modules.push_back(std::move(module));
-            break;
-        }
-        case ExtendedType::kProcessStart: {
-            ProcessImage image;
-            std::uint8_t origin = 0;
-            need(in.varint(image.pid) && in.varint(image.ppid) && in.varint(image.start_ns) &&
-                 in.byte(origin) && in.varint(metadata_.page_size) &&
-                 in.varint(metadata_.stack_sample_bytes));
-            if (metadata_.page_size == 0 || metadata_.page_size > (1u << 30)) fail("bad page size");
-            image.origin = metadata_.images.empty() ? ProcessOrigin::kLaunched
-                                                    : static_cast<ProcessOrigin>(origin);
-            if (!metadata_.images.empty()) {
-                // A new image: everything of the previous one comes first, numbering restarts.
-                drain(true);
-                emit_positioned_samples();
-                Event event;
-                event.type = EventType::kImageStart;
-                event.time_ns = image.start_ns;
-                event.value = image.pid;
-                ready_.push_back(event);
-                next_seq_ = 0;
-                seq = 0;
-            }
-            metadata_.images.push_back(image);
-            break;
-        }
-        case ExtendedType::kCommand: {
-            std::uint64_t count = 0;
-            need(in.varint(count));
-            if (count > size) fail("too many arguments");
-            metadata_.command.clear();
-            for (std::uint64_t i = 0; i < count; ++i) metadata_.command.push_back(read_text());
-            break;
-        }
-        case ExtendedType::kExitStatus: {
-            std::uint64_t code = 0;
-            std::uint8_t signaled = 0;
-            need(in.varint(code) && in.varint(metadata_.exit.wall_ns) &&
-                 in.varint(metadata_.exit.max_rss_kib) && in.byte(signaled));
-            metadata_.exit.known = true;
-            metadata_.exit.exit_code = static_cast<std::int64_t>(code);
-            metadata_.exit.signaled = signaled != 0;
-            break;
-        }
-        case ExtendedType::kTracerError: metadata_.tracer_errors.push_back(read_text()); break;
-        default: fail("unknown record type");
-        }
+// A number given up on as missing arrived after all (late, not lost): take it out of its gap.
+void TraceReader::forget_late_arrival(std::uint64_t seq) {
+    const std::uint32_t image = current_image();
+    for (std::size_t i = gaps_.size(); i-- > 0;) {
+        Gap& gap = gaps_[i];
+        if (gap.image != image) break;
+        if (seq < gap.from || seq >= gap.to) continue;
+        const Gap after{image, seq + 1, gap.to};
+        gap.to = seq;
+        if (after.from < after.to) gaps_.push_back(after);
+        --missing_;
+        return;
     }
-    drain(false);
+}
+
+// Once the whole file is read: how many events each skipped chunk may have held. Missing
+// sequence numbers inside a skipped chunk's range (from its first_seq to the first_seq of its
+// thread's next good chunk) are counted for it, exactly; a chunk whose numbers cannot be seen
+// missing (the file's last ones) is estimated from its size at the file's bytes per event.
+void TraceReader::finish_losses() {
+    finished_ = true;
+    const double events_per_byte = decoded_events_ ? static_cast<double>(decoded_events_) / static_cast<double>(decoded_bytes_)
+                                                   : 1.0 / 3.0; // a typical event record is 2 to 4 bytes
+    for (std::size_t i = 0; i < metadata_.skipped.size(); ++i) {
+        SkippedChunk& skipped = metadata_.skipped[i];
+        std::uint64_t counted = 0;
+        std::vector<Gap> pieces; // gaps cut in two by the range
+        if (skipped.header_known) {
+            const std::uint64_t from = skipped.first_seq;
+            const std::uint64_t to = skip_range_end_[i];
+            for (Gap& gap : gaps_) {
+                if (gap.image != skipped.image || gap.to <= from || gap.from >= to) continue;
+                const std::uint64_t cut_from = std::max(gap.from, from);
+                const std::uint64_t cut_to = std::min(gap.to, to);
+                counted += cut_to - cut_from;
+                // The part of the gap outside the range stays for others to explain.
+                if (gap.from < cut_from && cut_to < gap.to) pieces.push_back({gap.image, cut_to, gap.to});
+                if (gap.from < cut_from) gap.to = cut_from;
+                else gap.from = cut_to;
+            }
+        }
+        gaps_.insert(gaps_.end(), pieces.begin(), pieces.end());
+        skipped.lost_events_exact = counted > 0;
+        skipped.lost_events = counted > 0 ? counted
+                                          : static_cast<std::uint64_t>(static_cast<double>(skipped.bytes) * events_per_byte + 0.5);
+    }
+    metadata_.unexplained_missing = 0;
+    for (const Gap& gap : gaps_)
+        if (gap.to > gap.from) metadata_.unexplained_missing += gap.to - gap.from;
 }
 
 } // namespace memopt::trace

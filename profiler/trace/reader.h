@@ -5,6 +5,7 @@
 #include "profiler/trace/format.h"
 
 #include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <filesystem>
 #include <string>
@@ -42,12 +43,17 @@ struct Event {
     std::uint32_t name = 0;       // index into TraceMetadata::names
 };
 
+// Frame ids in TraceMetadata::frames and Event::stack are the reader's, unique across the
+// whole file: the writer's ids restart in each process image (after exec), so the reader
+// renumbers them per image and records which image a frame and a module belong to.
 struct Frame {
     std::uint64_t parent = 0;
     std::uint64_t ip = 0;
+    std::uint32_t image = 0; // index into TraceMetadata::images
 };
 
 struct Module {
+    std::uint32_t image = 0; // index into TraceMetadata::images
     std::uint64_t base = 0;
     std::string path;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> segments; // (vaddr, memsz)
@@ -58,6 +64,25 @@ struct ProcessImage {
     std::uint64_t ppid = 0;
     std::uint64_t start_ns = 0;
     ProcessOrigin origin = ProcessOrigin::kLaunched;
+    bool exited = false;      // its kProcessExit arrived (else it was killed or stopped tracing)
+    std::uint64_t threads = 0; // threads that wrote a kThreadStart in this image
+};
+
+// Bytes the reader could not use: a chunk whose checksum failed (skipped up to the next chunk
+// that verifies) or the file's cut-off tail. The chunk's own tid and first_seq are kept when
+// they parse (a hint only: they are inside the damaged bytes).
+struct SkippedChunk {
+    std::uint64_t offset = 0; // file offset of the first skipped byte
+    std::uint64_t bytes = 0;
+    bool truncated_tail = false; // the file ends inside this chunk
+    bool header_known = false;
+    std::uint32_t image = 0;
+    std::uint64_t tid = 0;
+    std::uint64_t first_seq = 0;
+    // Events that may have been in it, known once next() has returned false: the sequence
+    // numbers of its range that never arrived, else its size at the file's bytes per event.
+    std::uint64_t lost_events = 0;
+    bool lost_events_exact = false; // counted from missing sequence numbers, not estimated
 };
 
 struct ExitStatus {
@@ -79,6 +104,12 @@ struct TraceMetadata {
     std::vector<std::string> names;
     std::vector<std::string> tracer_errors;
     std::uint64_t threads = 0;
+    std::uint16_t format_version = kFormatVersion;
+    std::vector<SkippedChunk> skipped;
+    // Missing sequence numbers not explained by a skipped chunk: events taken by the program
+    // whose records never reached the file (a buffer lost with a killed process, a thread
+    // the tracer could not give a buffer).
+    std::uint64_t unexplained_missing = 0;
 };
 
 class TraceReader {
@@ -90,33 +121,79 @@ class TraceReader {
     TraceReader(const TraceReader&) = delete;
     TraceReader& operator=(const TraceReader&) = delete;
 
-    // Next event in program order; false at the end. Throws memopt::Error on a corrupt chunk.
+    // Next event in program order; false at the end. A chunk whose checksum fails is skipped
+    // and listed in metadata().skipped. Throws memopt::Error on a chunk that verifies but
+    // does not decode, and on any corruption in a version-1 trace (no checksums).
     bool next(Event& event);
 
     // Complete once next() has returned false (frames and modules may arrive late).
     const TraceMetadata& metadata() const { return metadata_; }
     // The file ended inside a chunk (killed process, full disk): what came before was read.
     bool truncated() const { return truncated_; }
-    // Sequence numbers that never arrived (records lost with a killed thread's buffer).
+    // Sequence numbers that never arrived (skipped chunks, buffers never written).
     std::uint64_t missing_events() const { return missing_; }
     std::uint64_t bytes_read() const { return offset_; }
     std::uint64_t events_read() const { return events_; }
 
   private:
+    // Past this many events waiting for a lost sequence number, the gap is given up on.
+    static constexpr std::size_t kMaxPendingEvents = 1u << 20;
     struct ThreadQueue {
         std::uint32_t tid;
         std::deque<Event> events;
     };
+    struct Chunk; // one chunk being decoded (reader_chunk.h)
+    struct Gap {  // sequence numbers given up on
+        std::uint32_t image;
+        std::uint64_t from, to; // [from, to)
+    };
+    enum class Framing { kComplete, kNeedMore, kInvalid };
+    using RecordDecoder = void (TraceReader::*)(Chunk&);
 
+    // Framing (reader_framing.cpp): find, verify and skip chunks in the file buffer.
     bool read_chunk();
+    Framing frame_at(std::size_t at, std::size_t& header, std::uint64_t& length) const;
+    bool verifies(std::size_t at, std::size_t header, std::uint64_t length) const;
+    bool fill_buffer(std::size_t needed);
+    bool verified_chunk_follows(std::size_t size);
+    void advance(std::size_t bytes);
+    void begin_skip(bool incomplete);
+    void end_skip(bool at_eof);
+    void bound_skipped_ranges(std::uint64_t tid, std::uint64_t first_seq);
+
+    // Records (reader_records.cpp): one decoder per record type.
     void decode_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset);
+    void decode_record(Chunk& chunk);
+    void decode_allocation(Chunk& chunk, RecordKind kind, std::uint64_t address);
+    void decode_seq_skip(Chunk& chunk);
+    void decode_unaligned(Chunk& chunk);
+    void decode_stack_ref(Chunk& chunk);
+    void decode_rss(Chunk& chunk);
+    void decode_timed_value(Chunk& chunk);
+    void decode_phase(Chunk& chunk);
+    void decode_mremap(Chunk& chunk);
+    void decode_thread_start(Chunk& chunk);
+    void decode_frame(Chunk& chunk);
+    void decode_module(Chunk& chunk);
+    void decode_process_start(Chunk& chunk);
+    void decode_command(Chunk& chunk);
+    void decode_exit_status(Chunk& chunk);
+    void decode_tracer_error(Chunk& chunk);
+    void start_new_image(const ProcessImage& image);
+    std::uint64_t scoped_frame_id(std::uint64_t writer_id);
+    static const RecordDecoder* record_decoders();
+
+    // Ordering (reader.cpp): merge the threads' chunks by sequence number.
     void push(Event&& event);
     void emit(Event&& event);           // to ready_, after the samples positioned before it
     void emit_positioned_samples();
     void drain(bool skip_gaps);
+    void finish_losses();
+    void forget_late_arrival(std::uint64_t seq);
     [[noreturn]] void corrupt(std::uint64_t offset, const char* what) const;
     ThreadQueue& queue_for(std::uint32_t tid);
     std::uint32_t intern_name(std::string&& name);
+    std::uint32_t current_image() const;
 
     std::filesystem::path path_;
     int fd_ = -1;
@@ -139,6 +216,20 @@ class TraceReader {
     std::size_t ready_position_ = 0;
     std::unordered_map<std::string, std::uint32_t> name_index_;
     TraceMetadata metadata_;
+
+    bool checksummed_ = true;    // version 2: chunks carry a checksum
+    bool skipping_ = false;      // looking for the next chunk that verifies
+    bool finished_ = false;      // end of file seen and losses estimated
+    std::vector<Gap> gaps_;
+    // Writer frame id -> reader frame id, for the current process image.
+    std::unordered_map<std::uint64_t, std::uint64_t> frame_ids_;
+    std::uint64_t next_frame_id_ = 1;
+    // Per metadata_.skipped entry: first_seq of the next verified chunk of the same thread
+    // and image, which bounds the sequence numbers the skipped chunk can have held (~0: none).
+    std::vector<std::uint64_t> skip_range_end_;
+    bool skip_started_incomplete_ = false; // the skip began at a chunk the file ends inside
+    std::uint64_t decoded_events_ = 0;     // sequenced events in verified chunks
+    std::uint64_t decoded_bytes_ = 0;      // bytes of verified chunks
 };
 
 } // namespace memopt::trace

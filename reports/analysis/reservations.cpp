@@ -10,23 +10,12 @@ namespace memopt::reports {
 namespace {
 
 // "blas_memory_alloc (libopenblas.so.0)": the innermost named frame among the first few
-// (a leaf inside a static function prints as "lib+0x..."), else the leaf, else "unknown".
-std::string who_mapped(const trace::TraceMetadata& meta, Symbolizer& symbolizer, std::uint64_t stack) {
-    std::string leaf;
-    bool innermost = true;
-    int frames = 0;
-    for (std::uint64_t node = stack; node != 0 && frames < 4;) {
-        const auto it = meta.frames.find(node);
-        if (it == meta.frames.end()) break;
-        node = it->second.parent;
-        if (innermost && symbolizer.is_tracer_frame(it->second.ip)) continue;
-        const std::string name = symbolizer.describe(it->second.ip, !innermost);
-        innermost = false;
-        ++frames;
-        if (leaf.empty()) leaf = name;
-        if (name.find("+0x") == std::string::npos) return name;
-    }
-    return leaf.empty() ? "an unknown caller" : leaf;
+// (a leaf inside a static function prints as "lib+0x..."), else the leaf.
+std::string who_mapped(StackNamer& namer, std::uint64_t stack) {
+    const std::vector<std::string> frames = namer.innermost_first(stack);
+    for (const auto& frame : frames)
+        if (frame.find("+0x") == std::string::npos && frame != "?") return frame;
+    return frames.empty() ? "an unknown caller" : frames.front();
 }
 
 } // namespace
@@ -72,11 +61,11 @@ void LargeMappings::on_new_peak() {
 std::optional<std::string> LargeMappings::peak_note(const trace::TraceMetadata& meta, std::uint64_t peak_heap_bytes,
                                                     std::uint64_t peak_rss_bytes) const {
     if (at_peak_.empty() || peak_heap_bytes <= peak_rss_bytes) return std::nullopt;
-    Symbolizer symbolizer(meta.modules);
+    StackNamer namer(meta, true, 4);
     std::map<std::string, std::pair<std::uint64_t, int>> by_caller; // name -> (bytes, mappings)
     std::uint64_t total = 0;
     for (const auto& [address, mapping] : at_peak_) {
-        auto& entry = by_caller[mapping.stack ? who_mapped(meta, symbolizer, mapping.stack) : "an unknown caller"];
+        auto& entry = by_caller[mapping.stack ? who_mapped(namer, mapping.stack) : "an unknown caller"];
         entry.first += mapping.length;
         entry.second += 1;
         total += mapping.length;

@@ -102,47 +102,13 @@ class StackPass {
     std::uint64_t last_ns_ = 0;
 };
 
-class StackNamer {
-  public:
-    StackNamer(const trace::TraceMetadata& meta, const StackOptions& options)
-        : meta_(meta), options_(options), symbolizer_(meta.modules) {}
-
-    // Outermost first, the tracer's own frames left out.
-    std::vector<std::string> frames(std::uint64_t leaf) {
-        std::vector<std::string> stack; // innermost first while walking
-        bool innermost = true;
-        for (std::uint64_t node = leaf; node != 0 && stack.size() < options_.max_depth;) {
-            auto it = meta_.frames.find(node);
-            if (it == meta_.frames.end()) {
-                stack.push_back("?");
-                break;
-            }
-            const std::uint64_t ip = it->second.ip;
-            if (!(innermost && symbolizer_.is_tracer_frame(ip))) {
-                stack.push_back(name(ip, !stack.empty()));
-                innermost = false;
-            }
-            node = it->second.parent;
-        }
-        std::reverse(stack.begin(), stack.end());
-        if (stack.empty()) stack.push_back("?");
-        return stack;
-    }
-
-  private:
-    const std::string& name(std::uint64_t ip, bool return_address) {
-        const std::uint64_t key = ip * 2 + (return_address ? 1 : 0);
-        auto it = names_.find(key);
-        if (it != names_.end()) return it->second;
-        std::string text = options_.resolve_symbols ? symbolizer_.describe(ip, return_address) : fmt::format("0x{:x}", ip);
-        return names_.emplace(key, std::move(text)).first->second;
-    }
-
-    const trace::TraceMetadata& meta_;
-    const StackOptions& options_;
-    Symbolizer symbolizer_;
-    std::unordered_map<std::uint64_t, std::string> names_;
-};
+// Outermost first (main at the left of a flame graph), "?" for a stack with no known frame.
+std::vector<std::string> outermost_first(StackNamer& namer, std::uint64_t leaf) {
+    std::vector<std::string> stack = namer.innermost_first(leaf);
+    std::reverse(stack.begin(), stack.end());
+    if (stack.empty()) stack.push_back("?");
+    return stack;
+}
 
 std::vector<WeightedStack> ranked(const std::unordered_map<std::uint64_t, Weight>& weights, StackNamer& namer) {
     std::vector<WeightedStack> stacks;
@@ -150,7 +116,7 @@ std::vector<WeightedStack> ranked(const std::unordered_map<std::uint64_t, Weight
     for (const auto& [leaf, weight] : weights) {
         const auto bytes = static_cast<std::uint64_t>(std::llround(std::max(weight.bytes, 0.0)));
         if (bytes == 0) continue;
-        stacks.push_back({namer.frames(leaf), bytes, static_cast<std::uint64_t>(std::llround(std::max(weight.count, 0.0)))});
+        stacks.push_back({outermost_first(namer, leaf), bytes, static_cast<std::uint64_t>(std::llround(std::max(weight.count, 0.0)))});
     }
     std::sort(stacks.begin(), stacks.end(), [](const WeightedStack& a, const WeightedStack& b) {
         return a.bytes != b.bytes ? a.bytes > b.bytes : a.frames < b.frames;
@@ -169,7 +135,7 @@ StackProfile collect_stacks(const std::filesystem::path& path, const StackOption
     StackProfile profile;
     profile.command = meta.command;
     profile.stack_sample_bytes = meta.stack_sample_bytes;
-    StackNamer namer(meta, options);
+    StackNamer namer(meta, options.resolve_symbols, options.max_depth);
     profile.allocated = ranked(pass.allocated_, namer);
     profile.live_at_peak = ranked(pass.peak_by_stack_, namer);
     for (const auto& stack : profile.live_at_peak) profile.live_peak_bytes += stack.bytes;

@@ -3,6 +3,7 @@
 #include "profiler/trace/reader.h"
 #include "profiler/trace/trace_files.h"
 #include "reports/analysis/live_blocks.h"
+#include "reports/analysis/loss_warnings.h"
 #include "reports/analysis/reservations.h"
 #include "reports/analysis/symbolizer.h"
 
@@ -145,15 +146,7 @@ class Analysis {
         for (const OpenPhase& open : open_phases_) summary_.phases[open.index].end_s = seconds(end);
         thin_timeline();
         top_sites(meta);
-        for (const auto& error : meta.tracer_errors) summary_.warnings.push_back("tracer: " + error);
-        if (reader.truncated())
-            summary_.warnings.push_back("the trace ends inside a record (killed process or full disk); "
-                                        "everything before it was read");
-        if (reader.missing_events())
-            summary_.warnings.push_back(fmt::format("{} events were never written (lost with a killed "
-                                                    "process's last buffers)", reader.missing_events()));
-        if (meta.images.empty()) summary_.warnings.push_back("the traced program never started tracing "
-                                                             "(not found, or statically linked?)");
+        summary_.warnings = data_loss_warnings(reader);
         if (auto note = large_mappings_.peak_note(meta, summary_.peak_heap_bytes, summary_.peak_rss_bytes))
             summary_.notes.push_back(std::move(*note));
         summary_.events = reader.events_read();
@@ -258,26 +251,12 @@ class Analysis {
         std::sort(ranked.begin(), ranked.end(),
                   [](const auto& a, const auto& b) { return a.second.bytes > b.second.bytes; });
         if (ranked.size() > options_.top_sites) ranked.resize(options_.top_sites);
-        Symbolizer symbolizer(meta.modules);
+        StackNamer namer(meta, options_.resolve_symbols);
         for (const auto& [leaf, totals] : ranked) {
             SiteSummary site;
             site.bytes = static_cast<std::uint64_t>(std::llround(totals.bytes));
             site.count = static_cast<std::uint64_t>(std::llround(totals.count));
-            bool innermost = true;
-            for (std::uint64_t node = leaf; node != 0 && site.stack.size() < 256;) {
-                auto it = meta.frames.find(node);
-                if (it == meta.frames.end()) {
-                    site.stack.push_back("?");
-                    break;
-                }
-                const std::uint64_t ip = it->second.ip;
-                if (!(innermost && symbolizer.is_tracer_frame(ip))) {
-                    site.stack.push_back(options_.resolve_symbols ? symbolizer.describe(ip, !site.stack.empty())
-                                                                  : fmt::format("0x{:x}", ip));
-                    innermost = false;
-                }
-                node = it->second.parent;
-            }
+            site.stack = namer.innermost_first(leaf);
             summary_.top_sites.push_back(std::move(site));
         }
     }

@@ -99,16 +99,19 @@ Symbolizer::Symbolizer(const std::vector<trace::Module>& modules) {
         const std::string short_name = module.path.substr(module.path.find_last_of('/') + 1);
         modules_.push_back({module.base, module.path, short_name,
                             short_name.find("libmemopt_preload") != std::string::npos});
+        if (module.image >= ranges_.size()) ranges_.resize(module.image + std::size_t{1});
         for (const auto& [vaddr, memsz] : module.segments)
-            ranges_[module.base + vaddr] = {module.base + vaddr + memsz, index};
+            ranges_[module.image][module.base + vaddr] = {module.base + vaddr + memsz, index};
     }
 }
 
 Symbolizer::~Symbolizer() = default;
 
-const Symbolizer::LoadedModule* Symbolizer::module_for(std::uint64_t ip) const {
-    auto it = ranges_.upper_bound(ip);
-    if (it == ranges_.begin()) return nullptr;
+const Symbolizer::LoadedModule* Symbolizer::module_for(std::uint64_t ip, std::uint32_t image) const {
+    if (image >= ranges_.size()) return nullptr;
+    const Ranges& ranges = ranges_[image];
+    auto it = ranges.upper_bound(ip);
+    if (it == ranges.begin()) return nullptr;
     --it;
     if (ip >= it->second.first) return nullptr;
     return &modules_[it->second.second];
@@ -120,14 +123,14 @@ const std::vector<ElfSymbol>& Symbolizer::symbols_of(const std::string& path) {
     return it->second;
 }
 
-bool Symbolizer::is_tracer_frame(std::uint64_t ip) const {
-    const LoadedModule* module = module_for(ip);
+bool Symbolizer::is_tracer_frame(std::uint64_t ip, std::uint32_t image) const {
+    const LoadedModule* module = module_for(ip, image);
     return module && module->tracer;
 }
 
-std::string Symbolizer::describe(std::uint64_t ip, bool return_address) {
+std::string Symbolizer::describe(std::uint64_t ip, bool return_address, std::uint32_t image) {
     const std::uint64_t lookup = return_address && ip > 0 ? ip - 1 : ip;
-    const LoadedModule* module = module_for(lookup);
+    const LoadedModule* module = module_for(lookup, image);
     if (!module) return fmt::format("0x{:x}", ip);
     const std::uint64_t offset = lookup - module->base;
     const auto& symbols = symbols_of(module->path);
@@ -139,6 +142,37 @@ std::string Symbolizer::describe(std::uint64_t ip, bool return_address) {
             return fmt::format("{} ({})", it->name, module->short_name);
     }
     return fmt::format("{}+0x{:x}", module->short_name, offset);
+}
+
+StackNamer::StackNamer(const trace::TraceMetadata& meta, bool resolve_symbols, std::size_t max_depth)
+    : meta_(meta), resolve_symbols_(resolve_symbols), max_depth_(max_depth), symbolizer_(meta.modules) {}
+
+std::vector<std::string> StackNamer::innermost_first(std::uint64_t leaf) {
+    std::vector<std::string> stack;
+    bool innermost = true;
+    for (std::uint64_t node = leaf; node != 0 && stack.size() < max_depth_;) {
+        auto it = meta_.frames.find(node);
+        if (it == meta_.frames.end()) {
+            stack.push_back("?");
+            break;
+        }
+        const trace::Frame& frame = it->second;
+        if (!(innermost && symbolizer_.is_tracer_frame(frame.ip, frame.image))) {
+            stack.push_back(name(frame, !stack.empty()));
+            innermost = false;
+        }
+        node = frame.parent;
+    }
+    return stack;
+}
+
+const std::string& StackNamer::name(const trace::Frame& frame, bool return_address) {
+    const auto key = std::make_tuple(frame.image, frame.ip, return_address);
+    auto it = names_.find(key);
+    if (it != names_.end()) return it->second;
+    std::string text = resolve_symbols_ ? symbolizer_.describe(frame.ip, return_address, frame.image)
+                                        : fmt::format("0x{:x}", frame.ip);
+    return names_.emplace(key, std::move(text)).first->second;
 }
 
 } // namespace memopt::reports

@@ -32,11 +32,22 @@ std::string timeline_chart(const Summary& summary) {
     return html::line_chart(chart);
 }
 
+// Data the trace lacks changes every number below it: say so first, where it cannot be missed.
+std::string warnings_box(const std::vector<std::string>& warnings) {
+    if (warnings.empty()) return "";
+    std::string box = "<div class=\"warnings\" role=\"alert\" style=\"border:2px solid #cf222e;background:#fff5f5;"
+                      "padding:.4em 1em;margin:1em 0\">\n<p class=\"bad\"><strong>This trace is incomplete: the numbers "
+                      "below may undercount.</strong></p>\n<ul>\n";
+    for (const auto& warning : warnings) box += fmt::format("<li class=\"warn\">{}</li>\n", escape(warning));
+    return box + "</ul>\n</div>\n";
+}
+
 } // namespace
 
 std::string trace_report_html(const Summary& summary, const StackProfile* stacks) {
     const std::string command = command_line(summary.command);
     std::string body = fmt::format("<h1>memopt report</h1>\n<p class=\"mono\">{}</p>\n", escape(command));
+    body += warnings_box(summary.warnings);
     std::vector<std::vector<std::string>> facts = {
         {"peak RSS", megabytes(static_cast<double>(summary.peak_rss_bytes))},
         {"peak heap (requested bytes)", fmt::format("{} at {:.2f} s", megabytes(static_cast<double>(summary.peak_heap_bytes)),
@@ -53,7 +64,6 @@ std::string trace_report_html(const Summary& summary, const StackProfile* stacks
                        : "not recorded (memopt record --stacks)"},
     };
     body += html::table({"", ""}, facts);
-    for (const auto& warning : summary.warnings) body += fmt::format("<p class=\"warn\">warning: {}</p>\n", escape(warning));
     for (const auto& note : summary.notes) body += fmt::format("<p class=\"note\">note: {}</p>\n", escape(note));
 
     body += "<h2>Timeline</h2>\n";

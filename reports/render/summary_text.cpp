@@ -28,6 +28,9 @@ std::string join_command(const std::vector<std::string>& command) {
 
 std::string summary_to_text(const Summary& s) {
     std::string out;
+    // Losses first: every number after them may undercount.
+    for (const auto& warning : s.warnings) append_line(out, "WARNING: {}", warning);
+    if (!s.warnings.empty()) append_line(out, "");
     append_line(out, "command      {}", s.command.empty() ? "(unknown)" : join_command(s.command));
     if (s.exit_known)
         append_line(out, "exit         {}{}", s.killed_by_signal ? "killed by signal " : "status ",
@@ -64,7 +67,6 @@ std::string summary_to_text(const Summary& s) {
         append_line(out, "(no stacks recorded: use `memopt record --stacks` to see allocation sites)");
     }
     for (const auto& child : s.child_traces) append_line(out, "child trace  {}", child);
-    for (const auto& warning : s.warnings) append_line(out, "warning: {}", warning);
     for (const auto& note : s.notes) append_line(out, "note: {}", note);
     return out;
 }

@@ -47,6 +47,7 @@ TEST_CASE("summary JSON of a trace whose strings are not UTF-8 (fuzz: json type_
 
 TEST_CASE("every saved fuzz finding now gives a clear error or a result") {
     replay_corpus(memopt::fuzz::Target::kTrace, "trace-");
+    replay_corpus(memopt::fuzz::Target::kTraceResealed, "trace-");
     replay_corpus(memopt::fuzz::Target::kSummary, "summary-");
     replay_corpus(memopt::fuzz::Target::kProfile, "profile-");
 }

@@ -3,7 +3,7 @@
 // valid seeds, keeping inputs that produced a new kind of error. A crash, hang (per-input
 // alarm), other exception or unbounded memory (address-space limit) is a failure; the input
 // is saved to --crash-dir. Usage:
-//   fuzz_readers [--target all|trace|summary|profile] [--seconds S] [--runs N] [--seed N]
+//   fuzz_readers [--target all|trace|trace-resealed|summary|profile] [--seconds S] [--runs N] [--seed N]
 //                [--crash-dir DIR] [--timeout S] [--max-len BYTES] [--write-seeds DIR] [FILE...]
 // FILEs: replay those inputs instead of fuzzing.
 #include "tests/trace/fuzz/fuzz_targets.h"
@@ -234,7 +234,7 @@ bool fuzz(Target target, double seconds, std::uint64_t max_runs, std::uint64_t s
     std::vector<Bytes> pool = memopt::fuzz::seeds(target);
     const std::size_t seed_count = pool.size();
     std::set<std::string> kinds;
-    const bool json = target != Target::kTrace;
+    const bool json = target == Target::kSummary || target == Target::kProfile;
     const auto start = std::chrono::steady_clock::now();
     for (const auto& input : pool)
         if (!run_checked(target, input, timeout_s, nullptr)) return false;
@@ -266,7 +266,7 @@ bool fuzz(Target target, double seconds, std::uint64_t max_runs, std::uint64_t s
 } // namespace
 
 int main(int argc, char** argv) {
-    std::vector<Target> targets = {Target::kTrace, Target::kSummary, Target::kProfile};
+    std::vector<Target> targets = {Target::kTrace, Target::kTraceResealed, Target::kSummary, Target::kProfile};
     double seconds = 10;
     std::uint64_t runs = 0, seed = 1;
     unsigned timeout_s = 10;

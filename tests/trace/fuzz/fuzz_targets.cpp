@@ -49,6 +49,16 @@ void fuzz_trace(const std::uint8_t* data, std::size_t size) {
     (void)reports::trace_report_html(summary, nullptr);
 }
 
+// Recomputes every chunk's checksum (scanning for chunk tags where the framing is broken).
+void fuzz_resealed_trace(const std::uint8_t* data, std::size_t size) {
+    std::vector<std::uint8_t> copy(data, data + size);
+    for (std::size_t at = kFileHeaderSize; at < copy.size();) {
+        const std::size_t chunk = reseal_chunk(copy.data() + at, copy.size() - at);
+        at += chunk ? chunk : 1;
+    }
+    fuzz_trace(copy.data(), copy.size());
+}
+
 void fuzz_summary(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     // What `gate --baseline` does (bounded reader) ...
@@ -95,7 +105,7 @@ std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>
     return out;
 }
 
-std::vector<std::uint8_t> rich_trace(bool with_exec) {
+std::vector<std::uint8_t> rich_trace(bool with_exec, std::uint16_t version = kFormatVersion) {
     ChunkBuilder command(0, 0);
     command.extended(ExtendedType::kCommand).varint(3).text("python3").text("train.py").text("--epochs=1");
     ChunkBuilder main_thread(100, 0);
@@ -129,13 +139,13 @@ std::vector<std::uint8_t> rich_trace(bool with_exec) {
     ChunkBuilder exit_status(0, 0);
     exit_status.extended(ExtendedType::kExitStatus).varint(0).varint(5000000).varint(2048).byte(0);
     if (!with_exec)
-        return concat({file_header(), command.finish(), main_thread.finish(), worker.finish(), tail.finish(), exit_status.finish()});
+        return concat({file_header(version), command.finish(version), main_thread.finish(version), worker.finish(version), tail.finish(version), exit_status.finish(version)});
     ChunkBuilder exec_image(100, 0);
     exec_image.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(4500).byte(2).varint(4096).varint(0);
     exec_image.event(RecordKind::kMalloc, 0x90000, 123);
     exec_image.extended(ExtendedType::kProcessExit).varint(4600).varint(1024);
-    return concat({file_header(), command.finish(), main_thread.finish(), worker.finish(), tail.finish(),
-                   exec_image.finish(), exit_status.finish()});
+    return concat({file_header(version), command.finish(version), main_thread.finish(version), worker.finish(version), tail.finish(version),
+                   exec_image.finish(version), exit_status.finish(version)});
 }
 
 std::vector<std::uint8_t> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
@@ -186,14 +196,16 @@ nlohmann::json rich_profile() {
 
 Target parse_target(std::string_view name) {
     if (name == "trace") return Target::kTrace;
+    if (name == "trace-resealed") return Target::kTraceResealed;
     if (name == "summary") return Target::kSummary;
     if (name == "profile") return Target::kProfile;
-    throw std::invalid_argument(fmt::format("unknown fuzz target '{}' (trace, summary, profile)", name));
+    throw std::invalid_argument(fmt::format("unknown fuzz target '{}' (trace, trace-resealed, summary, profile)", name));
 }
 
 std::string_view target_name(Target target) {
     switch (target) {
     case Target::kTrace: return "trace";
+    case Target::kTraceResealed: return "trace-resealed";
     case Target::kSummary: return "summary";
     case Target::kProfile: return "profile";
     }
@@ -203,6 +215,7 @@ std::string_view target_name(Target target) {
 void run_one(Target target, const std::uint8_t* data, std::size_t size) {
     switch (target) {
     case Target::kTrace: fuzz_trace(data, size); break;
+    case Target::kTraceResealed: fuzz_resealed_trace(data, size); break;
     case Target::kSummary: fuzz_summary(data, size); break;
     case Target::kProfile: fuzz_profile(data, size); break;
     }
@@ -210,10 +223,14 @@ void run_one(Target target, const std::uint8_t* data, std::size_t size) {
 
 std::vector<std::vector<std::uint8_t>> seeds(Target target) {
     switch (target) {
-    case Target::kTrace: {
+    case Target::kTrace:
+    case Target::kTraceResealed: {
         auto plain = rich_trace(false);
         auto exec = rich_trace(true);
-        return {plain, exec, file_header(), std::vector<std::uint8_t>(plain.begin(), plain.begin() + plain.size() / 2)};
+        auto damaged = plain;
+        damaged[damaged.size() / 2] ^= 0x20; // one chunk fails its checksum
+        return {plain, exec, file_header(), std::vector<std::uint8_t>(plain.begin(), plain.begin() + plain.size() / 2),
+                damaged, rich_trace(false, 1)};
     }
     case Target::kSummary: return {bytes_of(rich_summary().dump()), bytes_of(rich_summary().dump(1))};
     case Target::kProfile: return {bytes_of(rich_profile().dump()), bytes_of(rich_summary().dump())};

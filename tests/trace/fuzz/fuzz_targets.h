@@ -12,7 +12,9 @@
 
 namespace memopt::fuzz {
 
-enum class Target { kTrace, kSummary, kProfile };
+// kTraceResealed: a trace whose chunks get their checksums recomputed after mutation, so
+// that mutated bytes reach the record decoders instead of stopping at the checksum.
+enum class Target { kTrace, kTraceResealed, kSummary, kProfile };
 
 Target parse_target(std::string_view name);
 std::string_view target_name(Target target);

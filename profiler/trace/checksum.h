@@ -1,0 +1,36 @@
+#pragma once
+// The per-chunk checksum of trace format version 2 (format.h): the low 32 bits of XXH3-64 of
+// the chunk's body (everything after the checksum field), seeded with the chunk's length
+// field so that a flipped bit in the length is caught too.
+//
+// xxHash comes from Debian's libxxhash-dev and is compiled in here (XXH_INLINE_ALL): the
+// preload library links nothing new, and the one-shot XXH3 call uses only the stack, so it is
+// safe on the allocation path and in signal handlers.
+#include <cstddef>
+#include <cstdint>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace memopt::trace {
+
+inline constexpr std::size_t kChecksumSize = 4;
+
+inline std::uint32_t chunk_checksum(std::uint64_t length_field, const std::uint8_t* body,
+                                    std::size_t size) noexcept {
+    return static_cast<std::uint32_t>(XXH3_64bits_withSeed(body, size, length_field));
+}
+
+// Little-endian store and load of the checksum field.
+inline std::uint8_t* put_checksum(std::uint8_t* out, std::uint32_t value) noexcept {
+    for (std::size_t i = 0; i < kChecksumSize; ++i) *out++ = static_cast<std::uint8_t>(value >> (8 * i));
+    return out;
+}
+
+inline std::uint32_t get_checksum(const std::uint8_t* in) noexcept {
+    std::uint32_t value = 0;
+    for (std::size_t i = 0; i < kChecksumSize; ++i) value |= static_cast<std::uint32_t>(in[i]) << (8 * i);
+    return value;
+}
+
+} // namespace memopt::trace

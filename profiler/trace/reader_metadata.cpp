@@ -1,0 +1,89 @@
+// Decoding the records that describe the trace rather than events in it: frames and modules
+// (scoped per process image), process starts, the command line, exit status, tracer errors.
+#include "profiler/trace/reader_chunk.h"
+
+namespace memopt::trace {
+
+// Writer frame ids restart at 1 in every process image: hand out reader ids that are unique
+// across the file, so that a frame of one image is never looked up in another's table.
+std::uint64_t TraceReader::scoped_frame_id(std::uint64_t writer_id) {
+    if (writer_id == 0) return 0; // the root: no frame
+    auto [it, inserted] = frame_ids_.try_emplace(writer_id, next_frame_id_);
+    if (inserted) ++next_frame_id_;
+    return it->second;
+}
+
+void TraceReader::decode_frame(Chunk& chunk) {
+    const std::uint64_t id = scoped_frame_id(chunk.varint());
+    Frame frame;
+    frame.parent = scoped_frame_id(chunk.varint());
+    frame.ip = chunk.varint();
+    frame.image = current_image();
+    metadata_.frames[id] = frame;
+}
+
+void TraceReader::decode_module(Chunk& chunk) {
+    Module module;
+    module.image = current_image();
+    module.base = chunk.varint();
+    module.path = chunk.text();
+    const std::uint64_t count = chunk.varint();
+    if (count > chunk.size) chunk.fail("too many segments");
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t vaddr = chunk.varint();
+        const std::uint64_t memsz = chunk.varint();
+        module.segments.emplace_back(vaddr, memsz);
+    }
+    metadata_.modules.push_back(std::move(module));
+}
+
+void TraceReader::decode_process_start(Chunk& chunk) {
+    ProcessImage image;
+    image.pid = chunk.varint();
+    image.ppid = chunk.varint();
+    image.start_ns = chunk.varint();
+    const std::uint8_t origin = chunk.byte();
+    metadata_.page_size = chunk.varint();
+    metadata_.stack_sample_bytes = chunk.varint();
+    if (metadata_.page_size == 0 || metadata_.page_size > (1u << 30)) chunk.fail("bad page size");
+    image.origin = metadata_.images.empty() ? ProcessOrigin::kLaunched : static_cast<ProcessOrigin>(origin);
+    if (!metadata_.images.empty()) {
+        start_new_image(image);
+        chunk.seq = 0;
+    }
+    metadata_.images.push_back(image);
+}
+
+// exec: everything of the previous image comes first, then numbering and frame ids restart.
+void TraceReader::start_new_image(const ProcessImage& image) {
+    drain(true);
+    emit_positioned_samples();
+    Event event;
+    event.type = EventType::kImageStart;
+    event.time_ns = image.start_ns;
+    event.value = image.pid;
+    ready_.push_back(event);
+    next_seq_ = 0;
+    frame_ids_.clear();
+}
+
+void TraceReader::decode_command(Chunk& chunk) {
+    const std::uint64_t count = chunk.varint();
+    if (count > chunk.size) chunk.fail("too many arguments");
+    metadata_.command.clear();
+    for (std::uint64_t i = 0; i < count; ++i) metadata_.command.push_back(chunk.text());
+}
+
+void TraceReader::decode_exit_status(Chunk& chunk) {
+    const std::uint64_t code = chunk.varint();
+    metadata_.exit.wall_ns = chunk.varint();
+    metadata_.exit.max_rss_kib = chunk.varint();
+    const std::uint8_t signaled = chunk.byte();
+    metadata_.exit.known = true;
+    metadata_.exit.exit_code = static_cast<std::int64_t>(code);
+    metadata_.exit.signaled = signaled != 0;
+}
+
+void TraceReader::decode_tracer_error(Chunk& chunk) { metadata_.tracer_errors.push_back(chunk.text()); }
+
+} // namespace memopt::trace
