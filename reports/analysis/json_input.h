@@ -10,9 +10,10 @@
 
 namespace memopt::reports {
 
-// A parsed JSON document takes up to ~20x its text in memory; 32 MiB of text is far more
-// than any profile or summary memopt writes (a sklearn profile is ~1 MB).
-inline constexpr std::size_t kMaxJsonInputBytes = 32u << 20;
+// A parsed JSON document takes up to ~25x its text in memory (832 MB for 32 MiB of tiny
+// objects); 16 MiB is ten times a profile of a program importing sklearn (1.7 MB) and
+// hundreds of times a summary, and keeps the worst case near 420 MB.
+inline constexpr std::size_t kMaxJsonInputBytes = 16u << 20;
 inline constexpr std::size_t kMaxJsonDepth = 256;
 
 // `what` names the input in messages ("baseline b.json").

@@ -30,7 +30,7 @@ void check_numbers(const json& value, const std::string& where) {
         if (x < -static_cast<std::int64_t>(kMaxMagnitude) || x > static_cast<std::int64_t>(kMaxMagnitude))
             fail(where, "is out of range (at most 2^53)");
     } else if (value.is_object()) {
-        for (const auto& [key, item] : value.items()) check_numbers(item, where + "." + key);
+        for (const auto& [key, item] : value.items()) check_numbers(item, where.empty() ? key : where + "." + key);
     } else if (value.is_array()) {
         for (std::size_t i = 0; i < value.size(); ++i) check_numbers(value[i], fmt::format("{}[{}]", where, i));
     }
@@ -152,7 +152,7 @@ void peak(Fields f) {
 
 void check_profile(const json& profile) {
     if (!profile.is_object()) throw Error("not a memopt profile: not a JSON object");
-    check_numbers(profile, "(document)");
+    check_numbers(profile, "");
     Fields top(profile, "");
     top.text("schema", true);
     if (profile.at("schema") != "memopt.profile/1")

@@ -51,21 +51,6 @@ void fuzz_trace(const std::uint8_t* data, std::size_t size) {
     (void)reports::trace_report_html(summary, nullptr);
 }
 
-void fuzz_summary(const std::uint8_t* data, std::size_t size) {
-    const std::string_view text(reinterpret_cast<const char*>(data), size);
-    // What `gate --baseline` does (bounded reader) ...
-    const auto json = reports::parse_bounded_json(text, "fuzz input");
-    const auto summary = reports::summary_from_json(json);
-    (void)reports::summary_to_text(summary);
-    (void)reports::summary_to_json(summary).dump();
-    (void)reports::trace_report_html(summary, nullptr);
-    try {
-        const auto limit = reports::limit_from_baseline(summary, reports::GateMetric::kPeakRss, 10, "fuzz");
-        (void)reports::evaluate_gate(summary, limit);
-    } catch (const Error&) {
-    }
-}
-
 // A float converted out of an integer's range gives INT_MIN / INT64_MIN on x86 without any
 // crash (undefined behaviour, seen only by UBSan): 1e308 in a profile once printed as
 // -2147483648. Output showing those values where the input has none is a finding.
@@ -73,6 +58,21 @@ void check_no_overflowed_integers(std::string_view input, const std::string& out
     for (const char* sentinel : {"-2147483648", "-9223372036854775808", "2147483647", "9223372036854775807"})
         if (output.find(sentinel) != std::string::npos && input.find(sentinel) == std::string_view::npos)
             throw std::logic_error(fmt::format("{} shows {}, an overflowed conversion to an integer", what, sentinel));
+}
+
+void fuzz_summary(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    // What `gate --baseline` does (bounded reader) ...
+    const auto json = reports::parse_bounded_json(text, "fuzz input");
+    const auto summary = reports::summary_from_json(json);
+    check_no_overflowed_integers(text, reports::summary_to_text(summary), "summary text");
+    (void)reports::summary_to_json(summary).dump();
+    (void)reports::trace_report_html(summary, nullptr);
+    try {
+        const auto limit = reports::limit_from_baseline(summary, reports::GateMetric::kPeakRss, 10, "fuzz");
+        (void)reports::evaluate_gate(summary, limit);
+    } catch (const Error&) {
+    }
 }
 
 void fuzz_profile(const std::uint8_t* data, std::size_t size) {
