@@ -136,15 +136,19 @@ void modules(const json& all) {
 }
 
 void peak(Fields f) {
+    // The probe writes "census": [] when it took no census.
+    const auto census = f.raw().find("census");
+    const bool no_census = census != f.raw().end() && census->is_array() && census->empty();
+    if (!no_census)
+        f.object("census", [](Fields c) {
+            c.integer("total_objects", 0, kMaxCount).number("total_bytes").objects("types", [](Fields t) {
+                t.text("type").integer("count", 0, kMaxCount).number("bytes").flag("deep");
+            });
+        });
     f.number("time_s").number("traced_bytes").number("rss_bytes").flag("missed").flag("top_lines_estimated")
         .objects("top_lines", [](Fields l) {
             l.text("file").integer("line", 0, kMaxCount).text("code").text("allocated_at").flag("user_code")
                 .number("bytes").integer("count", 0, kMaxCount);
-        })
-        .object("census", [](Fields c) {
-            c.integer("total_objects", 0, kMaxCount).number("total_bytes").objects("types", [](Fields t) {
-                t.text("type").integer("count", 0, kMaxCount).number("bytes").flag("deep");
-            });
         });
 }
 

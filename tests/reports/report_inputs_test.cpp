@@ -112,3 +112,21 @@ TEST_CASE("report: a profile past the size limit is refused quickly under a memo
     check_refused(r, "larger than");
     CHECK(r.err.find("internal error") == std::string::npos);
 }
+
+TEST_CASE("probe: the profile is created like every other output (mode 0600, no symlink, checked first)") {
+    ScratchDir dir("probe-output");
+    std::ofstream(dir / "s.py") << "open('ran', 'w').write('yes')\n";
+    std::ofstream(dir / "victim") << "keep";
+    std::filesystem::create_symlink(dir / "victim", dir / "link.json");
+    const auto linked = run(fmt::format("cd {} && {} probe --force -o link.json -- s.py", quote(dir.path().string()), kMemopt));
+    INFO(linked.err);
+    CHECK(linked.status == 2);
+    CHECK(linked.err.find("symbolic link") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "ran")); // refused before the script ran
+    CHECK(read_file(dir / "victim") == "keep");
+    const auto made = run(fmt::format("cd {} && umask 000 && {} probe -o p.json -- s.py", quote(dir.path().string()), kMemopt));
+    INFO(made.err);
+    REQUIRE(made.status == 0);
+    CHECK(mode_of(dir / "p.json") == 0600);
+    CHECK(report(quote((dir / "p.json").string())).status == 0); // a real profile passes check_profile
+}
