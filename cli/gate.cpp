@@ -11,6 +11,7 @@
 #include "reports/gate/junit.h"
 #include "reports/render/summary_format.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -140,8 +141,15 @@ std::optional<GateRequest> parse_request(const Args& args) {
     request.trace = path_option(vm, "trace");
     request.force = vm.count("force") > 0;
     // The command runs once: a bad output is refused now, not after it ran.
-    for (const auto& output : {request.junit, request.save, request.trace})
-        if (output) check_output_file(*output, request.force);
+    std::vector<fs::path> seen;
+    for (const auto& output : {request.junit, request.save, request.trace}) {
+        if (!output) continue;
+        check_output_file(*output, request.force);
+        const fs::path normal = fs::absolute(*output).lexically_normal();
+        if (std::find(seen.begin(), seen.end(), normal) != seen.end())
+            throw Error(fmt::format("{} is given for two outputs (--junit, --save, --trace)", *output));
+        seen.push_back(normal);
+    }
     request.record.command = request.command;
     request.record.force = request.force;
     apply_tracer_options(vm, request.record);

@@ -39,26 +39,27 @@ InputKind detect_input(const fs::path& input) {
 
 constexpr const char* kFormats = "text | json | html | folded | massif | speedscope";
 
+// Runs a check of the file's content; its error gets the file's name in front.
+template <typename Check>
+auto naming_file(const fs::path& input, Check check) {
+    try {
+        return check();
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", input, e.what()));
+    }
+}
+
 std::string render_profile_json(const fs::path& input, const std::string& format) {
     const auto json = reports::read_json_file(input, "a memopt profile or summary");
     const auto schema_it = json.is_object() ? json.find("schema") : json.end();
     const std::string schema = schema_it != json.end() && schema_it->is_string() ? schema_it->get<std::string>() : "";
     if (schema.starts_with("memopt.profile/")) {
-        try {
-            reports::check_profile(json);
-        } catch (const Error& e) {
-            throw Error(fmt::format("{}: {}", input, e.what()));
-        }
+        naming_file(input, [&] { reports::check_profile(json); });
         if (format == "html") return reports::profile_report_html(json);
         return reports::render_profile(json, format);
     }
     if (schema == reports::kSummarySchema) {
-        reports::Summary summary;
-        try {
-            summary = reports::summary_from_json(json);
-        } catch (const Error& e) {
-            throw Error(fmt::format("{}: {}", input, e.what()));
-        }
+        const auto summary = naming_file(input, [&] { return reports::summary_from_json(json); });
         if (format == "json") return json.dump(2) + "\n";
         if (format == "text") return reports::summary_to_text(summary);
         if (format == "html") return reports::trace_report_html(summary, nullptr);

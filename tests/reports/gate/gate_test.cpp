@@ -334,6 +334,7 @@ TEST_CASE("memopt gate: outputs are checked before the command runs, --force rep
     write(dir / "old.xml", "old");
     refused("--trace " + quote((dir / "old.trace").string()), "use --force");       // and --force now exists
     refused("--junit " + quote((dir / "old.xml").string()), "use --force");
+    refused("--junit " + quote((dir / "same").string()) + " --save " + quote((dir / "same").string()), "two outputs");
     CHECK(read_file(dir / "victim") == "keep");
 
     const auto forced = run(fmt::format("{} gate --max-peak 1GiB --force --trace {} --junit {} --save {} -- {} 1", kMemopt,
