@@ -4,13 +4,14 @@
 #include "cli/options.h"
 #include "cli/tracer_options.h"
 #include "common/error.h"
-#include "common/paths.h"
+#include "common/output_file.h"
 #include "common/sizes.h"
 #include "profiler/record/launcher.h"
 #include "reports/gate/gate.h"
 #include "reports/gate/junit.h"
 #include "reports/render/summary_format.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -24,12 +25,13 @@ namespace fs = std::filesystem;
 constexpr const char* kUsage =
     "memopt gate (--max-peak SIZE | --baseline SUMMARY.json [--tolerance PCT])\n"
     "            [--metric peak_rss|peak_heap] [--junit OUT.xml] [--save SUMMARY.json]\n"
-    "            [--trace TRACE] [--stacks[=N]] [--] CMD ARGS...\n\n"
+    "            [--trace TRACE] [--force] [--stacks[=N]] [--] CMD ARGS...\n\n"
     "Runs CMD under the allocation tracer, prints its memory summary and a one-line verdict\n"
     "(on stderr; CMD's own output is untouched). Exit status: 0 within the limit, 1 over it,\n"
     "CMD's own status when CMD fails, 2 on a usage or input error. With GITHUB_ACTIONS set,\n"
-    "a failure is also printed as an ::error annotation. Nothing in a baseline or trace is\n"
-    "ever executed: only CMD runs.";
+    "a failure is also printed as an ::error annotation. Every output (--junit, --save,\n"
+    "--trace) is checked before CMD runs; an existing one is replaced only with --force.\n"
+    "Nothing in a baseline or trace is ever executed: only CMD runs.";
 
 // A private temporary directory for the trace (and any child traces), removed on return.
 class TemporaryTraceDir {
@@ -69,9 +71,51 @@ bool in_github_actions() {
     return value && std::string_view(value) == "true";
 }
 
-} // namespace
 
-int run_gate(const Args& args) {
+// What the command line asks for, checked: everything that can fail before the command
+// runs fails here.
+struct GateRequest {
+    Args command;
+    std::optional<reports::GateLimit> limit;
+    std::optional<fs::path> junit, save, trace;
+    bool force = false;
+    recorder::RecordOptions record;
+};
+
+// The outcome of one gated run, before anything is written.
+struct GateOutcome {
+    int status = 0;
+    std::string message; // the verdict line or why there is none
+    reports::JunitCase test;
+};
+
+std::optional<fs::path> path_option(const po::variables_map& vm, const char* name) {
+    return vm.count(name) ? std::optional(fs::path(vm[name].as<std::string>())) : std::nullopt;
+}
+
+std::optional<reports::GateLimit> parse_limit(const po::variables_map& vm) {
+    const bool has_max = vm.count("max-peak") > 0;
+    const bool has_baseline = vm.count("baseline") > 0;
+    if (has_max && has_baseline) throw Error("give either --max-peak or --baseline, not both");
+    if (!has_max && !has_baseline && !vm.count("save"))
+        throw Error("no limit given: use --max-peak SIZE or --baseline SUMMARY.json (or --save to record one)");
+    if (vm.count("tolerance") && !has_baseline) throw Error("--tolerance needs --baseline");
+    const auto metric = reports::parse_gate_metric(vm["metric"].as<std::string>());
+    if (has_max) {
+        const std::string text = vm["max-peak"].as<std::string>();
+        return reports::limit_from_size(parse_size(text), metric, text);
+    }
+    if (has_baseline) {
+        const fs::path baseline_path = vm["baseline"].as<std::string>();
+        const auto baseline = reports::read_summary_file(baseline_path);
+        const double tolerance = vm.count("tolerance") ? vm["tolerance"].as<double>() : 10.0;
+        return reports::limit_from_baseline(baseline, metric, tolerance, baseline_path.string());
+    }
+    return std::nullopt;
+}
+
+// Returns nullopt after --help.
+std::optional<GateRequest> parse_request(const Args& args) {
     const SplitCommand split = split_command(
         args, {"--max-peak", "--baseline", "--tolerance", "--metric", "--junit", "--save", "--trace", "--interval"});
     po::options_description desc("options");
@@ -82,96 +126,104 @@ int run_gate(const Args& args) {
         ("metric", po::value<std::string>()->default_value("peak_rss"), "peak_rss | peak_heap")
         ("junit", po::value<std::string>(), "write a JUnit XML report here")
         ("save", po::value<std::string>(), "write this run's summary here (a new baseline)")
-        ("trace", po::value<std::string>(), "keep the trace here (default: a temporary file, removed)");
+        ("trace", po::value<std::string>(), "keep the trace here (default: a temporary file, removed)")
+        ("force,f", "replace existing --junit, --save and --trace files");
     add_tracer_options(desc);
     po::variables_map vm;
-    if (!parse_options(split.options, "gate", kUsage, desc, {}, vm)) return 0;
+    if (!parse_options(split.options, "gate", kUsage, desc, {}, vm)) return std::nullopt;
 
-    const bool has_max = vm.count("max-peak") > 0;
-    const bool has_baseline = vm.count("baseline") > 0;
-    if (has_max && has_baseline) throw Error("give either --max-peak or --baseline, not both");
-    if (!has_max && !has_baseline && !vm.count("save"))
-        throw Error("no limit given: use --max-peak SIZE or --baseline SUMMARY.json (or --save to record one)");
-    if (vm.count("tolerance") && !has_baseline) throw Error("--tolerance needs --baseline");
+    GateRequest request;
+    request.limit = parse_limit(vm);
     if (split.command.empty()) throw Error("no command given (usage: memopt gate --max-peak SIZE -- CMD ARGS...)");
-    const auto metric = reports::parse_gate_metric(vm["metric"].as<std::string>());
+    request.command = split.command;
+    request.junit = path_option(vm, "junit");
+    request.save = path_option(vm, "save");
+    request.trace = path_option(vm, "trace");
+    request.force = vm.count("force") > 0;
+    // The command runs once: a bad output is refused now, not after it ran.
+    std::vector<fs::path> seen;
+    for (const auto& output : {request.junit, request.save, request.trace}) {
+        if (!output) continue;
+        check_output_file(*output, request.force);
+        const fs::path normal = fs::absolute(*output).lexically_normal();
+        if (std::find(seen.begin(), seen.end(), normal) != seen.end())
+            throw Error(fmt::format("{} is given for two outputs (--junit, --save, --trace)", *output));
+        seen.push_back(normal);
+    }
+    request.record.command = request.command;
+    request.record.force = request.force;
+    apply_tracer_options(vm, request.record);
+    return request;
+}
 
-    // Everything that can be checked before running the command is checked first.
-    std::optional<reports::GateLimit> limit;
-    if (has_max) {
-        const std::string text = vm["max-peak"].as<std::string>();
-        limit = reports::limit_from_size(parse_size(text), metric, text);
-    }
-    if (has_baseline) {
-        const fs::path baseline_path = vm["baseline"].as<std::string>();
-        const auto baseline = reports::read_summary_file(baseline_path);
-        const double tolerance = vm.count("tolerance") ? vm["tolerance"].as<double>() : 10.0;
-        limit = reports::limit_from_baseline(baseline, metric, tolerance, baseline_path.string());
-    }
-    const std::optional<std::string> junit = vm.count("junit") ? std::optional(vm["junit"].as<std::string>()) : std::nullopt;
-    const std::optional<fs::path> save = vm.count("save") ? std::optional(fs::path(vm["save"].as<std::string>())) : std::nullopt;
-    for (const auto& output : {junit ? fs::path(*junit) : fs::path(), save.value_or(fs::path())}) {
-        if (output.empty()) continue;
-        if (fs::is_directory(output)) throw Error(fmt::format("output {} is a directory", output));
-        const fs::path dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
-        if (!fs::is_directory(dir)) throw Error(fmt::format("output directory {} does not exist", dir));
-    }
-
-    recorder::RecordOptions options;
-    options.command = split.command;
-    apply_tracer_options(vm, options);
+reports::Summary run_traced(GateRequest& request, recorder::RecordResult& result) {
     std::optional<TemporaryTraceDir> temporary;
-    if (vm.count("trace")) {
-        options.output = vm["trace"].as<std::string>();
+    if (request.trace) {
+        request.record.output = *request.trace;
     } else {
         temporary.emplace();
-        options.output = temporary->path() / "gate.trace";
+        request.record.output = temporary->path() / "gate.trace";
     }
-
-    const recorder::RecordResult result = recorder::record(options);
+    result = recorder::record(request.record);
     if (!result.trace_warning.empty())
         fmt::print(stderr, "memopt gate: warning: {}; the trace lacks the exit status\n", result.trace_warning);
-    const reports::Summary summary = reports::summarize_trace(options.output);
+    reports::Summary summary = reports::summarize_trace(request.record.output);
     fmt::print(stderr, "{}", reports::summary_to_text(summary));
     for (const auto& warning : summary.warnings) fmt::print(stderr, "memopt gate: warning: {}\n", warning);
-    if (save) {
-        reports::save_summary_file(summary, *save);
-        fmt::print(stderr, "memopt gate: summary saved to {}\n", *save);
-    }
+    return summary;
+}
 
-    reports::JunitCase test;
-    test.name = command_line(split.command);
-    test.time_s = result.wall_seconds;
-    test.system_out = reports::summary_to_text(summary);
-    int status = 0;
-    std::string message;
+GateOutcome judge(const GateRequest& request, const recorder::RecordResult& result, const reports::Summary& summary) {
+    GateOutcome outcome;
+    outcome.test.name = command_line(request.command);
+    outcome.test.time_s = result.wall_seconds;
+    outcome.test.system_out = reports::summary_to_text(summary);
     if (result.exit_code != 0) {
-        message = result.signaled
-                      ? fmt::format("the command was killed by signal {}; no memory verdict", result.exit_code - 128)
-                      : fmt::format("the command failed with status {}; no memory verdict", result.exit_code);
-        test.error = message;
-        status = result.exit_code;
-        fmt::print(stderr, "memopt gate: {}\n", message);
-    } else if (limit) {
-        const auto verdict = reports::evaluate_gate(summary, *limit);
+        outcome.message = result.signaled
+                              ? fmt::format("the command was killed by signal {}; no memory verdict", result.exit_code - 128)
+                              : fmt::format("the command failed with status {}; no memory verdict", result.exit_code);
+        outcome.test.error = outcome.message;
+        outcome.status = result.exit_code;
+        fmt::print(stderr, "memopt gate: {}\n", outcome.message);
+    } else if (request.limit) {
+        const auto verdict = reports::evaluate_gate(summary, *request.limit);
         fmt::print(stderr, "{}\n", verdict.line);
-        message = verdict.line;
+        outcome.message = verdict.line;
         if (!verdict.passed) {
-            test.failure = verdict.line;
-            status = 1;
+            outcome.test.failure = verdict.line;
+            outcome.status = 1;
         }
     }
-    test.details = message;
-    if (junit) {
-        reports::write_text_file(*junit, reports::junit_xml(test));
-        fmt::print(stderr, "memopt gate: JUnit report written to {}\n", *junit);
+    outcome.test.details = outcome.message;
+    return outcome;
+}
+
+void write_outputs(const GateRequest& request, const reports::Summary& summary, const GateOutcome& outcome) {
+    if (request.save) {
+        reports::save_summary_file(summary, *request.save, request.force);
+        fmt::print(stderr, "memopt gate: summary saved to {}\n", *request.save);
     }
-    if (status != 0 && in_github_actions()) {
+    if (request.junit) {
+        write_output_file(*request.junit, reports::junit_xml(outcome.test), request.force);
+        fmt::print(stderr, "memopt gate: JUnit report written to {}\n", *request.junit);
+    }
+    if (outcome.status != 0 && in_github_actions()) {
         std::fflush(stderr);
-        fmt::print("{}\n", reports::github_error_annotation("memopt gate", message));
+        fmt::print("{}\n", reports::github_error_annotation("memopt gate", outcome.message));
         std::fflush(stdout);
     }
-    return status;
+}
+
+} // namespace
+
+int run_gate(const Args& args) {
+    std::optional<GateRequest> request = parse_request(args);
+    if (!request) return 0;
+    recorder::RecordResult result;
+    const reports::Summary summary = run_traced(*request, result);
+    const GateOutcome outcome = judge(*request, result, summary);
+    write_outputs(*request, summary, outcome);
+    return outcome.status;
 }
 
 } // namespace memopt::cli

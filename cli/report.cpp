@@ -2,7 +2,10 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/error.h"
-#include "common/paths.h"
+#include "common/input_file.h"
+#include "common/output_file.h"
+#include "reports/analysis/json_input.h"
+#include "reports/analysis/profile_check.h"
 #include "reports/render/exports.h"
 #include "reports/render/html.h"
 #include "reports/render/profile_report.h"
@@ -11,10 +14,8 @@
 
 #include <fmt/format.h>
 #include <fmt/std.h>
-#include <fstream>
 #include <iostream>
 #include <set>
-#include <sstream>
 
 namespace memopt::cli {
 namespace {
@@ -23,12 +24,12 @@ namespace fs = std::filesystem;
 
 enum class InputKind { kTrace, kJson };
 
+// The input is opened once here (a FIFO or device is refused without blocking) and
+// recognised by its first bytes.
 InputKind detect_input(const fs::path& input) {
-    std::ifstream file(input, std::ios::binary);
-    if (!file) throw Error(fmt::format("cannot open {}", input));
-    char head[8] = {};
-    file.read(head, sizeof head);
-    const std::string_view start(head, static_cast<std::size_t>(file.gcount()));
+    InputFile file(input);
+    const std::string head = file.head(8);
+    const std::string_view start = head;
     if (start.starts_with("MEMOPTTR")) return InputKind::kTrace;
     const auto first = start.find_first_not_of(" \t\r\n");
     if (first != std::string_view::npos && start[first] == '{') return InputKind::kJson;
@@ -36,26 +37,29 @@ InputKind detect_input(const fs::path& input) {
     throw Error(fmt::format("{} is neither a memopt trace nor a JSON profile", input));
 }
 
-nlohmann::json read_json(const fs::path& input) {
-    std::ifstream file(input);
+constexpr const char* kFormats = "text | json | html | folded | massif | speedscope";
+
+// Runs a check of the file's content; its error gets the file's name in front.
+template <typename Check>
+auto naming_file(const fs::path& input, Check check) {
     try {
-        return nlohmann::json::parse(file);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(fmt::format("{} is not valid JSON: {}", input, e.what()));
+        return check();
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", input, e.what()));
     }
 }
 
-constexpr const char* kFormats = "text | json | html | folded | massif | speedscope";
-
 std::string render_profile_json(const fs::path& input, const std::string& format) {
-    const auto json = read_json(input);
-    const std::string schema = json.is_object() ? json.value("schema", "") : "";
+    const auto json = reports::read_json_file(input, "a memopt profile or summary");
+    const auto schema_it = json.is_object() ? json.find("schema") : json.end();
+    const std::string schema = schema_it != json.end() && schema_it->is_string() ? schema_it->get<std::string>() : "";
     if (schema.starts_with("memopt.profile/")) {
+        naming_file(input, [&] { reports::check_profile(json); });
         if (format == "html") return reports::profile_report_html(json);
         return reports::render_profile(json, format);
     }
     if (schema == reports::kSummarySchema) {
-        const auto summary = reports::summary_from_json(json);
+        const auto summary = naming_file(input, [&] { return reports::summary_from_json(json); });
         if (format == "json") return json.dump(2) + "\n";
         if (format == "text") return reports::summary_to_text(summary);
         if (format == "html") return reports::trace_report_html(summary, nullptr);
@@ -98,7 +102,7 @@ int run_report(const Args& args) {
         ("format", po::value<std::string>()->default_value("text"), kFormats)
         ("output,o", po::value<std::string>(), "write here instead of standard output")
         ("force,f", "replace an existing output file")
-        ("top", po::value<std::size_t>()->default_value(10), "number of allocation sites to list");
+        ("top", po::value<long long>()->default_value(10), "number of allocation sites to list (1 or more)");
     po::positional_options_description positional;
     positional.add("input", 1);
     po::variables_map vm;
@@ -107,25 +111,20 @@ int run_report(const Args& args) {
         return 0;
     if (!vm.count("input")) throw Error("no trace or profile given (usage: memopt report TRACE|PROFILE [--format FORMAT] [-o OUT])");
     const fs::path input = vm["input"].as<std::string>();
-    if (!fs::exists(input)) throw Error(fmt::format("{} not found", input));
-    if (fs::is_directory(input)) throw Error(fmt::format("{} is a directory, not a trace", input));
     const std::string format = vm["format"].as<std::string>();
     if (!std::set<std::string>{"text", "json", "html", "folded", "massif", "speedscope"}.count(format))
         throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));
-    fs::path output;
-    if (vm.count("output")) {
-        output = vm["output"].as<std::string>();
-        check_output_path(output, vm.count("force") > 0);
-    }
-    const std::string text = render(input, format, vm["top"].as<std::size_t>());
+    const long long top = vm["top"].as<long long>();
+    if (top < 1 || top > 100000) throw Error(fmt::format("--top {} is out of range (1 to 100000)", top));
+    const bool force = vm.count("force") > 0;
+    const fs::path output = vm.count("output") ? fs::path(vm["output"].as<std::string>()) : fs::path();
+    if (!output.empty()) check_output_file(output, force); // before the work of rendering
+    const std::string text = render(input, format, static_cast<std::size_t>(top));
     if (output.empty()) {
         std::cout << text << std::flush;
         return 0;
     }
-    std::ofstream file(output, std::ios::trunc);
-    file << text;
-    file.close();
-    if (!file) throw Error(fmt::format("cannot write {}", output));
+    write_output_file(output, text, force);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "profiler/probe/probe.h"
 
 #include "common/error.h"
+#include "common/output_file.h"
 #include "common/paths.h"
 #include "profiler/probe/alloc_sampler.h"
 #include "profiler/probe/code_tracker.h"
@@ -20,7 +21,6 @@
 
 #include <Python.h>
 #include <cstdio>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <fstream>
@@ -72,20 +72,7 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 void write_profile(const std::filesystem::path& path, const json& profile, bool force) {
-    const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL);
-    const int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) throw Error(fmt::format("cannot write the profile {}", path));
-    const std::string text = profile.dump(1) + "\n";
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n <= 0) {
-            ::close(fd);
-            throw Error(fmt::format("cannot write the profile {}", path));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
+    write_output_file(path, profile.dump(1) + "\n", force);
 }
 
 // The Python side, executed into a namespace that is not in sys.modules.
@@ -181,7 +168,7 @@ ProbeResult run(const ProbeOptions& options) {
     native_module_anchor();
     check_script_options(options);
     const auto package_dir = python_package_dir();
-    check_output_path(options.output, options.force);
+    check_output_file(options.output, options.force); // fails now, not after the script ran
     const auto output = std::filesystem::absolute(options.output); // the script may chdir
 
     NativeParts parts;

@@ -1,8 +1,17 @@
+// The summary file, memopt.summary/1 (DESIGN.md): written by `report --format json` and
+// `gate --save`, read by `gate --baseline` and `report SUMMARY.json`. Its reading and
+// writing live here and nowhere else.
 #include "common/error.h"
+#include "common/output_file.h"
+#include "reports/analysis/json_input.h"
 #include "reports/render/summary_format.h"
 
+#include <climits>
+#include <cmath>
+#include <cstdint>
 #include <fmt/format.h>
-#include <type_traits>
+#include <fmt/std.h>
+#include <optional>
 
 namespace memopt::reports {
 
@@ -92,64 +101,181 @@ json summary_to_json(const Summary& s) {
 
 namespace {
 
-template <typename T>
-T field(const json& object, const char* name, const char* where) {
-    auto it = object.find(name);
-    if (it == object.end()) throw Error(fmt::format("{}: missing field '{}'", where, name));
-    // A float converted to an integer type out of its range is undefined behaviour in
-    // nlohmann's get<> (found by libFuzzer + UBSan with 1e33): integers must be integers.
-    if constexpr (std::is_integral_v<T>)
-        if (!it->is_number_integer()) throw Error(fmt::format("{}: field '{}' has the wrong type", where, name));
-    try {
-        return it->get<T>();
-    } catch (const json::exception&) {
-        throw Error(fmt::format("{}: field '{}' has the wrong type", where, name));
+// Reads a summary someone else may have written: every field present is checked for its
+// type and range (a negative or fractional byte count, 1e308 where an integer belongs, a
+// string where a list belongs), and the message names the field: "phases[2].end_s".
+class FieldReader {
+  public:
+    FieldReader(const json& object, std::string where) : object_(object), where_(std::move(where)) {
+        if (!object_.is_object()) fail("", "must be a JSON object");
     }
+
+    // Byte counts and counters: whole numbers from 0 to 2^62 (a 4 EiB bound far past any
+    // real figure, so sums and differences cannot overflow).
+    std::uint64_t count(const char* name, bool required = false) const {
+        const json* value = find(name, required);
+        if (!value) return 0;
+        if (!value->is_number_unsigned() || value->get<std::uint64_t>() > kMaxCount)
+            fail(name, "must be a whole number from 0 to 2^62");
+        return value->get<std::uint64_t>();
+    }
+    double seconds(const char* name, bool required = false) const {
+        const json* value = find(name, required);
+        if (!value) return 0;
+        if (!value->is_number() || !std::isfinite(value->get<double>()) || value->get<double>() < 0 ||
+            value->get<double>() > kMaxSeconds)
+            fail(name, "must be a number of seconds from 0 to 10^9");
+        return value->get<double>();
+    }
+    std::optional<std::int64_t> status(const char* name) const {
+        const json* value = find(name, false);
+        if (!value) return std::nullopt;
+        if (!value->is_number_integer() || value->get<std::int64_t>() < INT32_MIN || value->get<std::int64_t>() > INT32_MAX)
+            fail(name, "must be null or a whole number (an exit status)");
+        return value->get<std::int64_t>();
+    }
+    bool flag(const char* name) const {
+        const json* value = find(name, false);
+        if (!value) return false;
+        if (!value->is_boolean()) fail(name, "must be true or false");
+        return value->get<bool>();
+    }
+    std::string text(const char* name, bool required = false) const {
+        const json* value = find(name, required);
+        if (!value) return {};
+        if (!value->is_string()) fail(name, "must be a string");
+        return value->get<std::string>();
+    }
+    std::vector<std::string> texts(const char* name) const {
+        std::vector<std::string> out;
+        for (const json& item : array(name)) {
+            if (!item.is_string()) fail(name, "must be a list of strings");
+            out.push_back(item.get<std::string>());
+        }
+        return out;
+    }
+    const json& array(const char* name) const {
+        static const json empty = json::array();
+        const json* value = find(name, false);
+        if (!value) return empty;
+        if (!value->is_array()) fail(name, "must be a list");
+        return *value;
+    }
+    const json& object(const char* name) const {
+        static const json empty = json::object();
+        const json* value = find(name, false);
+        if (!value) return empty;
+        if (!value->is_object()) fail(name, "must be an object");
+        return *value;
+    }
+    std::string path(const char* name) const { return where_.empty() ? name : fmt::format("{}.{}", where_, name); }
+
+  private:
+    static constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 62;
+    static constexpr double kMaxSeconds = 1e9;
+
+    // Absent and null are the same: the field's default.
+    const json* find(const char* name, bool required) const {
+        const auto it = object_.find(name);
+        if (it == object_.end() || it->is_null()) {
+            if (required) fail(name, "is missing");
+            return nullptr;
+        }
+        return &*it;
+    }
+    [[noreturn]] void fail(const char* name, const char* problem) const {
+        const std::string field = *name ? path(name) : where_;
+        throw Error(field.empty() ? fmt::format("summary {}", problem)
+                                  : fmt::format("summary field '{}' {}", field, problem));
+    }
+
+    const json& object_;
+    std::string where_;
+};
+
+std::vector<PhaseSummary> read_phases(const FieldReader& summary) {
+    std::vector<PhaseSummary> phases;
+    const json& list = summary.array("phases");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const FieldReader p(list[i], fmt::format("phases[{}]", i));
+        phases.push_back({p.text("name", true), p.seconds("start_s"), p.seconds("end_s"), p.count("peak_heap_bytes"),
+                          p.count("peak_rss_bytes")});
+    }
+    return phases;
 }
 
-template <typename T>
-T optional_field(const json& object, const char* name, T fallback) {
-    auto it = object.find(name);
-    if (it == object.end() || it->is_null()) return fallback;
-    if constexpr (std::is_integral_v<T>)
-        if (!it->is_number_integer()) return fallback;
-    try {
-        return it->get<T>();
-    } catch (const json::exception&) {
-        return fallback;
+std::vector<SiteSummary> read_sites(const FieldReader& summary) {
+    std::vector<SiteSummary> sites;
+    const json& list = summary.array("top_sites");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const FieldReader site(list[i], fmt::format("top_sites[{}]", i));
+        sites.push_back({site.texts("stack"), site.count("bytes"), site.count("count")});
     }
+    return sites;
+}
+
+std::vector<TimelinePoint> read_timeline(const FieldReader& summary) {
+    const FieldReader timeline(summary.object("timeline"), "timeline");
+    const json& t = timeline.array("t_s");
+    const json& heap = timeline.array("heap_bytes");
+    const json& rss = timeline.array("rss_bytes");
+    if (heap.size() != t.size() || rss.size() != t.size())
+        throw Error("summary field 'timeline' has lists of different lengths");
+    std::vector<TimelinePoint> points;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const json point = {{"t_s", t[i]}, {"heap_bytes", heap[i]}, {"rss_bytes", rss[i]}};
+        const FieldReader p(point, fmt::format("timeline[{}]", i));
+        points.push_back({p.seconds("t_s", true), p.count("heap_bytes", true), p.count("rss_bytes", true)});
+    }
+    return points;
 }
 
 } // namespace
 
 Summary summary_from_json(const json& j) {
-    const char* where = "summary";
-    if (!j.is_object()) throw Error("summary: not a JSON object");
-    const auto schema = field<std::string>(j, "schema", where);
-    if (schema != kSummarySchema)
-        throw Error(fmt::format("summary: schema '{}' is not {}", schema, kSummarySchema));
+    const FieldReader r(j, "");
+    const std::string schema = r.text("schema", true);
+    if (schema != kSummarySchema) throw Error(fmt::format("summary: schema '{}' is not {}", schema, kSummarySchema));
     Summary s;
-    s.command = optional_field<std::vector<std::string>>(j, "command", {});
-    s.exit_known = j.contains("exit_code") && j["exit_code"].is_number_integer();
-    s.exit_code = optional_field<std::int64_t>(j, "exit_code", 0);
-    s.duration_s = field<double>(j, "duration_s", where);
-    s.peak_heap_bytes = field<std::uint64_t>(j, "peak_heap_bytes", where);
-    s.peak_rss_bytes = field<std::uint64_t>(j, "peak_rss_bytes", where);
-    s.leaked_bytes = field<std::uint64_t>(j, "leaked_bytes", where);
-    s.total_allocations = field<std::uint64_t>(j, "total_allocations", where);
-    s.total_frees = field<std::uint64_t>(j, "total_frees", where);
-    s.total_allocated_bytes = field<std::uint64_t>(j, "total_allocated_bytes", where);
-    s.warnings = optional_field<std::vector<std::string>>(j, "warnings", {});
-    s.notes = optional_field<std::vector<std::string>>(j, "notes", {});
-    if (auto it = j.find("phases"); it != j.end() && it->is_array()) {
-        for (const auto& p : *it) {
-            if (!p.is_object()) throw Error("summary: a phase is not an object");
-            s.phases.push_back({field<std::string>(p, "name", "summary phase"), optional_field(p, "start_s", 0.0),
-                                optional_field(p, "end_s", 0.0), optional_field<std::uint64_t>(p, "peak_heap_bytes", 0),
-                                optional_field<std::uint64_t>(p, "peak_rss_bytes", 0)});
-        }
-    }
+    s.command = r.texts("command");
+    const auto exit_code = r.status("exit_code");
+    s.exit_known = exit_code.has_value();
+    s.exit_code = exit_code.value_or(0);
+    s.killed_by_signal = r.flag("killed_by_signal");
+    s.duration_s = r.seconds("duration_s", true);
+    s.peak_heap_bytes = r.count("peak_heap_bytes", true);
+    s.peak_heap_mapped_bytes = r.count("peak_heap_mapped_bytes");
+    s.peak_heap_time_s = r.seconds("peak_heap_time_s");
+    s.peak_rss_bytes = r.count("peak_rss_bytes", true);
+    s.leaked_bytes = r.count("leaked_bytes", true);
+    s.leaked_mapped_bytes = r.count("leaked_mapped_bytes");
+    s.total_allocations = r.count("total_allocations", true);
+    s.total_frees = r.count("total_frees", true);
+    s.total_allocated_bytes = r.count("total_allocated_bytes", true);
+    s.unmatched_frees = r.count("unmatched_frees");
+    s.stack_sample_bytes = r.count("stack_sample_bytes");
+    s.phases = read_phases(r);
+    s.top_sites = read_sites(r);
+    s.timeline = read_timeline(r);
+    s.child_traces = r.texts("child_traces");
+    s.warnings = r.texts("warnings");
+    s.notes = r.texts("notes");
+    s.events = r.count("events");
+    s.trace_bytes = r.count("trace_bytes");
     return s;
+}
+
+Summary read_summary_file(const std::filesystem::path& path) {
+    const auto json = read_json_file(path, "a memopt summary");
+    try {
+        return summary_from_json(json);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", path, e.what()));
+    }
+}
+
+void save_summary_file(const Summary& summary, const std::filesystem::path& path, bool force) {
+    write_output_file(path, summary_to_json(summary).dump(2) + "\n", force);
 }
 
 } // namespace memopt::reports

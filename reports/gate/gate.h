@@ -1,12 +1,11 @@
 #pragma once
 // `memopt gate`: decides whether a run's peak memory is within a limit, either an absolute
 // size (--max-peak) or a recorded baseline summary plus a tolerance. Pure functions over a
-// Summary; running the command and printing live in cli/gate.cpp.
+// Summary; running the command and printing live in cli/gate.cpp. Baselines are read
+// with read_summary_file (reports/render/summary_format.h).
 #include "reports/analysis/summary.h"
 
 #include <cstdint>
-#include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,21 +45,6 @@ struct GateVerdict {
 };
 
 GateVerdict evaluate_gate(const Summary& run, const GateLimit& limit);
-
-// A baseline or summary file: bounded size, bounded nesting, schema memopt.summary/1.
-// Throws memopt::Error naming the file on anything else. Nothing in it is ever executed.
-Summary read_summary_file(const std::filesystem::path& path);
-
-// Parses JSON text after checking it is at most `max_bytes` long and nested at most
-// `max_depth` deep (a deep document would otherwise exhaust the stack). Throws memopt::Error
-// with `what` in the message.
-nlohmann::json parse_bounded_json(std::string_view text, std::string_view what,
-                                  std::size_t max_bytes = 64u << 20, std::size_t max_depth = 256);
-
-// Writes `summary` as JSON to `path` atomically (temporary file + rename, mode 0644,
-// O_EXCL|O_NOFOLLOW for the temporary). Replaces an existing regular file, never follows a
-// symlink at `path` (the link itself is replaced). Throws memopt::Error.
-void save_summary_file(const Summary& summary, const std::filesystem::path& path);
 
 // A GitHub Actions workflow command: "::error title=memopt gate::MESSAGE" with the
 // characters GitHub treats specially (%, CR, LF) escaped.

@@ -1,14 +1,6 @@
 #include "reports/gate/junit.h"
 
-#include "common/write_all.h"
-
-#include "common/error.h"
-
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 namespace memopt::reports {
 namespace {
@@ -91,19 +83,6 @@ std::string junit_xml(const JunitCase& test) {
         xml += fmt::format("      <system-out>{}</system-out>\n", xml_escape(test.system_out));
     xml += "    </testcase>\n  </testsuite>\n</testsuites>\n";
     return xml;
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-    // O_NOFOLLOW: a symlink planted at the output path is refused, not written through.
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    try {
-        write_all(fd, text.data(), text.size(), path);
-    } catch (const Error&) {
-        ::close(fd);
-        throw;
-    }
-    if (::close(fd) != 0) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
 }
 
 } // namespace memopt::reports

@@ -26,7 +26,4 @@ std::string junit_xml(const JunitCase& test);
 // UTF-8) become U+FFFD so the document always parses.
 std::string xml_escape(std::string_view text);
 
-// Writes `xml` to `path` (replacing a regular file; never following a symlink).
-void write_text_file(const std::string& path, const std::string& text);
-
 } // namespace memopt::reports

@@ -2,6 +2,7 @@
 // phases, import tree with own/cumulative cost, modules imported but never run.
 // Reads the JSON defensively: a missing section is left out of the page, not an error.
 #include "common/error.h"
+#include "reports/analysis/profile_check.h"
 #include "reports/render/html.h"
 
 #include <algorithm>
@@ -203,7 +204,7 @@ std::string never_run_section(const json& profile) {
 
 // A field of the wrong type (json::type_error) is bad input: one memopt::Error (found by fuzzing).
 std::string profile_report_html(const json& profile) try {
-    if (!profile.is_object()) throw Error("profile: not a JSON object");
+    check_profile(profile); // every field has its documented type and range
     std::string argv = string_at(profile, "script");
     if (profile.contains("argv") && profile.at("argv").is_array())
         for (const auto& word : profile.at("argv"))

@@ -2,10 +2,10 @@
 #include "reports/render/profile_report.h"
 
 #include "common/error.h"
+#include "reports/analysis/profile_check.h"
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
 #include <vector>
 
@@ -38,7 +38,7 @@ std::string tracking_label(const json& in) {
     std::string mode = str(in, "allocation_tracking");
     if (mode.empty()) mode = in.value("tracemalloc", true) ? "tracemalloc" : "none";
     if (mode == "tracemalloc")
-        return fmt::format(", tracemalloc {} frames", static_cast<int>(num(in, "tracemalloc_frames")));
+        return fmt::format(", tracemalloc {} frames", static_cast<long long>(num(in, "tracemalloc_frames")));
     if (mode == "sampled") {
         const double mean = num(in.value("sampling", json::object()), "mean_bytes");
         return mean <= 1 ? ", every allocation tracked" : fmt::format(", allocations sampled every ~{:.0f} KiB", mean / 1024);
@@ -53,7 +53,7 @@ void header(std::string& out, const json& p) {
     const json& in = p.value("interpreter", json::object());
     out += fmt::format("memopt probe profile: {}\n", argv);
     out += fmt::format("  exit status {}, {:.2f} s, {} (optimize {}{}{})\n", p.value("exit_status", 0),
-                       num(p, "duration_s"), str(in, "executable"), static_cast<int>(num(in, "optimize")),
+                       num(p, "duration_s"), str(in, "executable"), static_cast<long long>(num(in, "optimize")),
                        tracking_label(in),
                        in.value("code_tracking", true) ? "" : ", no code tracking");
     const json& base = p.value("baseline", json::object());
@@ -63,7 +63,7 @@ void header(std::string& out, const json& p) {
                        mb(num(p, "peak_traced_bytes")), mb(num(base, "rss_at_script_start_bytes")));
     out += fmt::format("  probe's own footprint ~{} MB (memopt before Python {} MB, tracemalloc {} MB, sampler {} MB); {} snapshot(s) took {:.2f} s\n",
                        mb(num(over, "estimated_rss_bytes")), mb(num(over, "native_before_python_bytes")),
-                       mb(num(over, "tracemalloc_bytes")), mb(num(over, "sampler_bytes")), static_cast<int>(num(over, "snapshots")),
+                       mb(num(over, "tracemalloc_bytes")), mb(num(over, "sampler_bytes")), static_cast<long long>(num(over, "snapshots")),
                        num(over, "snapshot_time_s"));
     const json& stdout_info = p.value("stdout", json::object());
     out += fmt::format("  stdout {} bytes, sha256 {}\n", static_cast<long long>(num(stdout_info, "bytes")),
@@ -187,6 +187,7 @@ std::string render_profile(const nlohmann::json& profile, std::string_view forma
     if (!profile.is_object() || !profile.contains("schema") || !profile.at("schema").is_string() ||
         !profile.at("schema").get<std::string>().starts_with("memopt.profile/"))
         throw Error("not a memopt profile (schema memopt.profile/1 expected)");
+    check_profile(profile); // from here on every field has its documented type and range
     if (format == "json") return profile.dump(2) + "\n";
     if (format != "text") throw Error(fmt::format("probe profiles can be reported as text, json or html, not '{}'", format));
     std::string out;
@@ -198,15 +199,6 @@ std::string render_profile(const nlohmann::json& profile, std::string_view forma
     return out;
 } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("profile does not follow memopt.profile/1: {}", e.what()));
-}
-
-bool looks_like_profile(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    if (!in) return false;
-    char buffer[512] = {};
-    in.read(buffer, sizeof buffer - 1);
-    const std::string head(buffer);
-    return head.find("\"schema\"") != std::string::npos && head.find("memopt.profile/") != std::string::npos;
 }
 
 } // namespace memopt::reports

@@ -1,7 +1,6 @@
 #pragma once
 // Rendering of a probe profile (JSON schema memopt.profile/1), called by `memopt report`
 // when its input is a profile rather than a trace.
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -9,11 +8,7 @@
 namespace memopt::reports {
 
 // format: "text" or "json" (more formats may follow). Throws memopt::Error on an unknown
-// format or a profile that does not follow the schema.
+// format or a profile that does not follow the schema (reports/analysis/profile_check.h).
 std::string render_profile(const nlohmann::json& profile, std::string_view format);
-
-// True when the file starts like a probe profile (a JSON object whose "schema" is
-// memopt.profile/N, which the probe writes first).
-bool looks_like_profile(const std::filesystem::path& path);
 
 } // namespace memopt::reports

@@ -44,7 +44,7 @@ TEST_CASE("charts are well-formed SVG whatever the labels") {
 TEST_CASE("profile page: import tree and never-run modules, escaped") {
     ScratchDir dir("memopt-profile-html");
     const auto profile = nlohmann::json::parse(R"({
-      "schema": "memopt.profile/1", "argv": ["app<1>.py", "a&b"], "duration_s": 1.5, "exit_status": 0,
+      "schema": "memopt.profile/1", "argv": ["app<1>.py", "a&b"], "duration_s": 1.5, "exit_status": 0, "peak_rss_bytes": 5e7,
       "interpreter": {"executable": "/usr/bin/python3", "version": "3.11", "optimize": 0},
       "rss_timeline": {"t_s": [0, 0.5, 1.0], "rss_bytes": [1e7, 5e7, 4e7]},
       "phases": [{"name": "load<x>", "start_s": 0.1, "end_s": 0.6, "peak_rss_bytes": 5e7}],

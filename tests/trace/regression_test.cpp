@@ -31,7 +31,29 @@ void replay_corpus(memopt::fuzz::Target target, const std::string& prefix) {
     }
 }
 
+// Inputs named TARGET-reject-*: the readers must refuse them (memopt::Error), not render them.
+void require_rejected(memopt::fuzz::Target target, const std::string& prefix) {
+    std::size_t count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(TRACE_CORPUS_DIR)) {
+        if (entry.path().filename().string().rfind(prefix, 0) != 0) continue;
+        std::ifstream in(entry.path(), std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        INFO(entry.path());
+        CHECK_THROWS_AS(memopt::fuzz::run_one(target, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                        memopt::Error);
+        ++count;
+    }
+    CHECK(count > 0);
+}
+
 } // namespace
+
+TEST_CASE("profiles and summaries out of type or range are refused (issue 12, item 16)") {
+    // {"schema":"memopt.profile/1"} rendered as a profile; 1e308 in an integer field printed
+    // as -2147483648; peak_rss_bytes -5 made a baseline of 16777216 TiB.
+    require_rejected(memopt::fuzz::Target::kProfile, "profile-reject-");
+    require_rejected(memopt::fuzz::Target::kSummary, "summary-reject-");
+}
 
 TEST_CASE("summary JSON of a trace whose strings are not UTF-8 (fuzz: json type_error 316)") {
     memopt::reports::Summary s;

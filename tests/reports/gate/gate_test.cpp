@@ -75,11 +75,12 @@ TEST_CASE("gate verdict: baseline plus tolerance, per metric") {
 TEST_CASE("gate: summary files are read with bounds, saved atomically, never through symlinks") {
     ScratchDir dir("gate-files");
     auto s = summary_with(7 * kMiB, 9 * kMiB);
-    save_summary_file(s, dir / "base.json");
+    save_summary_file(s, dir / "base.json", false);
     const auto back = read_summary_file(dir / "base.json");
     CHECK(back.peak_heap_bytes == 7 * kMiB);
     CHECK(back.peak_rss_bytes == 9 * kMiB);
-    save_summary_file(summary_with(1, 2), dir / "base.json"); // replaces
+    CHECK_THROWS_WITH(save_summary_file(summary_with(1, 2), dir / "base.json", false), Catch::Contains("--force"));
+    save_summary_file(summary_with(1, 2), dir / "base.json", true); // replaces
     CHECK(read_summary_file(dir / "base.json").peak_rss_bytes == 2);
 
     write(dir / "deep.json", std::string(100000, '[') + std::string(100000, ']'));
@@ -94,8 +95,8 @@ TEST_CASE("gate: summary files are read with bounds, saved atomically, never thr
     CHECK_THROWS_WITH(read_summary_file(dir / "fifo"), Catch::Contains("not a regular file"));
 
     write(dir / "victim", "keep");
-    std::filesystem::create_symlink(dir / "victim", dir / "link.xml");
-    CHECK_THROWS_AS(write_text_file((dir / "link.xml").string(), "x"), memopt::Error);
+    std::filesystem::create_symlink(dir / "victim", dir / "link.json");
+    CHECK_THROWS_WITH(save_summary_file(s, dir / "link.json", true), Catch::Contains("symbolic link"));
     CHECK(read_file(dir / "victim") == "keep");
 }
 
@@ -251,4 +252,100 @@ TEST_CASE("security: the HTML report escapes everything that comes from the trac
     CHECK(html.out.find(phase) == std::string::npos);
     CHECK(html.out.find("onerror=alert(2)") != std::string::npos); // present, but as text
     CHECK(html.out.find("&lt;img src=x onerror=alert(2)&gt;") != std::string::npos);
+}
+
+TEST_CASE("gate: a baseline's fields are checked for type and range (issue 12, item 16)") {
+    ScratchDir dir("gate-baseline-range");
+    auto base = summary_to_json(summary_with(64 * kMiB, 64 * kMiB));
+    auto refused = [&](const char* field, const nlohmann::json& value) {
+        auto bad = base;
+        bad[field] = value;
+        write(dir / "b.json", bad.dump());
+        INFO(field << " = " << value.dump());
+        CHECK_THROWS_WITH(read_summary_file(dir / "b.json"), Catch::Contains(field) && Catch::Contains("b.json"));
+    };
+    refused("peak_rss_bytes", -5);          // was read as 16777216 TiB: every run passed
+    refused("peak_rss_bytes", 1e308);
+    refused("peak_rss_bytes", 1.5);
+    refused("peak_heap_bytes", "lots");
+    refused("duration_s", -1.0);
+    refused("exit_code", 1e12);
+    refused("killed_by_signal", "yes");
+    refused("warnings", nlohmann::json::array({1}));
+    refused("command", "sh -c x");
+    auto phase = base;
+    phase["phases"] = nlohmann::json::array({{{"name", "load"}, {"peak_rss_bytes", -1}}});
+    write(dir / "b.json", phase.dump());
+    CHECK_THROWS_WITH(read_summary_file(dir / "b.json"), Catch::Contains("phases[0].peak_rss_bytes"));
+    auto missing = base;
+    missing.erase("peak_rss_bytes");
+    write(dir / "b.json", missing.dump());
+    CHECK_THROWS_WITH(read_summary_file(dir / "b.json"), Catch::Contains("peak_rss_bytes") && Catch::Contains("missing"));
+    // The CLI: one line, exit 2, nothing run.
+    write(dir / "neg.json", [&] { auto b = base; b["peak_rss_bytes"] = -5; return b.dump(); }());
+    const std::string marker = (dir / "ran").string();
+    const auto r = run(fmt::format("{} gate --baseline {} -- touch {}", kMemopt, quote((dir / "neg.json").string()), quote(marker)));
+    CHECK(r.status == 2);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find("peak_rss_bytes") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(marker));
+}
+
+TEST_CASE("gate: a summary file round-trips every field it carries") {
+    ScratchDir dir("gate-roundtrip");
+    Summary s = summary_with(5, 6);
+    s.killed_by_signal = true;
+    s.exit_code = 137;
+    s.top_sites.push_back({{"malloc", "main"}, 100, 2});
+    s.timeline.push_back({0.5, 7, 8});
+    s.warnings.push_back("lost 3 events");
+    s.child_traces.push_back("t.trace.42");
+    save_summary_file(s, dir / "s.json", false);
+    const auto back = read_summary_file(dir / "s.json");
+    CHECK(back.exit_code == 137);
+    CHECK(back.killed_by_signal);
+    REQUIRE(back.top_sites.size() == 1);
+    CHECK(back.top_sites[0].stack == std::vector<std::string>{"malloc", "main"});
+    REQUIRE(back.timeline.size() == 1);
+    CHECK(back.timeline[0].rss_bytes == 8);
+    CHECK(back.warnings == s.warnings);
+    CHECK(back.child_traces == s.child_traces);
+}
+
+TEST_CASE("memopt gate: outputs are checked before the command runs, --force replaces (issue 12, item 17)") {
+    ScratchDir dir("gate-outputs");
+    const std::string marker = (dir / "ran").string();
+    auto refused = [&](const std::string& options, const std::string& expected) {
+        const auto r = run(fmt::format("{} gate --max-peak 1GiB {} -- touch {}", kMemopt, options, quote(marker)));
+        INFO(options << " -> " << r.err);
+        CHECK(r.status == 2);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(r.err.find(expected) != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(marker));
+    };
+    write(dir / "victim", "keep");
+    std::filesystem::create_symlink(dir / "victim", dir / "link.xml");
+    refused("--junit " + quote((dir / "link.xml").string()), "symbolic link");      // was: after the command ran
+    refused("--force --junit " + quote((dir / "link.xml").string()), "symbolic link");
+    refused("--save " + quote((dir / "link.xml").string()), "symbolic link");
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+    refused("--force --junit " + quote((dir / "fifo").string()), "FIFO");
+    write(dir / "old.trace", "old");
+    write(dir / "old.xml", "old");
+    refused("--trace " + quote((dir / "old.trace").string()), "use --force");       // and --force now exists
+    refused("--junit " + quote((dir / "old.xml").string()), "use --force");
+    refused("--junit " + quote((dir / "same").string()) + " --save " + quote((dir / "same").string()), "two outputs");
+    CHECK(read_file(dir / "victim") == "keep");
+
+    const auto forced = run(fmt::format("{} gate --max-peak 1GiB --force --trace {} --junit {} --save {} -- {} 1", kMemopt,
+                                        quote((dir / "old.trace").string()), quote((dir / "old.xml").string()),
+                                        quote((dir / "s.json").string()), kWorkload));
+    CHECK(forced.status == 0);
+    CHECK(xml_check(dir / "old.xml") == "1 0 0\n");
+    struct stat info {};
+    for (const char* name : {"old.xml", "s.json", "old.trace"}) {
+        REQUIRE(::stat((dir / name).c_str(), &info) == 0);
+        INFO(name);
+        CHECK((info.st_mode & 0777) == 0600);
+    }
 }

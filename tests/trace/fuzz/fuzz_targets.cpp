@@ -2,6 +2,8 @@
 
 #include "common/error.h"
 #include "profiler/trace/chunk_builder.h"
+#include "reports/analysis/json_input.h"
+#include "reports/analysis/profile_check.h"
 #include "reports/gate/gate.h"
 #include "reports/render/html.h"
 #include "reports/render/profile_report.h"
@@ -59,12 +61,21 @@ void fuzz_resealed_trace(const std::uint8_t* data, std::size_t size) {
     fuzz_trace(copy.data(), copy.size());
 }
 
+// A float converted out of an integer's range gives INT_MIN / INT64_MIN on x86 without any
+// crash (undefined behaviour, seen only by UBSan): 1e308 in a profile once printed as
+// -2147483648. Output showing those values where the input has none is a finding.
+void check_no_overflowed_integers(std::string_view input, const std::string& output, const char* what) {
+    for (const char* sentinel : {"-2147483648", "-9223372036854775808", "2147483647", "9223372036854775807"})
+        if (output.find(sentinel) != std::string::npos && input.find(sentinel) == std::string_view::npos)
+            throw std::logic_error(fmt::format("{} shows {}, an overflowed conversion to an integer", what, sentinel));
+}
+
 void fuzz_summary(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     // What `gate --baseline` does (bounded reader) ...
     const auto json = reports::parse_bounded_json(text, "fuzz input");
     const auto summary = reports::summary_from_json(json);
-    (void)reports::summary_to_text(summary);
+    check_no_overflowed_integers(text, reports::summary_to_text(summary), "summary text");
     (void)reports::summary_to_json(summary).dump();
     (void)reports::trace_report_html(summary, nullptr);
     try {
@@ -76,7 +87,7 @@ void fuzz_summary(const std::uint8_t* data, std::size_t size) {
 
 void fuzz_profile(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    // What `memopt report PROFILE` does: parse, look at the schema, render.
+    // What `memopt report PROFILE` does: parse (bounded), look at the schema, check, render.
     nlohmann::json json;
     try {
         json = reports::parse_bounded_json(text, "fuzz input");
@@ -87,16 +98,15 @@ void fuzz_profile(const std::uint8_t* data, std::size_t size) {
                                    ? json["schema"].get<std::string>()
                                    : "";
     if (schema == reports::kSummarySchema) {
-        (void)reports::summary_to_text(reports::summary_from_json(json));
+        const std::string rendered = reports::summary_to_text(reports::summary_from_json(json));
+        check_no_overflowed_integers(text, rendered, "summary text");
         return;
     }
-    for (const char* format : {"json", "text"}) {
-        try {
-            (void)reports::render_profile(json, format);
-        } catch (const Error&) {
-        }
-    }
-    (void)reports::profile_report_html(json);
+    reports::check_profile(json); // throws memopt::Error on what the CLI refuses
+    // A profile that passed the check must render in every format.
+    for (const char* format : {"json", "text"})
+        check_no_overflowed_integers(text, reports::render_profile(json, format), format);
+    check_no_overflowed_integers(text, reports::profile_report_html(json), "html");
 }
 
 std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>> parts) {
@@ -171,24 +181,53 @@ nlohmann::json rich_summary() {
 }
 
 nlohmann::json rich_profile() {
-    // The probe's memopt.profile/1 fields (DESIGN.md), small.
+    // The probe's memopt.profile/1 fields (docs/probe.md), small: it passes check_profile.
     return nlohmann::json::parse(R"({
-      "schema": "memopt.profile/1", "argv": ["app.py", "--n", "3"],
-      "interpreter": {"optimize": 0, "flags": ["-X", "dev"]},
-      "baseline": {"rss_at_script_start_bytes": 18341888, "rss_before_python_bytes": 8929280},
-      "duration_s": 0.08, "exit_status": 0, "stdout_sha256": "ab12",
-      "rss_timeline": {"t_s": [0.0, 0.01, 0.02], "rss_bytes": [1000, 2000, 1500]},
-      "phases": [{"name": "load", "start_s": 0.0, "end_s": 0.01, "peak_rss_bytes": 2000}],
-      "imports": {"total": {"count": 2, "rss_bytes": 300, "time_s": 0.02, "traced_bytes": 90},
-        "tree": [{"id": 0, "name": "numpy", "importer": "__main__", "children": [1], "failed": false,
-                  "own": {"rss_bytes": 100, "time_s": 0.01, "traced_bytes": 50},
-                  "cumulative": {"rss_bytes": 300, "time_s": 0.02, "traced_bytes": 90}, "code_ran": true},
-                 {"id": 1, "name": "numpy.core", "importer": "numpy", "children": [], "failed": false,
-                  "own": {"rss_bytes": 200, "time_s": 0.01, "traced_bytes": 40},
-                  "cumulative": {"rss_bytes": 200, "time_s": 0.01, "traced_bytes": 40}, "code_ran": false}]},
-      "functions": {"app": ["main", "load"]},
-      "top_lines": [{"file": "app.py", "line": 12, "bytes": 4096, "count": 2}],
-      "census": [{"type": "ndarray", "count": 3, "bytes": 80000}]
+      "schema": "memopt.profile/1", "tool": {"name": "memopt", "version": "0.1.0"}, "script": "app.py",
+      "argv": ["--n", "3"],
+      "interpreter": {"executable": "/usr/bin/python3", "version": "3.11.2", "optimize": 0, "xoptions": {"dev": true},
+                      "sys_path": ["/tmp"], "allocation_tracking": "sampled",
+                      "sampling": {"mean_bytes": 262144, "every_allocation": false, "max_frames": 16},
+                      "tracemalloc": false, "tracemalloc_frames": 0, "code_tracking": true, "sampling_interval_ms": 10},
+      "exit_status": 0, "duration_s": 0.08, "stdout": {"sha256": "ab12", "bytes": 42},
+      "peak_rss_bytes": 20000000, "peak_rss_time_s": 0.05, "vmhwm_bytes": 21000000, "peak_traced_bytes": 900000,
+      "baseline": {"rss_at_script_start_bytes": 18341888, "rss_before_python_bytes": 8929280,
+                   "traced_at_script_start_bytes": 0},
+      "probe_overhead": {"native_before_python_bytes": 9000000, "tracemalloc_bytes": 0, "sampler_bytes": 300000,
+                         "allocation_sampler": {"samples": 10, "live_samples": 3, "stacks": 4, "peak_copies": 1,
+                                                "table_bytes": 4096},
+                         "code_tracking_bytes": 1000, "census_scratch_bytes": 0, "snapshots": 1,
+                         "snapshot_time_s": 0.01, "estimated_rss_bytes": 9500000},
+      "timeline": {"t_s": [0.0, 0.01, 0.02], "rss_bytes": [1000, 2000, 1500]},
+      "traced_timeline": {"t_s": [0.0, 0.01], "current_bytes": [10, 20], "interval_peak_bytes": [15, 25]},
+      "phases": [{"name": "load", "start_s": 0.0, "end_s": 0.01, "rss_start_bytes": 1000, "rss_end_bytes": 2000,
+                  "peak_rss_bytes": 2000, "peak_traced_bytes": 30}],
+      "imports": {"total": {"count": 2, "rss_bytes": 3000000, "time_s": 0.02, "traced_bytes": 90},
+        "tree": [{"id": 0, "name": "numpy", "parent": -1, "importer": "__main__", "thread": 1, "start_s": 0.001,
+                  "children": [1], "failed": false,
+                  "own": {"rss_bytes": 1000000, "time_s": 0.01, "traced_bytes": 50},
+                  "cumulative": {"rss_bytes": 3000000, "time_s": 0.02, "traced_bytes": 90}},
+                 {"id": 1, "name": "numpy.core", "parent": 0, "importer": "numpy", "thread": 1, "start_s": 0.002,
+                  "children": [], "failed": false,
+                  "own": {"rss_bytes": 2000000, "time_s": 0.01, "traced_bytes": 40},
+                  "cumulative": {"rss_bytes": 2000000, "time_s": 0.01, "traced_bytes": 40}}]},
+      "modules": {"numpy": {"file": "/usr/lib/numpy/__init__.py", "preloaded": false, "ran": true, "functions_run": 3,
+                            "functions_run_after_import": 1, "import_id": 0, "imported_by": "__main__",
+                            "parent_import": null, "own": {"rss_bytes": 1000000, "time_s": 0.01, "traced_bytes": 50},
+                            "cumulative": {"rss_bytes": 3000000, "time_s": 0.02, "traced_bytes": 90}},
+                  "numpy.core": {"file": null, "preloaded": false, "ran": false, "functions_run": 0,
+                                 "functions_run_after_import": 0, "import_id": 1, "imported_by": "numpy",
+                                 "parent_import": "numpy", "own": {"rss_bytes": 2000000, "time_s": 0.01, "traced_bytes": 40},
+                                 "cumulative": {"rss_bytes": 2000000, "time_s": 0.01, "traced_bytes": 40}}},
+      "never_ran": [{"name": "numpy.core", "own_rss_bytes": 2000000, "cumulative_rss_bytes": 2000000,
+                     "own_traced_bytes": 40, "cumulative_traced_bytes": 40, "cumulative_time_s": 0.01}],
+      "peak": {"time_s": 0.05, "traced_bytes": 900000, "rss_bytes": 20000000, "census_time_s": 0.05,
+               "census_traced_bytes": 900000, "census_rss_bytes": 20000000, "lines_cost_s": 0.001,
+               "census_cost_s": 0.01, "missed": false, "top_lines_estimated": true,
+               "top_lines": [{"file": "app.py", "line": 12, "code": "x = [0] * n", "allocated_at": "app.py:12",
+                              "user_code": true, "bytes": 4096, "count": 2}],
+               "census": {"total_objects": 100, "total_bytes": 80000, "scratch_bytes": 0,
+                          "types": [{"type": "numpy.ndarray", "count": 3, "bytes": 80000, "deep": false}]}}
     })");
 }
 
