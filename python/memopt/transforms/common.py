@@ -174,3 +174,96 @@ def probe_never_ran(profile, tree):
             out.append((name, int((m.get("cumulative") or {}).get("rss_bytes") or 0)))
     # the profile is the baseline's: small modules a pass added since (csv, array) are noise
     return sorted([x for x in out if x[1] >= 512 * 1024], key=lambda x: -x[1])
+
+
+# --- dynamic scope and bindings (the safety conditions of the name analyses) ----------------
+
+SCOPE_READERS = {"eval", "exec", "locals", "globals", "vars", "breakpoint", "__import__"}
+NAMED_ACCESS = {"getattr", "setattr", "delattr", "hasattr"}
+FRAME_ACCESS = {"_getframe", "currentframe", "f_locals", "f_globals", "f_back", "stack"}
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def dynamic_scope_uses(node):
+    """Where code under `node` may read or write variables by a name computed at run time:
+    [(line, what)]. eval/exec/locals()/globals()/vars()/breakpoint(), `__dict__`,
+    getattr/setattr/delattr/hasattr with a name that is not a constant string, frame
+    introspection (sys._getframe, inspect.currentframe, f_locals, ...), `import *`, and
+    `sys.modules` (a module can reach its own globals through it)."""
+    found = []
+    for n in ast.walk(node):
+        line = getattr(n, "lineno", 0)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+            if n.func.id in SCOPE_READERS:
+                found.append((line, f"{n.func.id}()"))
+            elif n.func.id in NAMED_ACCESS and (len(n.args) < 2 or not (
+                    isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str))):
+                found.append((line, f"{n.func.id}() with a computed name"))
+        elif isinstance(n, ast.Attribute) and (n.attr == "__dict__" or n.attr in FRAME_ACCESS
+                                               or n.attr == "modules" and isinstance(n.value, ast.Name)
+                                               and n.value.id == "sys"):
+            found.append((line, f".{n.attr}"))
+        elif isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names):
+            found.append((line, f"from {n.module} import *"))
+    # eval & co. passed around as values (f = eval; f("x")) are as dynamic as a direct call
+    calls = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id in SCOPE_READERS | NAMED_ACCESS and id(n) not in calls \
+                and isinstance(n.ctx, ast.Load):
+            found.append((getattr(n, "lineno", 0), f"{n.id} used as a value"))
+    return sorted(set(found))
+
+
+def describe_dynamic(uses, limit=3):
+    return ", ".join(f"{what} (line {line})" for line, what in uses[:limit])
+
+
+def module_dynamic_uses(tree):
+    """Dynamic uses anywhere in the program that reach module-level names: globals(), vars(),
+    eval/exec (they default to the module's globals, also inside functions), `__dict__`,
+    computed getattr (on sys.modules[__name__] or a module), frames, `import *` anywhere."""
+    return [u for u in dynamic_scope_uses(tree) if not u[1].startswith("locals()")]
+
+
+def bindings(scope, name):
+    """Every place in `scope` (not in nested scopes) that binds or unbinds `name`: plain,
+    augmented, annotated, star, for/with/walrus targets and del (Name nodes with a Store or
+    Del context), imports, def/class statements, `except ... as`, match captures and
+    global/nonlocal declarations. Parameters count as bindings too."""
+    out = []
+
+    def visit(node, top):
+        if not top and isinstance(node, SCOPES):
+            if getattr(node, "name", None) == name:
+                out.append(node)
+            for d in getattr(node, "decorator_list", []):
+                visit(d, False)
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) and not top:
+            return  # comprehension variables are their own scope (walrus aside, see below)
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.append(node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                if (a.asname or a.name.split(".")[0]) == name or a.name == "*":
+                    out.append(node)
+        elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            out.append(node)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            out.append(node)
+        elif isinstance(node, ast.arg) and node.arg == name:
+            out.append(node)
+        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None) == name:
+            out.append(node)
+        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None) == name:
+            out.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child, False)
+
+    visit(scope, True)
+    # a walrus inside a comprehension binds in the enclosing scope
+    for n in ast.walk(scope):
+        if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name) and n.target.id == name \
+                and n.target not in out:
+            out.append(n.target)
+    return out
