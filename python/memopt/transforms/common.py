@@ -222,7 +222,7 @@ def module_dynamic_uses(tree):
     """Dynamic uses anywhere in the program that reach module-level names: globals(), vars(),
     eval/exec (they default to the module's globals, also inside functions), `__dict__`,
     computed getattr (on sys.modules[__name__] or a module), frames, `import *` anywhere."""
-    return [u for u in dynamic_scope_uses(tree) if not u[1].startswith("locals()")]
+    return [u for u in dynamic_scope_uses(user_code(tree)) if not u[1].startswith("locals()")]
 
 
 def bindings(scope, name):
@@ -267,3 +267,24 @@ def bindings(scope, name):
                 and n.target not in out:
             out.append(n.target)
     return out
+
+
+def _runtime_statement(stmt):
+    """A top-level statement of memopt's own runtime inlined by an earlier pass (its names all
+    start with _memopt/_Memopt/_MEMOPT); its dynamic accesses only reach its own objects."""
+    def ours(name):
+        return name.lower().startswith("_memopt")
+    if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+        return ours(stmt.name)
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return all(a.asname and ours(a.asname) for a in stmt.names)
+    if isinstance(stmt, ast.Assign):
+        return all(isinstance(t, ast.Name) and ours(t.id) for t in stmt.targets)
+    if isinstance(stmt, ast.For):
+        return isinstance(stmt.target, ast.Name) and ours(stmt.target.id)
+    return False
+
+
+def user_code(tree):
+    """The program without memopt's inlined runtime (for the dynamic-scope checks)."""
+    return ast.Module([s for s in tree.body if not _runtime_statement(s)], [])

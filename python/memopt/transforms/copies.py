@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import ast
 
-from .common import FRAME_ACCESS, bindings, describe_dynamic, dynamic_scope_uses, module_dynamic_uses
+from .common import FRAME_ACCESS, bindings, describe_dynamic, dynamic_scope_uses, module_dynamic_uses, \
+    user_code
 
 PURE_BUILTINS = {"len", "print", "float", "int", "str", "repr", "bool", "sum", "min", "max", "abs", "round",
                  "sorted", "format", "isinstance", "any", "all", "tuple", "list", "set", "dict", "hash"}
@@ -187,7 +188,7 @@ def _flat(node):
 
 def _scopes(tree):
     yield tree
-    for node in ast.walk(tree):
+    for node in ast.walk(user_code(tree)):  # not into memopt's inlined runtime
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield node
 
@@ -198,7 +199,7 @@ def remove_unneeded_copies(tree, changes, notes):
     pandas_names = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
                     for a in n.names if a.name == "pandas"}
     program_dynamic = module_dynamic_uses(tree)
-    frames = [u for u in dynamic_scope_uses(tree) if u[1].lstrip(".") in FRAME_ACCESS]
+    frames = [u for u in dynamic_scope_uses(user_code(tree)) if u[1].lstrip(".") in FRAME_ACCESS]
     for scope in _scopes(tree):
         dynamic = frames or (program_dynamic if scope is tree else dynamic_scope_uses(scope))
         if dynamic:

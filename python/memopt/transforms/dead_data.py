@@ -17,7 +17,7 @@ import ast
 
 from . import copies
 from .common import FRAME_ACCESS, PassRefused, Report, bindings, describe_dynamic, dynamic_scope_uses, \
-    module_dynamic_uses, prepare_outdir, probe_never_ran, read_program, unparse, uses_dynamic_scope, \
+    module_dynamic_uses, prepare_outdir, probe_never_ran, read_program, unparse, user_code, uses_dynamic_scope, \
     write_program
 
 
@@ -165,7 +165,7 @@ def _insert_dels_everywhere(tree, changes, notes):
     if finalizer:
         notes.append(f"no del inserted: the program has code run at release ({finalizer})")
         return
-    frames = [u for u in dynamic_scope_uses(tree) if u[1].lstrip(".") in FRAME_ACCESS]
+    frames = [u for u in dynamic_scope_uses(user_code(tree)) if u[1].lstrip(".") in FRAME_ACCESS]
     if frames:
         notes.append(f"no del inserted: the program inspects frames ({describe_dynamic(frames)})")
         return
@@ -173,7 +173,7 @@ def _insert_dels_everywhere(tree, changes, notes):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             inner_names |= _names_in(node)
-    for node in ast.walk(tree):
+    for node in ast.walk(user_code(tree)):  # not into memopt's inlined runtime
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_memopt"):
             dynamic = dynamic_scope_uses(node)
             if dynamic:
@@ -363,7 +363,7 @@ def _add_usecols(tree, changes, notes):
                                 for n in ast.walk(tree))}
     if not pandas_names:
         return
-    dynamic = dynamic_scope_uses(tree)
+    dynamic = dynamic_scope_uses(user_code(tree))
     if dynamic:
         notes.append(f"usecols: not added, names are reached dynamically ({describe_dynamic(dynamic)})")
         return
