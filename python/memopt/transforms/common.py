@@ -189,8 +189,9 @@ def dynamic_scope_uses(node):
     [(line, what)]. eval/exec/locals()/globals()/vars()/breakpoint(), `__dict__`,
     getattr/setattr/delattr/hasattr with a name that is not a constant string, frame
     introspection (sys._getframe, inspect.currentframe, f_locals, ...), `import *`, and
-    `sys.modules` (a module can reach its own globals through it)."""
+    `sys.modules` other than in a membership test (a module reaches its globals through it)."""
     found = []
+    parents = {c: p for p in ast.walk(node) for c in ast.iter_child_nodes(p)}
     for n in ast.walk(node):
         line = getattr(n, "lineno", 0)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
@@ -199,10 +200,11 @@ def dynamic_scope_uses(node):
             elif n.func.id in NAMED_ACCESS and (len(n.args) < 2 or not (
                     isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str))):
                 found.append((line, f"{n.func.id}() with a computed name"))
-        elif isinstance(n, ast.Attribute) and (n.attr == "__dict__" or n.attr in FRAME_ACCESS
-                                               or n.attr == "modules" and isinstance(n.value, ast.Name)
-                                               and n.value.id == "sys"):
+        elif isinstance(n, ast.Attribute) and (n.attr == "__dict__" or n.attr in FRAME_ACCESS):
             found.append((line, f".{n.attr}"))
+        elif isinstance(n, ast.Attribute) and n.attr == "modules" and isinstance(n.value, ast.Name) \
+                and n.value.id == "sys" and not _membership_test(n, parents):
+            found.append((line, "sys.modules"))
         elif isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names):
             found.append((line, f"from {n.module} import *"))
     # eval & co. passed around as values (f = eval; f("x")) are as dynamic as a direct call
@@ -212,6 +214,13 @@ def dynamic_scope_uses(node):
                 and isinstance(n.ctx, ast.Load):
             found.append((getattr(n, "lineno", 0), f"{n.id} used as a value"))
     return sorted(set(found))
+
+
+def _membership_test(node, parents):
+    """`x in node` / `x not in node`: reads which keys exist, reaches no value."""
+    parent = parents.get(node)
+    return isinstance(parent, ast.Compare) and node in parent.comparators and \
+        all(isinstance(op, (ast.In, ast.NotIn)) for op in parent.ops)
 
 
 def describe_dynamic(uses, limit=3):

@@ -236,7 +236,12 @@ class _MemoptTreeStore:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
         else:
-            setattr(self._delegate(), name, value)
+            real = self._delegate()
+            if isinstance(value, (list, tuple)):  # e.g. a slice of estimators_ given back
+                value = type(value)(v._memopt_real() if isinstance(v, _MemoptEstimatorInfo) else v for v in value)
+            elif isinstance(value, _MemoptEstimatorInfo):
+                value = value._memopt_real()
+            setattr(real, name, value)
 
     def __delattr__(self, name):
         if name.startswith("_"):
