@@ -1,4 +1,6 @@
-"""Shared helpers of the passes: reading and writing programs, local modules, reports."""
+"""Shared helpers of the passes: reading and writing programs, local modules, reports, and
+the analyses the passes' safety conditions rest on: dynamic scope (dynamic_scope_uses,
+module_dynamic_uses) and every binding of a name (bindings)."""
 from __future__ import annotations
 
 import ast

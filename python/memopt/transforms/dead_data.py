@@ -8,8 +8,20 @@
 - copies never mutated (`b = a.copy()`, `np.array(a)`, `list(a)`, ...) become `b = a`
   (copies.py says when that is safe; the copies it keeps are listed with the reason);
 - modules the probe saw imported but never run are listed (removed when unused).
-Programs that read names dynamically (globals(), eval, star imports, __all__) keep their
-imports.
+
+Safety conditions (each refused, with the reason in the report, when not met):
+- imports: no name is read dynamically anywhere (globals(), eval, star imports, __all__);
+- `del x`: every read of x is a Name in this scope's statements, so no code may reach
+  variables by a computed name — no eval/exec/locals()/vars()/__dict__/computed
+  getattr/frames in the function (common.dynamic_scope_uses), and for module-level names
+  none anywhere in the program (globals(), eval in a function, sys.modules[...]); releasing
+  x earlier has no visible effect: x is not a resource (open(), sockets, pools, ...) and the
+  program has no __del__ or weakref/gc finalizers;
+- usecols: every read of the frame is `frame["const"]`, `frame[c]` with c the one binding of
+  a loop over constant strings, len(frame), or passes it to a program function that reads it
+  the same way; a module-level column list counts only when it has no other binding of any
+  kind and, for a list, every use only reads it (no item store, append/extend/insert/...,
+  augmented assignment, alias or call that could change it); no dynamic names anywhere.
 """
 from __future__ import annotations
 

@@ -9,6 +9,14 @@ against those scikit-learn classes become checks by class name, so that scikit-l
 not be imported for them; imports of joblib and scikit-learn that the rewrite left unused
 are removed.
 
+Safe because the store is exact on what it answers (predict, predict_proba with one array
+argument; n_features_in_, classes_, n_classes_, estimators_, n_estimators, tree_ and the
+trees' node_count, max_depth, n_leaves) and hands everything else to the real model loaded
+with joblib (other attributes, repr, pickling, setting attributes, a changed estimators_
+list). The pass refuses the store statically when the program names a model attribute the
+store does not mirror (get_depth, feature_importances_, tree_.feature, score, fit, ...) or
+uses type()/__class__: the fallback would load the whole model, the memory the pass saves.
+
 Part (a), a table loaded whole and processed in independent blocks read as a stream
 instead, is streaming.py (with the proof of block-wise processing in blockwise.py); the
 report names every whole-file load it left alone and why.
