@@ -360,3 +360,12 @@ def test_store_follows_changes_to_the_model(tmp_path, forest, change):
         print(len(m.estimators_), m.predict(x).tolist(), m.predict_proba(x).round(6).tolist())
         """, forest)
     assert report is not None
+
+
+def test_imports_kept_when_modules_are_looked_up_by_name(tmp_path):
+    report, why = assert_same_or_refused(tmp_path, dead_data, """\
+        import sys
+        import json
+        print(sys.modules["json"].dumps([1]))
+        """)
+    assert report is None and "imports kept" in why, why

@@ -122,6 +122,9 @@ def uses_dynamic_scope(tree):
             return True
         if isinstance(node, ast.Name) and node.id == "__all__":
             return True
+        if isinstance(node, ast.Attribute) and node.attr == "modules" and isinstance(node.value, ast.Name) \
+                and node.value.id == "sys":
+            return True  # sys.modules["json"] needs `import json` kept
     return False
 
 
