@@ -283,6 +283,7 @@ def _frame_runtime():
     lambda d: d.groupby("a")["b"].sum(), lambda d: d.iloc[1], lambda d: d.iloc[0, 1], lambda d: d["b"].iloc[-1],
     lambda d: d.columns, lambda d: repr(d), lambda d: d["a"] + d["c"], lambda d: np.asarray(d["b"]),
     lambda d: list(d["a"].value_counts().items()), lambda d: list(d["a"].items()), lambda d: d.to_numpy(),
+    lambda d: len(d["a"].value_counts()), lambda d: list(d["b"].value_counts()),
 ])
 def test_stand_in_fallback_gives_pandas_results_and_types(tmp_path, use):
     (tmp_path / "t.csv").write_text(MIXED)

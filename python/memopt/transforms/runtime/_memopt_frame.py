@@ -83,7 +83,7 @@ def _memopt_forward(name):
     return forward
 
 
-for _memopt_name in ("__repr__", "__str__", "__format__", "__hash__", "__bool__", "__contains__",
+for _memopt_name in ("__len__", "__iter__", "__reversed__", "__repr__", "__str__", "__format__", "__hash__", "__bool__", "__contains__",
                      "__getitem__", "__setitem__", "__delitem__", "__eq__", "__ne__", "__lt__", "__le__",
                      "__gt__", "__ge__", "__neg__", "__pos__", "__abs__", "__invert__", "__round__",
                      "__float__", "__int__", "__reduce_ex__", "__copy__", "__deepcopy__", "__sizeof__",
