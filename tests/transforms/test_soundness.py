@@ -370,3 +370,14 @@ def test_imports_kept_when_modules_are_looked_up_by_name(tmp_path):
         print(sys.modules["json"].dumps([1]))
         """)
     assert report is None and "imports kept" in why, why
+
+
+def test_del_not_inserted_at_module_level_when_module_code_calls_locals(tmp_path):
+    report, text = assert_same_or_refused(tmp_path, dead_data, """\
+        import numpy as np
+        big = np.ones(5)
+        s = big.sum()
+        print(s)
+        print(locals()["big"].size)
+        """)
+    assert report is None or "del big" not in text

@@ -236,7 +236,13 @@ def module_dynamic_uses(tree):
     """Dynamic uses anywhere in the program that reach module-level names: globals(), vars(),
     eval/exec (they default to the module's globals, also inside functions), `__dict__`,
     computed getattr (on sys.modules[__name__] or a module), frames, `import *` anywhere."""
-    return [u for u in dynamic_scope_uses(user_code(tree)) if not u[1].startswith("locals()")]
+    code = user_code(tree)
+    in_functions = {getattr(n, "lineno", 0) for f in ast.walk(code) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                                      ast.Lambda))
+                    for n in ast.walk(f) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                    and n.func.id == "locals"}
+    # locals() in a function reads that function's variables; at module level it is globals()
+    return [u for u in dynamic_scope_uses(code) if not (u[1] == "locals()" and u[0] in in_functions)]
 
 
 def bindings(scope, name):
