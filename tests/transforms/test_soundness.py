@@ -120,6 +120,24 @@ def test_del_not_inserted_for_resources_or_finalizers(tmp_path):
     assert "del out" not in (text or "")
 
 
+def test_del_not_inserted_for_what_a_function_returning_a_file_returns(tmp_path):
+    report, text = assert_same_or_refused(tmp_path, dead_data, """\
+        import os
+
+        def writer(path):
+            return open(path, "w")
+
+        def main():
+            out = writer("o.txt")
+            out.write("x")
+            print(repr(open("o.txt").read()))
+            print("end")
+
+        main()
+        """)
+    assert "del out" not in text
+
+
 def test_copy_kept_when_eval_can_change_the_original(tmp_path):
     report, text = assert_same_or_refused(tmp_path, dead_data, """\
         import numpy as np

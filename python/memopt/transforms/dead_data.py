@@ -15,7 +15,8 @@ Safety conditions (each refused, with the reason in the report, when not met):
   variables by a computed name — no eval/exec/locals()/vars()/__dict__/computed
   getattr/frames in the function (common.dynamic_scope_uses), and for module-level names
   none anywhere in the program (globals(), eval in a function, sys.modules[...]); releasing
-  x earlier has no visible effect: x is not a resource (open(), sockets, pools, ...) and the
+  x earlier has no visible effect: x is not a resource (open(), sockets, pools, ...) nor
+  returned by a program function that makes one, and the
   program has no __del__ or weakref/gc finalizers;
 - usecols: every read of the frame is `frame["const"]`, `frame[c]` with c the one binding of
   a loop over constant strings, len(frame), or passes it to a program function that reads it
@@ -104,19 +105,33 @@ RESOURCE_CALLS = {"open", "Popen", "socket", "connect", "create_connection", "ur
                   "StreamHandler", "getLogger", "fdopen", "TextIOWrapper", "BufferedWriter", "BufferedReader"}
 
 
-def _large_value(value):
+def _called_names(node):
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            yield f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+
+
+def _resource_makers(tree):
+    """RESOURCE_CALLS plus the program's own functions and classes that call one (to a fixpoint),
+    since what they return may be such a resource."""
+    makers = set(RESOURCE_CALLS)
+    defs = [d for d in ast.walk(tree) if isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    while True:
+        more = {d.name for d in defs if d.name not in makers and any(c in makers for c in _called_names(d))}
+        if not more:
+            return makers
+        makers |= more
+
+
+def _large_value(value, makers=RESOURCE_CALLS):
     """A value worth deleting whose early release has no visible effect: not a resource whose
-    finalizer flushes or closes something (files, sockets, processes, pools, ...)."""
+    finalizer flushes or closes something (files, sockets, processes, pools, ...), nor what a
+    function of the program that makes one returns."""
     if not isinstance(value, (ast.Call, ast.BinOp, ast.Subscript, ast.ListComp, ast.DictComp,
                               ast.SetComp, ast.List, ast.Dict)):
         return False
-    for n in ast.walk(value):
-        if isinstance(n, ast.Call):
-            f = n.func
-            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-            if name in RESOURCE_CALLS:
-                return False
-    return True
+    return not any(name in makers for name in _called_names(value))
 
 
 def _finalizers(tree):
@@ -131,13 +146,13 @@ def _finalizers(tree):
     return ""
 
 
-def _insert_dels(body, excluded, changes, where):
+def _insert_dels(body, excluded, changes, where, makers=RESOURCE_CALLS):
     """Adds `del NAME` after the last top-level statement of `body` that mentions NAME."""
     mentions = [_names_in(s) for s in body]
     assigned = {}
     for i, stmt in enumerate(body):
         for name, value in _definite_assignments(stmt).items():
-            if name not in assigned and _large_value(value):
+            if name not in assigned and _large_value(value, makers):
                 assigned[name] = i
     inserts = {}
     for name, first in assigned.items():
@@ -181,6 +196,7 @@ def _insert_dels_everywhere(tree, changes, notes):
     if frames:
         notes.append(f"no del inserted: the program inspects frames ({describe_dynamic(frames)})")
         return
+    makers = _resource_makers(user_code(tree))
     inner_names = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
@@ -199,15 +215,15 @@ def _insert_dels_everywhere(tree, changes, notes):
                 if sub is not node and isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef,
                                                         ast.Lambda, ast.ClassDef)):
                     excluded |= _names_in(sub)  # captured by an inner scope
-            _insert_dels(node.body, excluded, changes, f"{node.name}()")
+            _insert_dels(node.body, excluded, changes, f"{node.name}()", makers)
     dynamic = module_dynamic_uses(tree)
     if dynamic:
         notes.append(f"no del at module level: module globals are reached dynamically ({describe_dynamic(dynamic)})")
         return
-    _insert_dels(tree.body, inner_names, changes, "")
+    _insert_dels(tree.body, inner_names, changes, "", makers)
     for node in tree.body:  # if __name__ == "__main__": block
         if isinstance(node, ast.If) and "__name__" in _names_in(node.test):
-            _insert_dels(node.body, inner_names, changes, "the __main__ block")
+            _insert_dels(node.body, inner_names, changes, "the __main__ block", makers)
 
 
 # --- read_csv usecols ---------------------------------------------------------------------
