@@ -1,4 +1,6 @@
-"""Shared helpers of the passes: reading and writing programs, local modules, reports."""
+"""Shared helpers of the passes: reading and writing programs, local modules, reports, and
+the analyses the passes' safety conditions rest on: dynamic scope (dynamic_scope_uses,
+module_dynamic_uses) and every binding of a name (bindings)."""
 from __future__ import annotations
 
 import ast
@@ -120,6 +122,9 @@ def uses_dynamic_scope(tree):
             return True
         if isinstance(node, ast.Name) and node.id == "__all__":
             return True
+        if isinstance(node, ast.Attribute) and node.attr == "modules" and isinstance(node.value, ast.Name) \
+                and node.value.id == "sys":
+            return True  # sys.modules["json"] needs `import json` kept
     return False
 
 
@@ -174,3 +179,132 @@ def probe_never_ran(profile, tree):
             out.append((name, int((m.get("cumulative") or {}).get("rss_bytes") or 0)))
     # the profile is the baseline's: small modules a pass added since (csv, array) are noise
     return sorted([x for x in out if x[1] >= 512 * 1024], key=lambda x: -x[1])
+
+
+# --- dynamic scope and bindings (the safety conditions of the name analyses) ----------------
+
+SCOPE_READERS = {"eval", "exec", "locals", "globals", "vars", "breakpoint", "__import__"}
+NAMED_ACCESS = {"getattr", "setattr", "delattr", "hasattr"}
+FRAME_ACCESS = {"_getframe", "currentframe", "f_locals", "f_globals", "f_back", "stack"}
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def dynamic_scope_uses(node):
+    """Where code under `node` may read or write variables by a name computed at run time:
+    [(line, what)]. eval/exec/locals()/globals()/vars()/breakpoint(), `__dict__`,
+    getattr/setattr/delattr/hasattr with a name that is not a constant string, frame
+    introspection (sys._getframe, inspect.currentframe, f_locals, ...), `import *`, and
+    `sys.modules` other than in a membership test (a module reaches its globals through it)."""
+    found = []
+    parents = {c: p for p in ast.walk(node) for c in ast.iter_child_nodes(p)}
+    for n in ast.walk(node):
+        line = getattr(n, "lineno", 0)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+            if n.func.id in SCOPE_READERS:
+                found.append((line, f"{n.func.id}()"))
+            elif n.func.id in NAMED_ACCESS and (len(n.args) < 2 or not (
+                    isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str))):
+                found.append((line, f"{n.func.id}() with a computed name"))
+        elif isinstance(n, ast.Attribute) and (n.attr == "__dict__" or n.attr in FRAME_ACCESS):
+            found.append((line, f".{n.attr}"))
+        elif isinstance(n, ast.Attribute) and n.attr == "modules" and isinstance(n.value, ast.Name) \
+                and n.value.id == "sys" and not _membership_test(n, parents):
+            found.append((line, "sys.modules"))
+        elif isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names):
+            found.append((line, f"from {n.module} import *"))
+    # eval & co. passed around as values (f = eval; f("x")) are as dynamic as a direct call
+    calls = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id in SCOPE_READERS | NAMED_ACCESS and id(n) not in calls \
+                and isinstance(n.ctx, ast.Load):
+            found.append((getattr(n, "lineno", 0), f"{n.id} used as a value"))
+    return sorted(set(found))
+
+
+def _membership_test(node, parents):
+    """`x in node` / `x not in node`: reads which keys exist, reaches no value."""
+    parent = parents.get(node)
+    return isinstance(parent, ast.Compare) and node in parent.comparators and \
+        all(isinstance(op, (ast.In, ast.NotIn)) for op in parent.ops)
+
+
+def describe_dynamic(uses, limit=3):
+    return ", ".join(f"{what} (line {line})" for line, what in uses[:limit])
+
+
+def module_dynamic_uses(tree):
+    """Dynamic uses anywhere in the program that reach module-level names: globals(), vars(),
+    eval/exec (they default to the module's globals, also inside functions), `__dict__`,
+    computed getattr (on sys.modules[__name__] or a module), frames, `import *` anywhere."""
+    code = user_code(tree)
+    in_functions = {getattr(n, "lineno", 0) for f in ast.walk(code) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                                      ast.Lambda))
+                    for n in ast.walk(f) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                    and n.func.id == "locals"}
+    # locals() in a function reads that function's variables; at module level it is globals()
+    return [u for u in dynamic_scope_uses(code) if not (u[1] == "locals()" and u[0] in in_functions)]
+
+
+def bindings(scope, name):
+    """Every place in `scope` (not in nested scopes) that binds or unbinds `name`: plain,
+    augmented, annotated, star, for/with/walrus targets and del (Name nodes with a Store or
+    Del context), imports, def/class statements, `except ... as`, match captures and
+    global/nonlocal declarations. Parameters count as bindings too."""
+    out = []
+
+    def visit(node, top):
+        if not top and isinstance(node, SCOPES):
+            if getattr(node, "name", None) == name:
+                out.append(node)
+            for d in getattr(node, "decorator_list", []):
+                visit(d, False)
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) and not top:
+            return  # comprehension variables are their own scope (walrus aside, see below)
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.append(node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                if (a.asname or a.name.split(".")[0]) == name or a.name == "*":
+                    out.append(node)
+        elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            out.append(node)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            out.append(node)
+        elif isinstance(node, ast.arg) and node.arg == name:
+            out.append(node)
+        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None) == name:
+            out.append(node)
+        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None) == name:
+            out.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child, False)
+
+    visit(scope, True)
+    # a walrus inside a comprehension binds in the enclosing scope
+    for n in ast.walk(scope):
+        if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name) and n.target.id == name \
+                and n.target not in out:
+            out.append(n.target)
+    return out
+
+
+def _runtime_statement(stmt):
+    """A top-level statement of memopt's own runtime inlined by an earlier pass (its names all
+    start with _memopt/_Memopt/_MEMOPT); its dynamic accesses only reach its own objects."""
+    def ours(name):
+        return name.lower().startswith("_memopt")
+    if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+        return ours(stmt.name)
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return all(a.asname and ours(a.asname) for a in stmt.names)
+    if isinstance(stmt, ast.Assign):
+        return all(isinstance(t, ast.Name) and ours(t.id) for t in stmt.targets)
+    if isinstance(stmt, ast.For):
+        return isinstance(stmt.target, ast.Name) and ours(stmt.target.id)
+    return False
+
+
+def user_code(tree):
+    """The program without memopt's inlined runtime (for the dynamic-scope checks)."""
+    return ast.Module([s for s in tree.body if not _runtime_statement(s)], [])

@@ -14,10 +14,19 @@
   same way. Anything else — an augmented assignment, item or attribute assignment, a method
   not known to leave the object alone (append, sort, fill, ...), passing it to any other
   function, returning it, storing it in a container or another name, `is` — keeps the copy.
+- no code reaches the scope's variables by a computed name (eval, exec, locals(), vars(),
+  `__dict__`, getattr with a computed name, frames: common.dynamic_scope_uses; for the module
+  scope, anywhere in the program), since such code could change either object unseen.
+For arrays and frames, iterating (list(), sorted(), zip(), a for loop) yields views of rows,
+so those uses keep the copy; `.get`, `.astype` and `.items`/`.values` results are followed
+like views (a frame's column, an array cast with copy=False, a dict's values may be shared).
 """
 from __future__ import annotations
 
 import ast
+
+from .common import FRAME_ACCESS, bindings, describe_dynamic, dynamic_scope_uses, module_dynamic_uses, \
+    user_code
 
 PURE_BUILTINS = {"len", "print", "float", "int", "str", "repr", "bool", "sum", "min", "max", "abs", "round",
                  "sorted", "format", "isinstance", "any", "all", "tuple", "list", "set", "dict", "hash"}
@@ -27,10 +36,13 @@ NUMPY_FRESH = {"sum", "mean", "std", "var", "min", "max", "median", "argmax", "a
                "isfinite", "count_nonzero", "percentile", "quantile", "histogram", "bincount", "prod"}
 UFUNCS = {"sqrt", "exp", "log", "abs", "isnan", "isfinite"}
 PURE_METHODS = {"sum", "mean", "std", "var", "min", "max", "median", "prod", "argmax", "argmin", "any", "all",
-                "tolist", "item", "count", "index", "copy", "astype", "nunique", "value_counts", "describe",
-                "get", "keys", "values", "items", "to_list", "isna", "notna", "round", "dot", "cumsum",
+                "tolist", "item", "count", "index", "copy", "nunique", "value_counts", "describe",
+                "keys", "to_list", "isna", "notna", "round", "dot", "cumsum",
                 "idxmax", "idxmin", "unique", "__len__", "to_csv", "tobytes", "sort_values", "to_dict"}
-VIEW_METHODS = {"to_numpy", "reshape", "ravel", "view", "transpose", "squeeze", "__getitem__"}
+VIEW_METHODS = {"to_numpy", "reshape", "ravel", "view", "transpose", "squeeze", "__getitem__", "get", "astype",
+                "values", "items"}
+ITERATING_BUILTINS = {"list", "tuple", "set", "dict", "sorted", "iter", "zip", "enumerate", "reversed",
+                      "min", "max", "sum", "any", "all"}
 PURE_ATTRIBUTES = {"shape", "dtype", "ndim", "size", "nbytes", "columns", "index", "itemsize", "empty"}
 VIEW_ATTRIBUTES = {"T", "values", "flat", "real", "imag", "iloc", "loc", "at", "iat"}
 NUMPY_CONSTRUCTORS = {"array", "zeros", "ones", "empty", "full", "arange", "linspace", "loadtxt", "genfromtxt",
@@ -84,6 +96,7 @@ class _Scope:
     def __init__(self, scope, numpy_names):
         self.scope = scope
         self.numpy_names = numpy_names
+        self.kind = ""  # the kind of the object being checked (set by _why_kept)
         self.own = []  # (node, nested)
         self.parents = {}
         self.loops = {}  # statement -> inside a loop
@@ -147,7 +160,8 @@ class _Scope:
             return ""
         if isinstance(parent, ast.Call) and node in parent.args:
             f = parent.func
-            if isinstance(f, ast.Name) and f.id in PURE_BUILTINS:
+            if isinstance(f, ast.Name) and f.id in PURE_BUILTINS and not (
+                    self.kind in ("ndarray", "frame") and f.id in ITERATING_BUILTINS and not _flat(node)):
                 return ""
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in self.numpy_names \
                     and f.attr in NUMPY_FRESH and not any(k.arg == "out" for k in parent.keywords) \
@@ -161,9 +175,20 @@ class _Scope:
         return f"{type(parent).__name__.lower()} {ast.unparse(parent)[:40]!r}{where}"
 
 
+def _flat(node):
+    """A one-dimensional view (x.ravel(), x.reshape(-1)): iterating it yields scalars, not views."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "ravel" and not node.args:
+            return True
+        if node.func.attr == "reshape" and len(node.args) == 1 and isinstance(node.args[0], ast.UnaryOp) \
+                and ast.unparse(node.args[0]) == "-1":
+            return True
+    return False
+
+
 def _scopes(tree):
     yield tree
-    for node in ast.walk(tree):
+    for node in ast.walk(user_code(tree)):  # not into memopt's inlined runtime
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield node
 
@@ -173,7 +198,16 @@ def remove_unneeded_copies(tree, changes, notes):
                    for a in n.names if a.name == "numpy"}
     pandas_names = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
                     for a in n.names if a.name == "pandas"}
+    program_dynamic = module_dynamic_uses(tree)
+    frames = [u for u in dynamic_scope_uses(user_code(tree)) if u[1].lstrip(".") in FRAME_ACCESS]
     for scope in _scopes(tree):
+        dynamic = frames or (program_dynamic if scope is tree else dynamic_scope_uses(scope))
+        if dynamic:
+            if any(_copy_source(n.value, numpy_names) for n in ast.walk(scope) if isinstance(n, ast.Assign)):
+                where = "the module" if scope is tree else f"{scope.name}()"
+                notes.append(f"copies kept in {where}: variables are reached dynamically "
+                             f"({describe_dynamic(dynamic)})")
+            continue
         s = _Scope(scope, numpy_names)
         for st in [n for n, nested in s.own if not nested and isinstance(n, ast.Assign)]:
             if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name):
@@ -211,6 +245,11 @@ def _why_kept(s, st, a, b, kinds, numpy_names, pandas_names, module_scope, tree)
     kind = _fresh_kind(binding.value, numpy_names, pandas_names)
     if kind not in kinds:
         return f"{a} is not known to be a fresh {'/'.join(sorted(kinds))}"
+    s.kind = kind
+    for name in (a, b):
+        other = [x for x in bindings(s.scope, name) if not isinstance(x, ast.Name)]
+        if other and not (isinstance(other[0], ast.arg)):
+            return f"{name} is also bound by {type(other[0]).__name__} (line {getattr(other[0], 'lineno', '?')})"
     for name in (a, b):
         if s.captured(name):
             return f"{name} is used by a nested function or comprehension, or declared global"

@@ -3,7 +3,10 @@ measured as lowering peak memory with unchanged output (transforms/flags.cpp).
 
 The program gets a `#!/usr/bin/env -S VAR=... /usr/bin/python3 FLAGS` line, the thread-pool
 variables are also set at its top (so `python3 program.py` alone keeps them), and `run.sh`
-beside it runs it with the whole set."""
+beside it runs it with the whole set. Safety: this module only writes what the C++ side
+(transforms/flags.cpp) measured with the output check passing; the program's code is not
+changed beyond setting the thread variables with os.environ.setdefault (a value the user
+set in the environment wins)."""
 from __future__ import annotations
 
 import ast

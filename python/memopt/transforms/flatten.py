@@ -1,9 +1,15 @@
 """flatten: code-hierarchy reduction.
 
-- `import pandas as pd` is replaced by a minimal inlined stand-in (runtime/_memopt_frame.py:
-  read_csv over numpy.loadtxt, a column-dict DataFrame with to_csv, Series with to_numpy,
-  value_counts, sort_index, items) when the program only calls pd.read_csv / pd.DataFrame /
-  pd.Series with options the stand-in knows; pandas is then never imported;
+- `import pandas as pd` is replaced by an inlined stand-in (runtime/_memopt_frame.py: read_csv
+  over numpy.loadtxt, DataFrame, Series) when the program only calls pd.read_csv /
+  pd.DataFrame / pd.Series with options the stand-in knows; pandas is then never imported.
+  Safe because the stand-in is exact on what it implements and hands an object to pandas on
+  the first use of anything else (a real fallback). The pass refuses statically where that
+  fallback would import pandas (the memory it exists to save) or cannot be exact: the
+  program names an attribute that pandas objects have and the stand-in, numpy arrays and
+  builtin containers do not (describe, groupby, iloc, columns, ...), uses pd.X other than by
+  calling it, inspects classes (type(), __class__: the stand-in's classes are not pandas'),
+  pickles (pickle, copyreg, shelve, dill, .dump), or reaches names dynamically;
 - the application's own small helper modules (and the per-tree predictor the
   static-to-dynamic pass wrote, i.e. scikit-learn's tree prediction as a few lines over
   arrays) are inlined into the program when their names do not clash.
@@ -13,10 +19,59 @@ from __future__ import annotations
 import ast
 import os
 
-from .common import PassRefused, Report, prepare_outdir, read_program, runtime_source, unparse, \
-    write_program, local_modules
+from .common import PassRefused, Report, describe_dynamic, dynamic_scope_uses, local_modules, \
+    prepare_outdir, read_program, runtime_source, unparse, user_code, write_program
 
-PANDAS_API = {"read_csv": {"usecols", "sep"}, "DataFrame": set(), "Series": set()}
+PANDAS_API = {"read_csv": {"usecols", "sep"}, "DataFrame": set(), "Series": {"name"}}
+# what the stand-in implements itself (runtime/_memopt_frame.py's docstring)
+STAND_IN = {"to_numpy", "values", "to_csv", "tolist", "items", "value_counts", "sort_index", "name", "dtype",
+            "shape", "ndim", "size", "empty"}
+PICKLING = {"pickle", "copyreg", "shelve", "dill", "cloudpickle", "_pickle"}
+
+
+def _pandas_only_attributes():
+    """Public attributes of pandas frames and series that numpy arrays, builtin containers and
+    the stand-in lack: a program naming one would hand its objects to pandas."""
+    import numpy
+    import pandas
+    theirs = set(dir(pandas.DataFrame)) | set(dir(pandas.Series))
+    common = set(dir(numpy.ndarray)).union(*(dir(t) for t in (list, dict, str, tuple, set, int, float, object)))
+    return {n for n in theirs - common - STAND_IN if not n.startswith("_")}
+
+
+def _outside_stand_in(tree, aliases):
+    """Why the stand-in cannot serve this program exactly without pandas, or ''."""
+    tree = user_code(tree)
+    modules = {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+               for a in n.names} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                                    for a in n.names}
+    try:
+        pandas_only = _pandas_only_attributes()
+    except ImportError:
+        return "pandas cannot be imported to list its API"
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in pandas_only:
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if not (isinstance(base, ast.Name) and base.id in modules - aliases):  # np.where is numpy's
+                used.add(node.attr)
+        if isinstance(node, ast.Attribute) and node.attr in ("__class__", "dump", "dumps"):
+            used.add(node.attr)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
+                and len(node.args) == 1:
+            return f"type() is used (line {node.lineno}): the stand-in's classes are not pandas'"
+    if used:
+        return (f"the program uses {', '.join('.' + u for u in sorted(used))}, which the stand-in does not "
+                f"implement; its fallback would import pandas, the memory this pass exists to save")
+    pickled = sorted(m for m in modules if m in PICKLING)
+    if pickled:
+        return f"the program imports {', '.join(pickled)}: a stand-in pickles differently from pandas"
+    dynamic = dynamic_scope_uses(tree)
+    if dynamic:
+        return f"names are reached dynamically ({describe_dynamic(dynamic)})"
+    return ""
 MAX_INLINE_LINES = 400
 
 
@@ -56,16 +111,26 @@ def _replace_pandas(tree, changes):
     parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     used = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in aliases and isinstance(node.ctx, ast.Load):
+        if isinstance(node, ast.Name) and node.id in aliases:
+            if not isinstance(node.ctx, ast.Load):
+                return tree, f"{node.id} is rebound (line {node.lineno})"
             parent = parents.get(node)
             if not isinstance(parent, ast.Attribute) or parent.attr not in PANDAS_API:
                 return tree, f"pandas is used beyond {', '.join(sorted(PANDAS_API))}"
             call = parents.get(parent)
-            if isinstance(call, ast.Call) and call.func is parent:
-                unknown = {k.arg for k in call.keywords} - PANDAS_API[parent.attr]
-                if unknown:
-                    return tree, f"pd.{parent.attr} is called with {', '.join(sorted(map(str, unknown)))}"
+            if parent.attr == "read_csv" and isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                    and call.func.id == "_MemoptCsvStream" and call.args[:1] == [parent]:
+                used.add(parent.attr)  # the stream (static-to-dynamic) calls it with usecols/sep only
+                continue
+            if not (isinstance(call, ast.Call) and call.func is parent):
+                return tree, f"pd.{parent.attr} is used other than by calling it (line {node.lineno})"
+            unknown = {k.arg for k in call.keywords} - PANDAS_API[parent.attr]
+            if unknown:
+                return tree, f"pd.{parent.attr} is called with {', '.join(sorted(map(str, unknown)))}"
             used.add(parent.attr)
+    why = _outside_stand_in(tree, set(aliases))
+    if why:
+        return tree, why
     shim = ast.parse(runtime_source("_memopt_frame.py"))
     shim.body = [s for s in shim.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
     ours = _bound_names(tree.body)
@@ -78,7 +143,9 @@ def _replace_pandas(tree, changes):
             ast.Assign([ast.Name(alias, ast.Store())], ast.Name("_MemoptPandas", ast.Load()))]
         break
     changes.append(f"pandas replaced by a minimal inlined stand-in over numpy/csv "
-                   f"(uses: {', '.join('pd.' + u for u in sorted(used))}); pandas is no longer imported")
+                   f"(uses: {', '.join('pd.' + u for u in sorted(used))}); pandas is no longer imported, "
+                   f"unless a file is not plain numeric CSV or an object is used in a way the stand-in "
+                   f"does not implement (then that object is handed to pandas, with pandas' results)")
     return tree, ""
 
 

@@ -9,6 +9,14 @@ against those scikit-learn classes become checks by class name, so that scikit-l
 not be imported for them; imports of joblib and scikit-learn that the rewrite left unused
 are removed.
 
+Safe because the store is exact on what it answers (predict, predict_proba with one array
+argument; n_features_in_, classes_, n_classes_, estimators_, n_estimators, tree_ and the
+trees' node_count, max_depth, n_leaves) and hands everything else to the real model loaded
+with joblib (other attributes, repr, pickling, setting attributes, a changed estimators_
+list). The pass refuses the store statically when the program names a model attribute the
+store does not mirror (get_depth, feature_importances_, tree_.feature, score, fit, ...) or
+uses type()/__class__: the fallback would load the whole model, the memory the pass saves.
+
 Part (a), a table loaded whole and processed in independent blocks read as a stream
 instead, is streaming.py (with the proof of block-wise processing in blockwise.py); the
 report names every whole-file load it left alone and why.
@@ -20,12 +28,58 @@ import os
 
 from . import streaming
 from .common import PassRefused, Report, import_aliases, insert_after_docstring_and_future, \
-    read_program, runtime_source, unparse, write_program, prepare_outdir
+    read_program, runtime_source, unparse, user_code, write_program, prepare_outdir
 
 TREE_CLASSES = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
                 "RandomForestRegressor", "ExtraTreesRegressor", "DecisionTreeRegressor"}
 HELPER = "_memopt_trees.py"
 LOAD = "_memopt_load_model"
+# what the store answers itself (runtime/_memopt_trees.py)
+MIRRORED = {"n_features_in_", "classes_", "n_classes_", "estimators_", "n_estimators", "tree_", "node_count",
+            "max_depth", "n_leaves", "predict", "predict_proba"}
+
+
+def _model_only_attributes():
+    """Public attributes of scikit-learn tree models, their trees and Tree objects that the
+    store does not mirror and that numpy, pandas and builtin objects lack: a program naming
+    one would make the store load the whole model after all."""
+    import numpy
+    import pandas
+    from sklearn import ensemble, tree
+    from sklearn.tree._tree import Tree
+    fitted = {"n_outputs_", "oob_score_", "oob_decision_function_", "oob_prediction_", "estimators_samples_",
+              "max_features_", "n_features_", "feature_names_in_", "estimator_params", "base_estimator"}
+    theirs = fitted.union(dir(Tree), *(dir(getattr(ensemble, c, None) or getattr(tree, c)) for c in TREE_CLASSES))
+    common = set(dir(numpy.ndarray)).union(dir(pandas.DataFrame), dir(pandas.Series), *(
+        dir(t) for t in (list, dict, str, tuple, set, int, float, object)))
+    return {n for n in theirs - common - MIRRORED if not n.startswith("_")}
+
+
+def _outside_store(tree):
+    """Why the per-tree store would have to load the whole model for this program, or ''."""
+    tree = user_code(tree)
+    try:
+        model_only = _model_only_attributes()
+    except ImportError:
+        return "scikit-learn cannot be imported to list the attributes the store lacks"
+    modules = {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+               for a in n.names} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                                    for a in n.names}
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (node.attr in model_only or node.attr == "__class__"):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if not (isinstance(base, ast.Name) and base.id in modules):
+                used.add(node.attr)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
+                and len(node.args) == 1:
+            return f"type() is used (line {node.lineno}): the store's class is not the model's"
+    if used:
+        return (f"the program uses {', '.join('.' + u for u in sorted(used))}, which the store does not mirror; "
+                f"its fallback would load the whole model, the memory this pass exists to save")
+    return ""
 ISINSTANCE = "_memopt_isinstance"
 
 
@@ -133,6 +187,11 @@ def _model_store(tree, changes, notes):
     if clash:
         notes.append("per-tree store: the program already uses names of memopt's runtime: " + ", ".join(sorted(clash)))
         return False
+    if joblib_names or load_names:
+        why = _outside_store(tree)
+        if why:
+            notes.append("per-tree store: not applied: " + why)
+            return False
     rewriter = _Rewriter(joblib_names, load_names, _sklearn_class_names(tree), sklearn_modules)
     rewriter.visit(tree)
     if not rewriter.loads:

@@ -14,9 +14,11 @@ rows, duplicate or missing column names, values numpy cannot parse) makes it fal
 import csv as _memopt_csv
 import itertools as _memopt_itertools
 import os as _memopt_os
+import re as _memopt_re
 
 import numpy as _memopt_np
 
+_MEMOPT_STREAM_INEXACT = _memopt_re.compile(r'["\r\t _eE]|(?:\d\.?){16}')
 _MEMOPT_STREAM_ROWS = 2048  # rows read at a time, rounded down to whole blocks (8192: +3 MB, 512: slower)
 
 
@@ -54,11 +56,12 @@ class _MemoptCsvStream:
         self._sep = options.get("sep", ",")
         self._rows = None
         self._frame = None
-        with open(path, newline="") as f:  # fails now, as the whole read did, on a missing file
+        with open(path, newline="", encoding="utf-8") as f:  # fails now, as the whole read did, on a missing file
             header = f.readline()
         self._names = next(_memopt_csv.reader([header], delimiter=self._sep), [])
         usecols = options.get("usecols")
-        self._simple = (isinstance(self._sep, str) and len(self._sep) == 1 and bool(self._names)
+        self._simple = (self._sep in (",", ";", "|", ":") and bool(self._names) and "" not in self._names
+                        and not header.startswith("\ufeff") and "\r" not in header
                         and len(set(self._names)) == len(self._names) and '"' not in header
                         and (usecols is None or all(c in self._names for c in usecols)))
 
@@ -68,7 +71,8 @@ class _MemoptCsvStream:
         return self._frame
 
     def _check(self, line, commas):
-        if line.count(self._sep) != commas or '"' in line or not line.strip():
+        # also what numpy and pandas might parse differently: blanks, exponents, >15 digits
+        if line.count(self._sep) != commas or not line.strip() or _MEMOPT_STREAM_INEXACT.search(line):
             raise _MemoptStreamFallback()
 
     def __len__(self):
@@ -77,7 +81,7 @@ class _MemoptCsvStream:
                 try:
                     commas = len(self._names) - 1
                     rows = 0
-                    with open(self._path, newline="") as f:
+                    with open(self._path, newline="", encoding="utf-8") as f:
                         f.readline()
                         for line in f:
                             self._check(line, commas)
@@ -92,7 +96,7 @@ class _MemoptCsvStream:
     def _pieces(self, rows, columns):
         wanted = [self._names.index(c) for c in columns]
         commas = len(self._names) - 1
-        with open(self._path, newline="") as f:
+        with open(self._path, newline="", encoding="utf-8") as f:
             f.readline()
             while True:
                 lines = list(_memopt_itertools.islice(f, rows))

@@ -107,21 +107,71 @@ def _memopt_isinstance(obj, names):
     """isinstance(obj, classes) by class name, true for a _MemoptTreeStore of such a model."""
     if isinstance(obj, _MemoptTreeStore):
         return any(name in obj._mro for name in names)
+    if isinstance(obj, _MemoptEstimatorInfo):
+        obj = obj._memopt_real()
     return any(c.__name__ in names for c in type(obj).__mro__)
 
 
 class _MemoptTreeInfo:
-    """Stands for one estimator: `tree_.node_count`, `tree_.max_depth`, `tree_.n_leaves`."""
+    """Stands for `estimator.tree_`: node_count, max_depth, n_leaves from the store's index;
+    any other attribute is the real tree's (the model is then loaded with joblib)."""
 
-    def __init__(self, info):
-        self.tree_ = self
+    def __init__(self, estimator, info):
+        self._estimator = estimator
         self.node_count = info["nodes"]
         self.max_depth = info["max_depth"]
         self.n_leaves = info["leaves"]
 
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") or name == "_estimator":
+            raise AttributeError(name)
+        return getattr(self._estimator._memopt_real().tree_, name)
+
+    def __repr__(self):
+        return repr(self._estimator._memopt_real().tree_)
+
+    def __reduce_ex__(self, protocol):
+        return self._estimator._memopt_real().tree_.__reduce_ex__(protocol)
+
+
+class _MemoptEstimatorInfo:
+    """Stands for one fitted tree of the model: `tree_` as above; anything else (predict,
+    get_depth, feature_importances_, repr, ...) is the real estimator's."""
+
+    def __init__(self, store, i, info):
+        self._store = store
+        self._i = i
+        self.tree_ = _MemoptTreeInfo(self, info)
+
+    def _memopt_real(self):
+        real = self._store._real_model()
+        return real.estimators_[self._i] if self._store._meta["ensemble"] else real
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") or name in ("_store", "_i"):
+            raise AttributeError(name)
+        return getattr(self._memopt_real(), name)
+
+    def __setattr__(self, name, value):
+        if name.startswith("_") or name == "tree_" and "tree_" not in self.__dict__:
+            object.__setattr__(self, name, value)
+        else:
+            self._store._delegate()
+            setattr(self._memopt_real(), name, value)
+
+    def __repr__(self):
+        return repr(self._memopt_real())
+
+    def __reduce_ex__(self, protocol):
+        return self._memopt_real().__reduce_ex__(protocol)
+
 
 class _MemoptTreeStore:
-    """A scikit-learn tree model read one tree at a time from its store."""
+    """A scikit-learn tree model read one tree at a time from its store. Its own attributes
+    are the ones the store mirrors (n_features_in_, classes_, n_classes_, estimators_,
+    n_estimators, tree_); every other attribute, repr and pickling are the real model's
+    (loaded with joblib: correct, not small). Once the program sets an attribute, or the
+    estimators_ list it was given is changed, the real model (with that list) does all."""
 
     def __init__(self, path, store, meta):
         self._path = path
@@ -130,22 +180,83 @@ class _MemoptTreeStore:
         self._mro = meta["mro"]
         self._trees = [None] * len(meta["trees"])
         self._real = None
-        self.n_features_in_ = meta["n_features_in"]
+        self._delegated = False
+        mirror = {"n_features_in_": meta["n_features_in"]}
         if meta["classifier"]:
-            self.classes_ = _memopt_np.load(_memopt_os.path.join(store, "classes.npy"), allow_pickle=False)
-            self.n_classes_ = len(self.classes_)
+            mirror["classes_"] = _memopt_np.load(_memopt_os.path.join(store, "classes.npy"), allow_pickle=False)
+            mirror["n_classes_"] = len(mirror["classes_"])
+        infos = [_MemoptEstimatorInfo(self, i, info) for i, info in enumerate(meta["trees"])]
         if meta["ensemble"]:
-            self.estimators_ = [_MemoptTreeInfo(info) for info in meta["trees"]]
-            self.n_estimators = len(self.estimators_)
+            mirror["estimators_"] = list(infos)
+            mirror["n_estimators"] = len(infos)
         else:
-            self.tree_ = _MemoptTreeInfo(meta["trees"][0])
+            mirror["tree_"] = infos[0].tree_
+        self._infos = infos
+        self._mirror = mirror
+
+    def _real_model(self):
+        if self._real is None:
+            self._real = _memopt_joblib_load(self._path)
+        return self._real
+
+    def _delegate(self):
+        """From now on the real model answers everything."""
+        if not self._delegated:
+            real = self._real_model()
+            if self._meta["ensemble"]:
+                given = self._mirror["estimators_"]
+                if given != self._infos:  # the program changed the list it was given
+                    real.estimators_ = [e._memopt_real() if isinstance(e, _MemoptEstimatorInfo) else e
+                                        for e in given]
+            self._delegated = True
+        return self._real
+
+    def _own(self):
+        """True while the store may answer: nothing was set, the estimators_ list is as given."""
+        if self._delegated:
+            return False
+        if self._meta["ensemble"] and (len(self._mirror["estimators_"]) != len(self._infos) or any(
+                a is not b for a, b in zip(self._mirror["estimators_"], self._infos))):
+            self._delegate()
+            return False
+        return True
 
     def __getattr__(self, name):  # anything else: the real model (correct, not small)
         if name.startswith("_"):
             raise AttributeError(name)
-        if self._real is None:
-            self._real = _memopt_joblib_load(self._path)
-        return getattr(self._real, name)
+        if name == "predict_proba" and self._meta["classifier"] and self._own():
+            return self._predict_proba
+        if name in ("classes_", "n_classes_", "predict_proba") and not self._meta["classifier"]:
+            raise AttributeError("'%s' object has no attribute '%s'" % (self._meta["kind"], name))
+        if name in self._mirror and self._own():
+            return self._mirror[name]
+        return getattr(self._delegate() if name in self._mirror else self._real_model(), name)
+
+    def __setattr__(self, name, value):
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            real = self._delegate()
+            if isinstance(value, (list, tuple)):  # e.g. a slice of estimators_ given back
+                value = type(value)(v._memopt_real() if isinstance(v, _MemoptEstimatorInfo) else v for v in value)
+            elif isinstance(value, _MemoptEstimatorInfo):
+                value = value._memopt_real()
+            setattr(real, name, value)
+
+    def __delattr__(self, name):
+        if name.startswith("_"):
+            object.__delattr__(self, name)
+        else:
+            delattr(self._delegate(), name)
+
+    def __repr__(self):
+        return repr(self._real_model())
+
+    def __reduce_ex__(self, protocol):
+        return self._delegate().__reduce_ex__(protocol)
+
+    def __dir__(self):
+        return dir(self._real_model())
 
     def _tree(self, i):
         tree = self._trees[i]
@@ -167,9 +278,9 @@ class _MemoptTreeStore:
         X = _memopt_np.asarray(X, dtype=_memopt_np.float32)  # scikit-learn compares float32 inputs
         if X.ndim != 2:
             raise ValueError("Expected 2D array, got %dD array instead" % X.ndim)
-        if X.shape[1] != self.n_features_in_:
+        if X.shape[1] != self._mirror["n_features_in_"]:
             raise ValueError("X has %d features, but %s is expecting %d features as input."
-                             % (X.shape[1], self._meta["kind"], self.n_features_in_))
+                             % (X.shape[1], self._meta["kind"], self._mirror["n_features_in_"]))
         if not _memopt_np.isfinite(X).all():
             raise ValueError("Input X contains NaN or infinity.")
         return X.tolist()
@@ -198,13 +309,15 @@ class _MemoptTreeStore:
             out /= len(self._trees)
         return out
 
-    def predict_proba(self, X):
-        if not self._meta["classifier"]:
-            raise AttributeError("predict_proba")
+    def _predict_proba(self, X, *args, **kwargs):
+        if args or kwargs or not self._own() or not isinstance(X, (list, tuple, _memopt_np.ndarray)):
+            return self._delegate().predict_proba(X, *args, **kwargs)
         return self._accumulate(X)
 
-    def predict(self, X):
+    def predict(self, X, *args, **kwargs):
+        if args or kwargs or not self._own() or not isinstance(X, (list, tuple, _memopt_np.ndarray)):
+            return self._delegate().predict(X, *args, **kwargs)
         out = self._accumulate(X)
         if self._meta["classifier"]:
-            return self.classes_.take(_memopt_np.argmax(out, axis=1), axis=0)
+            return self._mirror["classes_"].take(_memopt_np.argmax(out, axis=1), axis=0)
         return out[:, 0]
