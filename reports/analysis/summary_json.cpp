@@ -4,7 +4,7 @@
 #include "common/error.h"
 #include "common/output_file.h"
 #include "reports/analysis/json_input.h"
-#include "reports/render/summary_format.h"
+#include "reports/analysis/summary_json.h"
 
 #include <climits>
 #include <cmath>

@@ -1,25 +1,13 @@
 #pragma once
-// The two faces of a Summary: JSON (schema memopt.summary/1, what `gate` and `study` read)
-// and the text a person reads.
+// The text a person reads of a Summary (`memopt report TRACE`); its JSON face is
+// reports/analysis/summary_json.h, included here for the callers that want both.
 #include "reports/analysis/summary.h"
+#include "reports/analysis/summary_json.h"
 
-#include <nlohmann/json.hpp>
 #include <string>
 
 namespace memopt::reports {
 
-inline constexpr const char* kSummarySchema = "memopt.summary/1";
-
-nlohmann::json summary_to_json(const Summary& summary);
-// Reads a summary written by summary_to_json. Every field present is checked for type and
-// range; throws memopt::Error naming the missing, mistyped or out-of-range field.
-Summary summary_from_json(const nlohmann::json& json);
-// A summary file (a baseline): a regular file, bounded size and nesting, checked as above.
-// Throws memopt::Error naming the file. Nothing in it is ever executed.
-Summary read_summary_file(const std::filesystem::path& path);
-// Writes `summary` as JSON through common/output_file.h (mode 0600, never through a
-// symlink, temporary + rename; an existing file only with `force`).
-void save_summary_file(const Summary& summary, const std::filesystem::path& path, bool force);
 std::string summary_to_text(const Summary& summary);
 
 } // namespace memopt::reports
