@@ -7,6 +7,7 @@
 #include "transforms/acceptance.h"
 #include "transforms/outputs.h"
 #include "transforms/sandbox.h"
+#include "transforms/verify.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -207,4 +208,90 @@ TEST_CASE("sandbox: one acceptance rule above the noise and the minimum") {
         CHECK(a.reason.empty());
     }
     SECTION("growth is not kept") { CHECK_FALSE(judge_saving({10 * MB}, {11 * MB}).keep); }
+}
+
+namespace {
+
+struct VerifyCase {
+    UserFiles u;
+    VerifyOptions options;
+    std::unique_ptr<Verifier> make(const std::vector<std::string>& args) {
+        return std::make_unique<Verifier>(u.dir / "runs", u.cwd, args, std::vector<fs::path>{u.dir / "runs"}, options);
+    }
+};
+
+std::string establish_error(Verifier& v, const Program& p) {
+    try {
+        v.establish(p, "prog.py");
+    } catch (const memopt::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+} // namespace
+
+TEST_CASE("sandbox: the reference runs more than once; varying output stops optimize") {
+    VerifyCase c;
+    const fs::path prog = c.u.dir / "prog";
+    SECTION("nondeterministic stdout") {
+        auto v = c.make({});
+        const auto why = establish_error(*v, script(prog / "coin.py", "import random\nprint(random.random())\n"));
+        CHECK(why.find("prog.py's output varies between runs") != std::string::npos);
+        CHECK(why.find("stdout line 1") != std::string::npos);
+        CHECK(why.find("--check") != std::string::npos);
+    }
+    SECTION("a nondeterministic output file") {
+        auto v = c.make({"stamp.txt"});
+        const auto why = establish_error(*v, script(prog / "stamp.py", "import sys, time\nprint('done')\n"
+                                                                        "open(sys.argv[1], 'w').write(str(time.time_ns()))\n"));
+        CHECK(why.find("stamp.txt line 1") != std::string::npos);
+    }
+    SECTION("--check says how to compare: the check replaces the comparison") {
+        c.options.check = "test -s \"$MEMOPT_STDOUT\" && test -s \"$MEMOPT_REFERENCE_STDOUT\"";
+        auto v = c.make({});
+        const Comparison cmp = v->establish(script(prog / "coin.py", "import random\nprint(random.random())\n"), "prog.py");
+        CHECK(cmp.method == "check");
+        CHECK(v->compare(script(prog / "coin2.py", "import random\nprint(random.random() + 1)\n")).empty());
+        CHECK(v->compare(script(prog / "silent.py", "pass\n")).find("--check command failed") != std::string::npos);
+    }
+}
+
+TEST_CASE("sandbox: a program writing outside the sandbox is refused unless --check") {
+    VerifyCase c;
+    const fs::path target = c.u.dir / "elsewhere" / "log.txt";
+    const Program p = script(c.u.dir / "prog" / "log.py", "print(1)\nopen('" + target.string() + "', 'a').write('x')\n");
+    {
+        auto v = c.make({});
+        const auto why = establish_error(*v, p);
+        CHECK(why.find("writes outside its sandbox (" + target.string() + ")") != std::string::npos);
+    }
+    fs::remove_all(c.u.dir / "runs");
+    c.options.check = "true";
+    auto v = c.make({});
+    CHECK(establish_error(*v, p).empty());
+}
+
+TEST_CASE("sandbox: candidates are compared against the reference; no output is said") {
+    VerifyCase c;
+    const fs::path prog = c.u.dir / "prog";
+    SECTION("an existing output file") {
+        write(c.u.cwd / "model.txt", "doc=old\n");
+        auto v = c.make({"model.txt"});
+        const Comparison cmp = v->establish(script(prog / "a.py", "'''Model v1'''\nimport sys\n"
+                                                                  "open(sys.argv[1], 'w').write(f'doc={__doc__}\\n')\n"), "a.py");
+        CHECK(cmp.method == "outputs");
+        CHECK(cmp.outputs == std::vector<std::string>{"model.txt"});
+        Program oo = script(prog / "b.py", read_file(prog / "a.py"));
+        CHECK(v->compare(oo).empty());
+        oo.python_flags = {"-OO"};
+        CHECK(v->compare(oo).find("model.txt line 1: expected \"doc=Model v1\", got \"doc=None\"") != std::string::npos);
+        CHECK(read_file(c.u.cwd / "model.txt") == "doc=old\n");
+    }
+    SECTION("no observable output") {
+        auto v = c.make({});
+        const Comparison cmp = v->establish(script(prog / "q.py", "x = 1\n"), "q.py");
+        CHECK(cmp.method == "exit status only");
+        CHECK(cmp.note.find("not proven identical") != std::string::npos);
+    }
 }
