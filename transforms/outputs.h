@@ -27,7 +27,8 @@ struct Observation {
     int status = -1;
     Content out, err;
     std::string err_tail;                  // last lines of stderr, for messages
-    std::map<std::string, Content> files;  // "pred.csv", "figure 1 at plt.show() call 1", ...
+    std::map<std::string, Content> files;  // "pred.csv", "/abs/out.csv" (as named), ...
+    std::map<std::string, Content> figures; // "figure 1 at plt.show() call 1", "figure 2 at exit"
     std::vector<std::string> outside_writes;
     bool hooked = false;                   // the runtime hook ran (not under -I, -E, -S)
     RunOutcome run;

@@ -157,8 +157,11 @@ TEST_CASE("sandbox: matplotlib figures are rendered and compared at show() and a
     };
     const auto a = plot("a.py", "[1, 4, 9]");
     REQUIRE(a.status == 0);
-    CHECK(a.files.count("figure 1 at plt.show() call 1"));
-    CHECK(a.files.count("figure 2 at exit"));
+    CHECK(a.figures.count("figure 1 at plt.show() call 1"));
+    CHECK(a.figures.count("figure 2 at exit"));
+    Program isolated = script(prog / "i.py", read_file(prog / "a.py"));
+    isolated.python_flags = {"-I"};
+    CHECK(difference(a, observe(isolated, box), false).find("figures cannot be observed") != std::string::npos);
     CHECK(difference(a, plot("b.py", "[1, 4, 9]"), false).empty());
     CHECK(difference(a, plot("c.py", "[1, 4, 8]"), false).find("figure 1 at ") != std::string::npos);
     CHECK(a.outside_writes.empty()); // matplotlib's cache is not the program's output
