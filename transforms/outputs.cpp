@@ -102,6 +102,7 @@ RunSpec sandbox_spec(const Program& program, const Sandbox& sandbox, const Obser
         if (pythonpath) spec.env["MEMOPT_SANDBOX_PYTHONPATH"] = pythonpath;
         spec.env["MEMOPT_SANDBOX_RECORDS"] = sandbox.records().string();
         spec.env["MEMOPT_SANDBOX_ROOT"] = sandbox.root().string();
+        if (options.block_outside) spec.env["MEMOPT_SANDBOX_BLOCK"] = "1";
     }
     for (const auto& [k, v] : program.env) spec.env[k] = v; // the step's own settings win
     spec.stdout_file = sandbox.root() / "stdout";

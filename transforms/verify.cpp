@@ -43,7 +43,13 @@ Comparison Verifier::establish(const Program& baseline, const std::string& what)
     for (int i = 1; i <= options_.reference_runs; ++i) {
         ObserveOptions observe_options;
         observe_options.hash_seed = std::to_string(i);
+        observe_options.block_outside = options_.check.empty();
         Observation o = observe(baseline, *sandbox_, observe_options);
+        if (!o.outside_writes.empty() && options_.check.empty())
+            throw Error(fmt::format("{} writes outside its sandbox ({}): optimize can neither keep that file untouched nor "
+                                    "compare it (the write was blocked); give --check CMD to optimize it anyway (its runs "
+                                    "then write there)",
+                                    what, fmt::join(o.outside_writes, ", ")));
         if (o.status != 0)
             throw Error(fmt::format("{} exited with status {} in the baseline run{}", what, o.status,
                                     o.err_tail.empty() ? "" : ": " + o.err_tail));
@@ -60,11 +66,6 @@ Comparison Verifier::establish(const Program& baseline, const std::string& what)
         c.method = "check";
         return c;
     }
-    const auto& outside = references_.front().outside_writes;
-    if (!outside.empty())
-        throw Error(fmt::format("{} writes outside its sandbox ({}): optimize can neither keep that file untouched nor "
-                                "compare it; give --check CMD to optimize it anyway (its runs then write there)",
-                                what, fmt::join(outside, ", ")));
     const std::string varies = variation(references_, options_.compare_stderr);
     if (!varies.empty())
         throw Error(fmt::format("{}'s output varies between runs ({}; {}): no rewrite of it can be proven to behave the "
@@ -82,6 +83,7 @@ std::string Verifier::compare(const Program& candidate) {
     if (references_.empty()) throw Error("internal: compare() before establish()");
     ObserveOptions observe_options;
     observe_options.hash_seed = std::to_string(options_.reference_runs + 1);
+    observe_options.block_outside = options_.check.empty();
     const Observation o = observe(candidate, *sandbox_, observe_options);
     if (!options_.check.empty()) {
         if (o.status != references_.front().status)

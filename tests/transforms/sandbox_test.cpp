@@ -268,6 +268,7 @@ TEST_CASE("sandbox: a program writing outside the sandbox is refused unless --ch
         auto v = c.make({});
         const auto why = establish_error(*v, p);
         CHECK(why.find("writes outside its sandbox (" + target.string() + ")") != std::string::npos);
+        CHECK_FALSE(fs::exists(target)); // blocked: the user's file is not written
     }
     fs::remove_all(c.u.dir / "runs");
     c.options.check = "true";

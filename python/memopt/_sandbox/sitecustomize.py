@@ -6,7 +6,8 @@ It records, into $MEMOPT_SANDBOX_RECORDS:
   outside.txt   one absolute path per line the program opened for writing, removed, renamed,
                 truncated or created outside $MEMOPT_SANDBOX_ROOT (Python-level operations,
                 seen through sys.addaudithook; writes by C code calling libc directly and by
-                child processes are not seen)
+                child processes are not seen). With MEMOPT_SANDBOX_BLOCK=1 the operation
+                fails with PermissionError instead, so the user's file stays untouched
   figures.txt   one line per open matplotlib figure at each pyplot.show() call and at exit:
                 its size and the SHA-256 of its rendered RGBA pixels (Agg)
 
@@ -21,6 +22,7 @@ import sys
 _records = os.environ.pop("MEMOPT_SANDBOX_RECORDS", "")
 _root = os.environ.pop("MEMOPT_SANDBOX_ROOT", "")
 _pythonpath = os.environ.pop("MEMOPT_SANDBOX_PYTHONPATH", None)
+_block = os.environ.pop("MEMOPT_SANDBOX_BLOCK", "") == "1"
 _here = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -62,10 +64,13 @@ def _install_write_watch(fd):
             full = os.path.realpath(os.path.join(os.getcwd(), path))
         except Exception:
             return
-        if "/__pycache__/" in full or _inside(full, roots) or full in seen:
+        if "/__pycache__/" in full or _inside(full, roots):
             return
-        seen.add(full)
-        os.write(fd, (full + "\n").encode("utf-8", "surrogateescape"))
+        if full not in seen:
+            seen.add(full)
+            os.write(fd, (full + "\n").encode("utf-8", "surrogateescape"))
+        if _block:
+            raise PermissionError(f"memopt optimize's sandbox: writing outside it is blocked: {full}")
 
     def hook(event, args):
         try:
@@ -81,8 +86,10 @@ def _install_write_watch(fd):
                 for i in _CHANGING_EVENTS[event]:
                     if i < len(args):
                         note(args[i])
+        except PermissionError:
+            raise  # the one change the hook makes: a blocked write outside the sandbox
         except Exception:
-            pass  # the hook must never change what the program does
+            pass  # otherwise the hook must never change what the program does
 
     sys.addaudithook(hook)
 
