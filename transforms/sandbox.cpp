@@ -114,8 +114,9 @@ std::string Sandbox::map_argument(const std::string& arg, std::size_t index, con
     std::error_code ec;
     const bool exists = fs::exists(absolute, ec);
     const fs::path relative = absolute.lexically_relative(user_cwd_);
-    const bool inside = is_within(absolute, user_cwd_) && entries_.count("cwd" / relative);
-    if (exists && inside) return given.is_absolute() ? (root_ / "cwd" / relative).string() : arg;
+    const fs::path copy = relative == "." ? fs::path("cwd") : "cwd" / relative;
+    const bool inside = (relative == "." || is_within(absolute, user_cwd_)) && entries_.count(copy);
+    if (exists && inside) return given.is_absolute() ? (root_ / copy).string() : arg;
     if (!exists && (!fs::is_directory(absolute.parent_path(), ec) ||
                     (!given.is_absolute() && is_within(absolute, user_cwd_))))
         return arg; // lands in the copy of the cwd, or fails as it would for the user

@@ -53,12 +53,14 @@ struct UserFiles {
 TEST_CASE("sandbox: the cwd's files are copied and arguments mapped to the copies") {
     UserFiles u;
     Sandbox box = u.make({"data.csv", (u.cwd / "sub" / "notes.txt").string(), u.outside.string(), "pred.csv",
-                          (u.dir / "elsewhere" / "new.csv").string(), "--flag", "7"});
+                          (u.dir / "elsewhere" / "new.csv").string(), "--flag", "7", ".", u.cwd.string()});
     CHECK(read_file(box.cwd() / "data.csv") == "a,b\n1,2\n");
     CHECK(read_file(box.cwd() / "sub" / "notes.txt") == "keep\n");
     CHECK_FALSE(fs::exists(box.cwd() / ".git")); // version control is not the program's data
     const auto& a = box.args();
-    REQUIRE(a.size() == 7);
+    REQUIRE(a.size() == 9);
+    CHECK(a[7] == ".");                       // the cwd itself is not copied again
+    CHECK(a[8] == box.cwd().string());
     CHECK(a[0] == "data.csv");                                     // relative: resolves to the copy
     CHECK(a[1] == (box.cwd() / "sub" / "notes.txt").string());     // absolute inside the cwd: the copy
     CHECK(a[2] == (box.root() / "ext" / "3" / "outside.csv").string());
