@@ -103,6 +103,8 @@ RunSpec sandbox_spec(const Program& program, const Sandbox& sandbox, const Obser
         spec.env["MEMOPT_SANDBOX_RECORDS"] = sandbox.records().string();
         spec.env["MEMOPT_SANDBOX_ROOT"] = sandbox.root().string();
         if (options.block_outside) spec.env["MEMOPT_SANDBOX_BLOCK"] = "1";
+        // the step's copy of the program (caches such as the tree store are written beside it)
+        spec.env["MEMOPT_SANDBOX_ALLOW"] = fs::absolute(program.path).parent_path().string();
     }
     for (const auto& [k, v] : program.env) spec.env[k] = v; // the step's own settings win
     spec.stdout_file = sandbox.root() / "stdout";

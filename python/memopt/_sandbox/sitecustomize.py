@@ -23,6 +23,7 @@ _records = os.environ.pop("MEMOPT_SANDBOX_RECORDS", "")
 _root = os.environ.pop("MEMOPT_SANDBOX_ROOT", "")
 _pythonpath = os.environ.pop("MEMOPT_SANDBOX_PYTHONPATH", None)
 _block = os.environ.pop("MEMOPT_SANDBOX_BLOCK", "") == "1"
+_allow = [p for p in os.environ.pop("MEMOPT_SANDBOX_ALLOW", "").split(os.pathsep) if p]
 _here = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -35,7 +36,7 @@ def _restore_environment():
 
 
 def _allowed_roots():
-    roots = [os.path.realpath(_root), "/dev", "/proc"]
+    roots = [os.path.realpath(_root), "/dev", "/proc"] + [os.path.realpath(p) for p in _allow]
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     roots.append(os.path.realpath(cache))  # caches (matplotlib's font list) are rebuilt at will
     return roots
