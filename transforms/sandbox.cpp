@@ -109,7 +109,9 @@ void Sandbox::add_file(const fs::path& from, const fs::path& to, const SandboxLi
 // are copied to ext/N/; an output named by an absolute or ../ path lands in ext/N/ too.
 std::string Sandbox::map_argument(const std::string& arg, std::size_t index, const SandboxLimits& limits) {
     if (arg.empty() || arg[0] == '-') return arg;
-    const fs::path given(arg);
+    std::string trimmed = arg;
+    while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+    const fs::path given(trimmed);
     const fs::path absolute = (user_cwd_ / given).lexically_normal();
     std::error_code ec;
     const bool exists = fs::exists(absolute, ec);
@@ -122,7 +124,7 @@ std::string Sandbox::map_argument(const std::string& arg, std::size_t index, con
         return arg; // lands in the copy of the cwd, or fails as it would for the user
     const fs::path slot = fs::path("ext") / std::to_string(index);
     entries_[slot] = Entry{{}, true};
-    ext_names_[slot] = arg;
+    ext_names_[slot] = given.parent_path().string(); // ext/N stands for the argument's directory
     ++outside_args_;
     const fs::path target = slot / absolute.filename();
     if (exists && fs::is_directory(absolute, ec)) {
@@ -192,11 +194,9 @@ std::string Sandbox::display_name(const fs::path& relative) const {
     auto it = relative.begin();
     if (*it == "cwd") return relative.lexically_relative("cwd").string();
     const fs::path slot = fs::path("ext") / *std::next(it);
-    const auto name = ext_names_.find(slot);
-    const fs::path rest = relative.lexically_relative(slot);
-    const fs::path inner = rest.empty() ? fs::path() : rest.lexically_relative(*rest.begin());
-    if (name == ext_names_.end()) return relative.string();
-    return inner.empty() || inner == "." ? name->second : (fs::path(name->second) / inner).string();
+    const auto dir = ext_names_.find(slot);
+    if (dir == ext_names_.end()) return relative.string();
+    return (fs::path(dir->second) / relative.lexically_relative(slot)).string();
 }
 
 std::vector<FileChange> Sandbox::changes() const {

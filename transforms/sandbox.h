@@ -82,7 +82,7 @@ class Sandbox {
     std::vector<std::filesystem::path> exclude_;
     std::vector<std::string> args_;
     std::map<std::filesystem::path, Entry> entries_;           // relative to root_
-    std::map<std::filesystem::path, std::string> ext_names_;   // ext/N -> the argument as given
+    std::map<std::filesystem::path, std::string> ext_names_;   // ext/N -> the argument's directory, as given
     std::uintmax_t bytes_ = 0;
     std::size_t files_ = 0, outside_args_ = 0;
 };

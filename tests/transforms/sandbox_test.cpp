@@ -95,10 +95,12 @@ TEST_CASE("sandbox: a run that edits, deletes and creates files leaves the user'
                              "os.remove(sys.argv[2])\n"
                              "os.remove('sub/notes.txt')\n"
                              "open('made.txt', 'w').write('new')\n"
-                             "open('data.csv', 'r').read()\n");
+                             "open('data.csv', 'r').read()\n"
+                             "open(sys.argv[2] + '.log', 'w').write('beside')\n");
     const Observation o = observe(p, box);
     REQUIRE(o.status == 0);
     CHECK(o.hooked);
+    CHECK(o.files.size() == 5);
     CHECK(o.outside_writes.empty());
     REQUIRE(o.files.count("data.csv"));
     CHECK(o.files.at("data.csv").head == "a,b\n1,2\n3,4\n");
@@ -106,6 +108,8 @@ TEST_CASE("sandbox: a run that edits, deletes and creates files leaves the user'
     CHECK(o.files.at(u.outside.string()).deleted);
     CHECK(o.files.at("sub/notes.txt").deleted);
     CHECK(o.files.at("made.txt").head == "new");
+    CHECK(o.files.at(u.outside.string() + ".log").head == "beside"); // named as the program named it
+    CHECK_FALSE(fs::exists(u.outside.string() + ".log"));
     // the user's files: byte-identical and still there
     CHECK(read_file(u.cwd / "data.csv") == "a,b\n1,2\n");
     CHECK(read_file(u.cwd / "sub" / "notes.txt") == "keep\n");
