@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/sizes.h"
 #include "transforms/optimize.h"
+#include "transforms/pass_table.h"
 
 #include <fmt/format.h>
 
@@ -13,22 +14,51 @@ namespace memopt::cli {
 
 namespace {
 
-constexpr const char* kUsage =
-    "memopt optimize SCRIPT.py [--threshold-mb N] [--check CMD] [-o OUT_DIR] [--runs N]\n"
-    "                [--passes LIST] [--no-probe] [-- ARGS...]\n\n"
-    "Applies the passes in the paper's order (static-to-dynamic, dead-data, flatten, flags),\n"
-    "keeps each candidate only when its stdout and the files it writes equal the original's\n"
-    "(or CMD passes) and its median peak RSS is lower, and repeats until nothing helps or the\n"
-    "peak is at most N MB (10^6 bytes). Writes OUT_DIR/stepN-PASS/, OUT_DIR/final/,\n"
-    "steps.json and steps.md. Exit status 1 when the threshold is not met.";
+// The pass list comes from the pass table (transforms/pass_table.h), never typed here.
+std::string usage() {
+    return "memopt optimize SCRIPT.py [--threshold-mb N] [--check CMD] [-o OUT_DIR] [--runs N]\n"
+           "                [--passes LIST] [--no-probe] [-- ARGS...]\n\n"
+           "Applies the passes in the paper's order (" + transforms::pass_name_list() + "),\n"
+           "keeps each candidate only when its stdout and the files it writes equal the original's\n"
+           "(or CMD passes) and its median peak RSS is lower, and repeats until nothing helps or the\n"
+           "peak is at most N MB (10^6 bytes). Writes OUT_DIR/stepN-PASS/, OUT_DIR/final/,\n"
+           "steps.json and steps.md; OUT_DIR appears only when the run succeeds.\n"
+           "Exit status 1 when the threshold is not met.\n\n"
+           "passes, in the order tried:\n" + transforms::describe_passes();
+}
+
+// "a,b" -> {"a", "b"}, each a pass of the table.
+std::vector<std::string> parse_pass_list(const std::string& list) {
+    std::vector<std::string> passes;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        const auto comma = list.find(',', start);
+        passes.push_back(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    for (const auto& p : passes) {
+        try {
+            transforms::find_pass(p);
+        } catch (const Error& e) {
+            throw Error(fmt::format("--passes: {}", e.what()));
+        }
+    }
+    return passes;
+}
+
+// SCRIPT.optimized/ beside the script, or SCRIPT.optimized-2/, ... when that exists.
+std::string fresh_output(const std::string& script) {
+    const fs::path base = fs::path(script).parent_path() / (fs::path(script).stem().string() + ".optimized");
+    fs::path candidate = base;
+    for (int i = 2; fs::exists(fs::symlink_status(candidate)); ++i) candidate = base.string() + "-" + std::to_string(i);
+    return candidate.string();
+}
 
 } // namespace
 
 int run_optimize(const Args& args) {
     const SplitScript split = split_script(args, {"--threshold-mb", "--check", "-o", "--output", "--runs", "--passes", "--rounds"});
-    const Args& opts = split.options;
-    const Args& program_args = split.script_args;
-    const std::string& script = split.script;
     transforms::OptimizeOptions o;
     double threshold_mb = 0;
     std::string output, passes;
@@ -43,37 +73,19 @@ int run_optimize(const Args& args) {
         ("no-probe", "do not run `memopt probe` first")
         ("quiet,q", "no progress output");
     po::variables_map vm;
-    if (!parse_options(opts, "optimize", kUsage, desc, {}, vm)) return 0;
-    if (script.empty()) throw Error("no script given (usage: memopt optimize SCRIPT.py [options] [-- ARGS])");
-    if (!fs::is_regular_file(script)) throw Error(fmt::format("{}: no such file", script));
-    o.script = script;
-    o.args = program_args;
+    if (!parse_options(split.options, "optimize", usage(), desc, {}, vm)) return 0;
+    if (split.script.empty()) throw Error("no script given (usage: memopt optimize SCRIPT.py [options] [-- ARGS])");
+    if (!fs::is_regular_file(split.script)) throw Error(fmt::format("{}: no such file", split.script));
+    o.script = split.script;
+    o.args = split.script_args;
     if (vm.count("threshold-mb")) {
         if (threshold_mb <= 0) throw Error("--threshold-mb must be positive");
         o.threshold_bytes = static_cast<std::uint64_t>(threshold_mb * 1e6);
     }
-    if (!passes.empty()) {
-        o.passes.clear();
-        std::size_t start = 0;
-        while (start <= passes.size()) {
-            const auto comma = passes.find(',', start);
-            o.passes.push_back(passes.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-            if (comma == std::string::npos) break;
-            start = comma + 1;
-        }
-        for (const auto& p : o.passes)
-            if (p != "static-to-dynamic" && p != "dead-data" && p != "flatten" && p != "flags")
-                throw Error(fmt::format("--passes: unknown pass '{}'", p));
-    }
+    if (!passes.empty()) o.passes = parse_pass_list(passes);
     o.probe = vm.count("no-probe") == 0;
     o.quiet = vm.count("quiet") > 0;
-    if (output.empty()) {
-        const fs::path base = fs::path(script).parent_path() / (fs::path(script).stem().string() + ".optimized");
-        fs::path candidate = base;
-        for (int i = 2; fs::exists(candidate); ++i) candidate = base.string() + "-" + std::to_string(i);
-        output = candidate.string();
-    }
-    o.out_dir = output;
+    o.out_dir = output.empty() ? fresh_output(split.script) : output;
     const transforms::OptimizeResult r = transforms::optimize(o);
     if (!r.threshold_met) {
         fmt::print(stderr, "memopt optimize: threshold {} not met: final peak RSS {}\n",

@@ -1,6 +1,7 @@
 #pragma once
-// Running a program and measuring it: peak RSS from wait4's ru_maxrss (the child and the
-// children it waited for), wall time from a steady clock; the median of several runs.
+// Running a program and measuring it through the one runner (common/runner.h): peak RSS is
+// the program's own ru_maxrss (its images and the children it waited for, never memopt's;
+// docs/peak-rss.md), wall time from a steady clock; the median of several runs.
 #include <filesystem>
 #include <map>
 #include <string>
@@ -9,11 +10,12 @@
 namespace memopt::transforms {
 
 struct RunSpec {
-    std::vector<std::string> argv;            // argv[0] is a path (no PATH search)
+    std::vector<std::string> argv;            // argv[0] is searched in PATH when it has no '/'
     std::filesystem::path cwd;                // empty: the current directory
     std::map<std::string, std::string> env;   // added to (or replacing in) the environment
     std::filesystem::path stdout_file;        // empty: /dev/null
     std::filesystem::path stderr_file;        // empty: /dev/null
+                                              // (stdin is /dev/null)
 };
 
 struct RunOutcome {

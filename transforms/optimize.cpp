@@ -1,9 +1,15 @@
+// The optimize loop in named steps: check the inputs, stage the output directory, run the
+// baseline, probe, the rounds over the passes (each candidate: run the pass, compare its
+// output, measure it, accept or reject), then write final/, steps.json and steps.md and
+// keep the directory (removed when any step fails). baseline_measured() and step_accepted()
+// are where the baseline run and each accepted step are known.
 #include "transforms/optimize.h"
 
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/sizes.h"
 #include "transforms/passes.h"
+#include "transforms/output_dir.h"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -23,14 +29,36 @@ void progress(const std::string& text) {
 
 double mb(std::uint64_t bytes) { return static_cast<double>(bytes) / 1e6; }
 
-json step_entry(int number, const std::string& pass, const fs::path& out, const fs::path& dir, const Program& program,
-                const std::vector<std::string>& args) {
+// The state of one optimize run.
+struct Loop {
+    Loop(const OptimizeOptions& o, const fs::path& out_dir, fs::path script_path)
+        : options(o), out(out_dir), script(std::move(script_path)), args(resolve_args(o.args)), runs_dir(out_dir / ".runs") {}
+
+    const OptimizeOptions& options;
+    fs::path out;                    // OUT_DIR, absolute
+    fs::path script;                 // absolute
+    std::vector<std::string> args;   // existing files made absolute
+    fs::path runs_dir;               // scratch directories of every run, removed at the end
+    Snapshot reference;              // the baseline's output
+    std::optional<fs::path> profile; // from the probe
+    Program current;                 // the program of the last accepted step
+    fs::path current_dir;            // its step directory
+    std::uint64_t baseline_peak = 0;
+    std::uint64_t peak = 0;          // median peak RSS of `current`
+    int number = 0;                  // the last step number given
+    json doc;
+    json steps = json::array();
+
+    bool threshold_met() const { return options.threshold_bytes && peak <= *options.threshold_bytes; }
+};
+
+json step_entry(const Loop& loop, int number, const std::string& pass, const fs::path& dir, const Program& program) {
     json e;
     e["step"] = number;
     e["pass"] = pass;
-    e["dir"] = dir.empty() ? "" : fs::relative(dir, out).string();
-    e["program"] = dir.empty() ? "" : fs::relative(program.path, out).string();
-    e["command"] = dir.empty() ? json::array() : json(command_line(program, args, true));
+    e["dir"] = dir.empty() ? "" : fs::relative(dir, loop.out).string();
+    e["program"] = dir.empty() ? "" : fs::relative(program.path, loop.out).string();
+    e["command"] = dir.empty() ? json::array() : json(command_line(program, loop.args, true));
     e["cwd"] = dir.empty() ? json(nullptr) : json(fs::absolute(dir).string());
     return e;
 }
@@ -111,143 +139,189 @@ std::optional<fs::path> run_probe(const Program& program, const std::vector<std:
     return std::nullopt;
 }
 
-} // namespace
-
-OptimizeResult optimize(const OptimizeOptions& o) {
-    g_quiet = o.quiet;
+fs::path checked_script(const OptimizeOptions& o) {
     if (!fs::is_regular_file(o.script)) throw Error(fmt::format("{}: no such file", o.script.string()));
     if (o.runs < 1) throw Error("--runs must be at least 1");
-    const fs::path script = fs::absolute(o.script).lexically_normal();
-    const fs::path out = fs::absolute(o.out_dir).lexically_normal();
-    if (fs::exists(out) && !fs::is_empty(out))
-        throw Error(fmt::format("{}: output directory exists and is not empty", o.out_dir.string()));
-    if (script.parent_path() == out) throw Error("the output directory is the script's own directory");
-    fs::create_directories(out);
-    const fs::path runs_dir = out / ".runs";
-    const std::vector<std::string> args = resolve_args(o.args);
+    for (const std::string& pass : o.passes) find_pass(pass); // an unknown name fails before anything runs
+    return fs::absolute(o.script).lexically_normal();
+}
 
-    // step 0: the baseline, copied so that every step lives in OUT_DIR
-    PassInput copy_input;
-    copy_input.program.path = script;
-    copy_input.out_dir = out / "step0-baseline";
-    Program current = run_python_pass("copy", copy_input).program;
-    progress(fmt::format("memopt optimize: baseline {} ...", script.string()));
-    const Snapshot reference = capture(current, args, runs_dir / "step0");
-    if (reference.status != 0)
-        throw Error(fmt::format("{} exited with status {} in the baseline run{}", o.script.string(), reference.status,
-                                reference.err_tail.empty() ? "" : ": " + reference.err_tail));
-    if (!o.check.empty()) {
-        const std::string why = run_check(o.check, runs_dir / "step0");
-        if (!why.empty()) throw Error("the baseline does not pass its own check: " + why);
-    }
-    const Measurement base = measure(run_spec(current, args, runs_dir / "step0"), o.runs, o.script.string());
-    progress(fmt::format("memopt optimize: step 0 baseline: peak RSS {}, {:.2f} s (median of {})",
-                         format_mb(static_cast<double>(base.peak_rss_bytes)), base.wall_s, o.runs));
-
-    json doc;
-    doc["schema"] = "memopt.steps/1";
-    doc["script"] = script.string();
-    doc["args"] = o.args;
-    doc["baseline"] = {{"peak_rss_bytes", base.peak_rss_bytes}, {"wall_s", base.wall_s}};
-    json steps = json::array();
-    json e0 = step_entry(0, "baseline", out, out / "step0-baseline", current, args);
+// Step 0 is known: the baseline program (loop.current, in loop.current_dir) ran in RUN_DIR
+// with loop.args and measured `base`. The place for anything recorded of the baseline run.
+void baseline_measured(Loop& loop, const fs::path& /*run_dir*/, const Measurement& base) {
+    loop.baseline_peak = loop.peak = base.peak_rss_bytes;
+    loop.doc["baseline"] = {{"peak_rss_bytes", base.peak_rss_bytes}, {"wall_s", base.wall_s}};
+    json e0 = step_entry(loop, 0, "baseline", loop.current_dir, loop.current);
     e0["accepted"] = true;
     e0["reason"] = "";
     set_measurement(e0, base, base.peak_rss_bytes);
     e0["changes"] = json::array();
-    steps.push_back(e0);
+    loop.steps.push_back(e0);
+}
 
-    std::optional<fs::path> profile;
-    std::string probe_note = "not run (--no-probe)";
-    if (o.probe) {
-        progress("memopt optimize: probe ...");
-        profile = run_probe(current, args, out, probe_note);
+// Step 0: the script copied into OUT/step0-baseline (so that every step lives in OUT), its
+// reference output, its own check, its measurement.
+void run_baseline(Loop& loop) {
+    const OptimizeOptions& o = loop.options;
+    PassInput copy_input;
+    copy_input.program.path = loop.script;
+    copy_input.out_dir = loop.out / "step0-baseline";
+    loop.current = run_python_pass("copy", copy_input).program;
+    loop.current_dir = copy_input.out_dir;
+    progress(fmt::format("memopt optimize: baseline {} ...", loop.script.string()));
+    const fs::path run_dir = loop.runs_dir / "step0";
+    loop.reference = capture(loop.current, loop.args, run_dir);
+    if (loop.reference.status != 0)
+        throw Error(fmt::format("{} exited with status {} in the baseline run{}", o.script.string(), loop.reference.status,
+                                loop.reference.err_tail.empty() ? "" : ": " + loop.reference.err_tail));
+    if (!o.check.empty()) {
+        const std::string why = run_check(o.check, run_dir);
+        if (!why.empty()) throw Error("the baseline does not pass its own check: " + why);
     }
-    doc["probe"] = {{"profile", profile ? fs::relative(*profile, out).string() : ""}, {"note", probe_note}};
+    const Measurement base = measure(run_spec(loop.current, loop.args, run_dir), o.runs, o.script.string());
+    progress(fmt::format("memopt optimize: step 0 baseline: peak RSS {}, {:.2f} s (median of {})",
+                         format_mb(static_cast<double>(base.peak_rss_bytes)), base.wall_s, o.runs));
+    baseline_measured(loop, run_dir, base);
+}
 
-    std::uint64_t peak = base.peak_rss_bytes;
-    fs::path current_dir = out / "step0-baseline";
-    auto met = [&] { return o.threshold_bytes && peak <= *o.threshold_bytes; };
-    int number = 0;
-    for (int round = 0; round < o.max_rounds && !met(); ++round) {
+void run_probe_step(Loop& loop) {
+    std::string note = "not run (--no-probe)";
+    if (loop.options.probe) {
+        progress("memopt optimize: probe ...");
+        loop.profile = run_probe(loop.current, loop.args, loop.out, note);
+    }
+    loop.doc["probe"] = {{"profile", loop.profile ? fs::relative(*loop.profile, loop.out).string() : ""}, {"note", note}};
+}
+
+PassInput pass_input(const Loop& loop, const fs::path& out_dir) {
+    PassInput input;
+    input.program = loop.current;
+    input.args = loop.args;
+    input.out_dir = out_dir;
+    input.profile = loop.profile;
+    input.work_dir = loop.runs_dir;
+    input.runs = loop.options.runs;
+    input.current_peak_rss = loop.peak;
+    input.progress = progress;
+    return input;
+}
+
+void reject(Loop& loop, json& e, const std::string& reason, const std::string& said) {
+    e["accepted"] = false;
+    e["reason"] = reason;
+    progress("memopt optimize:   " + said);
+    loop.steps.push_back(e);
+}
+
+// "" when the candidate's output (stdout and files, or the user's check) is the baseline's.
+std::string output_difference(const Loop& loop, const Program& candidate, const fs::path& run_dir) {
+    const Snapshot snap = capture(candidate, loop.args, run_dir);
+    std::string why = difference(loop.reference, snap);
+    if (why.empty() && !loop.options.check.empty()) why = run_check(loop.options.check, run_dir);
+    return why;
+}
+
+// A step is accepted: `report.program` (in `dir`) ran in RUN_DIR with loop.args, with the
+// baseline's output, and measured `m`, below the previous peak; it becomes the current
+// program. The place for anything recorded of an accepted step (loop.number is its number).
+void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, const fs::path& /*run_dir*/,
+                   const Measurement& m) {
+    loop.current = report.program;
+    loop.current_dir = dir;
+    loop.peak = m.peak_rss_bytes;
+}
+
+// Measures a candidate whose output is the baseline's and gives the verdict; true when accepted.
+bool judge_measured(Loop& loop, json& e, const PassReport& r, const fs::path& dir, const fs::path& run_dir) {
+    const Measurement m = measure(run_spec(r.program, loop.args, run_dir), loop.options.runs, r.program.path.string());
+    set_measurement(e, m, loop.peak);
+    const bool lower = m.peak_rss_bytes < loop.peak;
+    e["accepted"] = lower;
+    e["reason"] = lower ? "" : fmt::format("peak RSS not lower ({} vs {})", format_mb(static_cast<double>(m.peak_rss_bytes)),
+                                           format_mb(static_cast<double>(loop.peak)));
+    progress(fmt::format("memopt optimize:   peak RSS {} ({:+.1f} MB, {:+.1f} %), {:.2f} s: {}",
+                         format_mb(static_cast<double>(m.peak_rss_bytes)), -e["saved_bytes"].get<double>() / 1e6,
+                         -e["saved_pct"].get<double>(), m.wall_s, lower ? "accepted" : "rejected, not lower"));
+    for (const auto& c : r.changes) progress("memopt optimize:     " + c);
+    loop.steps.push_back(e);
+    if (lower) step_accepted(loop, r, dir, run_dir, m);
+    return lower;
+}
+
+// One step: run `pass` on the current program, check its output, measure it. A pass that
+// does not apply is listed in the first round only. True when the step was accepted.
+bool try_pass(Loop& loop, const std::string& pass, int round) {
+    ++loop.number;
+    const std::string dir_name = fmt::format("step{}-{}", loop.number, pass);
+    const PassInput input = pass_input(loop, loop.out / dir_name);
+    progress(fmt::format("memopt optimize: step {} {} ...", loop.number, pass));
+    const PassReport r = run_pass(pass, input);
+    json e = step_entry(loop, loop.number, pass, r.applied ? input.out_dir : fs::path(), r.program);
+    e["changes"] = r.changes;
+    if (!r.applied) {
+        fs::remove_all(input.out_dir);
+        if (round > 0) { --loop.number; return false; } // said once already
+        reject(loop, e, "not applicable: " + r.reason, "not applicable: " + r.reason);
+        return false;
+    }
+    const fs::path run_dir = loop.runs_dir / dir_name;
+    const std::string why = output_difference(loop, r.program, run_dir);
+    if (!why.empty()) {
+        reject(loop, e, "output differs: " + why, "rejected, output differs: " + why);
+        return false;
+    }
+    return judge_measured(loop, e, r, input.out_dir, run_dir);
+}
+
+// The passes in order, round after round, until a round improves nothing, the threshold is
+// met or the rounds are used up.
+void run_rounds(Loop& loop) {
+    const std::vector<std::string> passes = loop.options.passes.empty() ? pass_names() : loop.options.passes;
+    for (int round = 0; round < loop.options.max_rounds && !loop.threshold_met(); ++round) {
         bool improved = false;
-        for (const std::string& pass : o.passes) {
-            if (met()) break;
-            ++number;
-            const std::string dir_name = fmt::format("step{}-{}", number, pass);
-            PassInput input;
-            input.program = current;
-            input.args = args;
-            input.out_dir = out / dir_name;
-            input.profile = profile;
-            input.work_dir = runs_dir;
-            input.runs = o.runs;
-            input.current_peak_rss = peak;
-            input.progress = progress;
-            progress(fmt::format("memopt optimize: step {} {} ...", number, pass));
-            PassReport r = run_pass(pass, input);
-            json e = step_entry(number, pass, out, r.applied ? input.out_dir : fs::path(), r.program, args);
-            e["changes"] = r.changes;
-            if (!r.applied) {
-                fs::remove_all(input.out_dir);
-                if (round > 0) { --number; continue; } // said once already
-                e["accepted"] = false;
-                e["reason"] = "not applicable: " + r.reason;
-                progress(fmt::format("memopt optimize:   not applicable: {}", r.reason));
-                steps.push_back(e);
-                continue;
-            }
-            const fs::path run_dir = runs_dir / dir_name;
-            const Snapshot snap = capture(r.program, args, run_dir);
-            std::string why = difference(reference, snap);
-            if (why.empty() && !o.check.empty()) why = run_check(o.check, run_dir);
-            if (!why.empty()) {
-                e["accepted"] = false;
-                e["reason"] = "output differs: " + why;
-                progress(fmt::format("memopt optimize:   rejected, output differs: {}", why));
-                steps.push_back(e);
-                continue;
-            }
-            const Measurement m = measure(run_spec(r.program, args, run_dir), o.runs, r.program.path.string());
-            set_measurement(e, m, peak);
-            const bool lower = m.peak_rss_bytes < peak;
-            e["accepted"] = lower;
-            e["reason"] = lower ? "" : fmt::format("peak RSS not lower ({} vs {})", format_mb(static_cast<double>(m.peak_rss_bytes)),
-                                                   format_mb(static_cast<double>(peak)));
-            progress(fmt::format("memopt optimize:   peak RSS {} ({:+.1f} MB, {:+.1f} %), {:.2f} s: {}",
-                                 format_mb(static_cast<double>(m.peak_rss_bytes)), -e["saved_bytes"].get<double>() / 1e6,
-                                 -e["saved_pct"].get<double>(), m.wall_s, lower ? "accepted" : "rejected, not lower"));
-            for (const auto& c : r.changes) progress("memopt optimize:     " + c);
-            steps.push_back(e);
-            if (lower) {
-                current = r.program;
-                current_dir = input.out_dir;
-                peak = m.peak_rss_bytes;
-                improved = true;
-            }
+        for (const std::string& pass : passes) {
+            if (loop.threshold_met()) break;
+            improved |= try_pass(loop, pass, round);
         }
         if (!improved) break;
     }
-    fs::remove_all(runs_dir);
-    copy_step(current_dir, out / "final");
-    Program final_program = current;
-    final_program.path = out / "final" / current.path.filename();
-    doc["steps"] = steps;
-    doc["final"] = fs::relative(final_program.path, out).string();
-    doc["final_command"] = command_line(final_program, args);
-    doc["final_peak_rss_bytes"] = peak;
-    doc["threshold_bytes"] = o.threshold_bytes ? json(*o.threshold_bytes) : json(nullptr);
-    std::ofstream(out / "steps.json") << doc.dump(2) << "\n";
-    write_markdown(doc, out / "steps.md");
+}
+
+// OUT/final/, steps.md and steps.json; returns the final program.
+Program write_results(Loop& loop) {
+    fs::remove_all(loop.runs_dir);
+    copy_step(loop.current_dir, loop.out / "final");
+    Program final_program = loop.current;
+    final_program.path = loop.out / "final" / loop.current.path.filename();
+    json& doc = loop.doc;
+    doc["steps"] = loop.steps;
+    doc["final"] = fs::relative(final_program.path, loop.out).string();
+    doc["final_command"] = command_line(final_program, loop.args);
+    doc["final_peak_rss_bytes"] = loop.peak;
+    doc["threshold_bytes"] = loop.options.threshold_bytes ? json(*loop.options.threshold_bytes) : json(nullptr);
+    write_markdown(doc, loop.out / "steps.md");
+    std::ofstream(loop.out / "steps.json") << doc.dump(2) << "\n"; // last: its presence means complete
+    return final_program;
+}
+
+} // namespace
+
+OptimizeResult optimize(const OptimizeOptions& o) {
+    g_quiet = o.quiet;
+    const fs::path script = checked_script(o);
+    OutputDirectory output(o.out_dir); // removed again unless kept below
+    Loop loop(o, output.path(), script);
+    loop.doc = {{"schema", "memopt.steps/1"}, {"script", script.string()}, {"args", o.args}};
+    run_baseline(loop);
+    run_probe_step(loop);
+    run_rounds(loop);
+    const Program final_program = write_results(loop);
+    output.keep();
     progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {}",
-                         format_mb(static_cast<double>(base.peak_rss_bytes)), format_mb(static_cast<double>(peak)),
-                         100.0 * mb(peak) / mb(base.peak_rss_bytes), final_program.path.string(), (out / "steps.md").string()));
-    OptimizeResult result;
-    result.baseline_peak = base.peak_rss_bytes;
-    result.final_peak = peak;
-    result.threshold_met = !o.threshold_bytes || met();
-    result.final_program = final_program.path;
-    return result;
+                         format_mb(static_cast<double>(loop.baseline_peak)), format_mb(static_cast<double>(loop.peak)),
+                         100.0 * mb(loop.peak) / mb(loop.baseline_peak), final_program.path.string(),
+                         (loop.out / "steps.md").string()));
+    return {loop.baseline_peak, loop.peak, !o.threshold_bytes || loop.threshold_met(), final_program.path};
 }
 
 } // namespace memopt::transforms

@@ -2,7 +2,8 @@
 // The optimize loop (DESIGN.md steps 1-6): baseline -> each pass in paper order -> keep a
 // candidate only when the differential check passes and its median peak RSS is lower ->
 // repeat until no pass helps or the threshold is met. Writes OUT_DIR/stepN-PASS/,
-// OUT_DIR/final/, steps.json (memopt.steps/1) and steps.md.
+// OUT_DIR/final/, steps.json (memopt.steps/1) and steps.md. A run that fails removes what
+// it wrote, and nothing else (transforms/output_dir.h).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -17,7 +18,7 @@ struct OptimizeOptions {
     std::filesystem::path out_dir;
     std::optional<std::uint64_t> threshold_bytes;
     std::string check;            // user's check command ("" = compare stdout and files)
-    std::vector<std::string> passes = {"static-to-dynamic", "dead-data", "flatten", "flags"};
+    std::vector<std::string> passes;  // names from the pass table, in order; empty: every pass (pass_table.h)
     int runs = 3;
     int max_rounds = 3;
     bool probe = true;

@@ -1,7 +1,9 @@
 #pragma once
-// The four passes. Each reads a program and writes a new one into `out_dir` (never the
-// input); the AST work is done by python/memopt/transforms run with /usr/bin/python3.
+// Running a pass. Each reads a program and writes a new one into `out_dir` (never the
+// input); the AST work is done by python/memopt/transforms run with /usr/bin/python3. Which
+// passes exist, in which order, and of which kind is the pass table (transforms/pass_table.h).
 #include "transforms/differential.h"
+#include "transforms/pass_table.h"
 
 #include <filesystem>
 #include <optional>
@@ -12,12 +14,12 @@ namespace memopt::transforms {
 
 struct PassInput {
     Program program;                                // the program to transform and how it is run
-    std::vector<std::string> args;                  // its arguments (flags measures runs)
+    std::vector<std::string> args;                  // its arguments (launcher passes measure runs)
     std::filesystem::path out_dir;                  // created by the pass; must not be the input's
     std::optional<std::filesystem::path> profile;   // memopt.profile/1 from `memopt probe`
-    std::filesystem::path work_dir;                 // scratch space for measured runs (flags)
-    int runs = 3;                                   // measured runs per candidate (flags)
-    std::uint64_t current_peak_rss = 0;             // flags: the peak to beat (0: measure)
+    std::filesystem::path work_dir;                 // scratch space for measured runs (launcher passes)
+    int runs = 3;                                   // measured runs per candidate (launcher passes)
+    std::uint64_t current_peak_rss = 0;             // launcher passes: the peak to beat (0: measure)
     void (*progress)(const std::string&) = nullptr;
 };
 
@@ -29,17 +31,14 @@ struct PassReport {
     Program program;                                // the new program when applied
 };
 
-inline constexpr const char* kPassNames[] = {"static-to-dynamic", "dead-data", "flatten", "flags"};
-
-PassReport static_to_dynamic(const PassInput& input);
-PassReport dead_data(const PassInput& input);
-PassReport flatten(const PassInput& input);
-PassReport flags(const PassInput& input);
-
-// By name ("static-to-dynamic", ...); throws memopt::Error for an unknown name.
+// By name, as the pass table declares it; throws memopt::Error for an unknown name.
 PassReport run_pass(const std::string& name, const PassInput& input);
 
 // Runs the Python side of pass `name` ("copy" copies the program and its local modules).
 PassReport run_python_pass(const std::string& name, const PassInput& input, const std::string& launcher_json = "");
+
+// A launcher pass (transforms/flags.cpp): measures interpreter options and environment
+// settings one after another, then has the pass's Python module write the chosen launcher.
+PassReport search_launcher(const PassInfo& pass, const PassInput& input);
 
 } // namespace memopt::transforms

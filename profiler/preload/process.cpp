@@ -1,5 +1,6 @@
 #include "profiler/preload/process.h"
 
+#include "profiler/preload/descriptors.h"
 #include "profiler/preload/real_functions.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,10 +24,10 @@ namespace {
 using trace::ProcessOrigin;
 
 constexpr std::size_t kPathMax = 4096;
+constexpr const char* kEnvTraceOwner = "MEMOPT_TRACE_OWNER"; // set by prepare_exec
 char g_base_path[kPathMax];  // MEMOPT_TRACE
-int g_trace_fd = -1;         // the descriptor number every image of this process uses
 pid_t g_root_pid = 0;
-pid_t g_pid = 0;             // pid that owns the current trace file
+pid_t g_pid = 0;             // pid that owns the tracer state and the current trace file
 
 pid_t real_pid() noexcept { return static_cast<pid_t>(::syscall(SYS_getpid)); }
 
@@ -40,50 +42,42 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) noexcept {
     return value;
 }
 
-// "BASE" for the root process, "BASE.PID" for every other.
-void trace_path_for(pid_t pid, char* out) noexcept {
-    std::size_t n = ::strnlen(g_base_path, kPathMax - 24);
+// "BASE.PID" for the first attempt, "BASE.PID.N" after that.
+void child_trace_path(pid_t pid, unsigned attempt, char* out) noexcept {
+    std::size_t n = ::strnlen(g_base_path, kPathMax - 48);
     std::memcpy(out, g_base_path, n);
-    if (pid != g_root_pid) {
-        char digits[24];
-        int count = 0;
-        for (auto value = static_cast<unsigned long>(pid); value; value /= 10)
-            digits[count++] = static_cast<char>('0' + value % 10);
-        out[n++] = '.';
-        while (count) out[n++] = digits[--count];
+    char* end = out + n;
+    *end++ = '.';
+    end = put_decimal(end, static_cast<unsigned long>(pid));
+    if (attempt > 0) {
+        *end++ = '.';
+        end = put_decimal(end, attempt);
     }
-    out[n] = '\0';
+    *end = '\0';
 }
 
-bool descriptor_names(int fd, const char* path) noexcept {
+// The path `fd` is open on, when it is a regular file of this run's traces (BASE or BASE.*).
+bool trace_of_this_run(int fd, char* path) noexcept {
     char link[32] = "/proc/self/fd/";
-    char digits[12];
-    int count = 0;
-    for (auto value = static_cast<unsigned>(fd); value || count == 0; value /= 10)
-        digits[count++] = static_cast<char>('0' + value % 10);
-    std::size_t n = std::strlen(link);
-    while (count) link[n++] = digits[--count];
-    link[n] = '\0';
-    char target[kPathMax];
-    const ssize_t length = ::readlink(link, target, sizeof target - 1);
+    *put_decimal(link + std::strlen(link), static_cast<unsigned long>(fd)) = '\0';
+    const ssize_t length = ::readlink(link, path, kPathMax - 1);
     if (length < 0) return false;
-    target[length] = '\0';
-    return std::strcmp(target, path) == 0;
+    path[length] = '\0';
+    struct stat status{};
+    if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) return false;
+    const std::size_t base = std::strlen(g_base_path);
+    return std::strncmp(path, g_base_path, base) == 0 && (path[base] == '\0' || path[base] == '.');
 }
 
-// A descriptor that names the root trace of this run (inherited by a spawned child) may be
-// taken over; anything else the program opened on that number is left alone.
-bool names_root_trace(int fd) noexcept {
-    char root[kPathMax];
-    trace_path_for(g_root_pid, root);
-    return descriptor_names(fd, root);
-}
-
-// Creates this process's own trace file and puts it on the shared descriptor number.
+// Creates this process's own trace file (first free name) on a high descriptor.
 bool create_own_trace() noexcept {
     char path[kPathMax];
-    trace_path_for(g_pid, path);
-    const int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND, 0600);
+    int fd = -1;
+    for (unsigned attempt = 0; fd < 0 && attempt < 100000; ++attempt) {
+        child_trace_path(g_pid, attempt, path);
+        fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) return false;
+    }
     if (fd < 0) return false;
     std::uint8_t header[trace::kFileHeaderSize] = {};
     std::memcpy(header, trace::kMagic, sizeof trace::kMagic);
@@ -93,18 +87,7 @@ bool create_own_trace() noexcept {
         ::close(fd);
         return false;
     }
-    int target = fd;
-    if (g_trace_fd >= 0 && g_trace_fd != fd) {
-        const bool slot_free = ::fcntl(g_trace_fd, F_GETFD) < 0;
-        if (slot_free || names_root_trace(g_trace_fd)) {
-            if (::dup2(fd, g_trace_fd) >= 0) {
-                ::close(fd);
-                target = g_trace_fd;
-            }
-        }
-    }
-    g_trace_fd = target;
-    sink_use_fd(target);
+    sink_use_file(move_descriptor_high(fd), path);
     return true;
 }
 
@@ -116,10 +99,17 @@ void after_fork_in_child() noexcept {
     forget_sampler_after_fork();
     tracer_reset_sequence();
     g_pid = real_pid();
+    const int parent_fd = sink_fd();
+    const FileIdentity parent = sink_identity();
     if (!create_own_trace()) {
+        // Still on the parent's descriptor: the parent's trace says which child is missing.
+        char message[128] = "cannot create the trace file of forked child ";
+        *put_decimal(message + std::strlen(message), static_cast<unsigned long>(g_pid)) = '\0';
+        record_tracer_error(message);
         tracer_disable("cannot create the trace file of a forked child; it is not traced");
-        return;
     }
+    if (parent_fd >= 0 && descriptor_is(parent_fd, parent)) ::close(parent_fd);
+    if (!tracer_active()) return;
     record_process_start(ProcessOrigin::kForked);
     flush_current_thread();
     start_sampler();
@@ -142,11 +132,38 @@ std::uint64_t read_vm_hwm_kib() noexcept {
     return value;
 }
 
+void note_untraced_threads() noexcept {
+    const std::uint64_t untraced = untraced_thread_count();
+    if (untraced == 0) return;
+    char message[160];
+    char* end = put_decimal(message, untraced);
+    const char text[] = " threads were not traced (more alive at once than the tracer's buffers); "
+                        "their allocations are missing";
+    std::memcpy(end, text, sizeof text);
+    record_tracer_error(message);
+}
+
+// Exit, in the process that owns the tracer state only. May run in a signal handler that
+// interrupted the tracer on this thread (the guard already held): then nothing waits for
+// this thread's own buffer.
 void finish() noexcept {
-    if (!tracer_active() || real_pid() != g_pid) return;
+    if (!tracer_active() || !is_tracer_owner()) return;
+    const bool interrupted = thread_inside_tracer();
+    note_untraced_threads();
     record_process_exit(read_vm_hwm_kib());
     ReentrancyGuard guard;
-    flush_all_buffers(true);
+    flush_all_buffers(true, interrupted);
+    tracer_set_active(false);
+}
+
+// The inherited trace descriptor, when it was handed to this very process.
+bool adopt_inherited_trace() noexcept {
+    const auto fd = static_cast<int>(env_number(trace::kEnvTraceFd, static_cast<std::uint64_t>(-1)));
+    const auto owner = static_cast<pid_t>(env_number(kEnvTraceOwner, static_cast<std::uint64_t>(g_root_pid)));
+    char path[kPathMax];
+    if (fd < 0 || owner != g_pid || !trace_of_this_run(fd, path)) return false;
+    sink_use_file(move_descriptor_high(fd), path);
+    return true;
 }
 
 __attribute__((constructor)) void initialize() noexcept {
@@ -154,26 +171,22 @@ __attribute__((constructor)) void initialize() noexcept {
     real_functions_ready();
     const char* base = ::getenv(trace::kEnvTracePath);
     if (!base || !*base) return; // loaded without `memopt record`: stay out of the way
-    if (std::strlen(base) >= kPathMax - 24) {
+    if (std::strlen(base) >= kPathMax - 48) {
         say_signal_safe("trace path too long; not tracing");
         return;
     }
     std::strcpy(g_base_path, base);
-    g_trace_fd = static_cast<int>(env_number(trace::kEnvTraceFd, static_cast<std::uint64_t>(-1)));
     g_root_pid = static_cast<pid_t>(env_number(trace::kEnvRootPid, 0));
     g_pid = real_pid();
 
     TracerConfig config;
     config.stack_sample_bytes = env_number(trace::kEnvStackBytes, 0);
     config.interval_ms = static_cast<unsigned>(env_number(trace::kEnvIntervalMs, 10));
+    config.max_threads = static_cast<std::size_t>(env_number("MEMOPT_MAX_THREADS", 0)); // tests
     tracer_configure(config);
 
-    char own_path[kPathMax];
-    trace_path_for(g_pid, own_path);
     ProcessOrigin origin = ProcessOrigin::kExeced;
-    if (g_trace_fd >= 0 && descriptor_names(g_trace_fd, own_path)) {
-        sink_use_fd(g_trace_fd);
-    } else {
+    if (!adopt_inherited_trace()) {
         origin = ProcessOrigin::kSpawned;
         if (!create_own_trace()) {
             say_signal_safe("cannot create this process's trace file; it is not traced");
@@ -187,22 +200,12 @@ __attribute__((constructor)) void initialize() noexcept {
     start_sampler();
 }
 
-__attribute__((destructor)) void finalize() noexcept {
-    finish();
-    tracer_set_active(false);
-}
+__attribute__((destructor)) void finalize() noexcept { finish(); }
 
 } // namespace
 
-void before_exec() noexcept {
-    if (!tracer_active() || real_pid() != g_pid) return; // vfork child: parent's memory
-    ReentrancyGuard guard;
-    flush_all_buffers(true);
-}
+bool is_tracer_owner() noexcept { return real_pid() == g_pid; }
 
-void before_exit_now() noexcept {
-    finish();
-    tracer_set_active(false);
-}
+void before_exit_now() noexcept { finish(); }
 
 } // namespace memopt::preload

@@ -1,3 +1,4 @@
+#include "profiler/preload/descriptors.h"
 #include "profiler/preload/process.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/thread_buffer.h"
@@ -16,7 +17,21 @@ namespace {
 // Buffers go out at least this often: bounds what SIGKILL loses and how far apart in the
 // file the records of different threads can be (the reader holds that window in memory).
 constexpr std::uint64_t kFlushPeriodNs = 20'000'000;
+// /proc/self/statm on a high close-on-exec descriptor, checked before each read: a program
+// that dup2s its own file onto the number must not have it read.
 std::atomic<int> g_statm_fd{-1};
+FileIdentity g_statm_identity;
+
+int statm_descriptor() noexcept {
+    const int fd = g_statm_fd.load();
+    if (fd >= 0 && descriptor_is(fd, g_statm_identity)) return fd;
+    // Gone or the program's now: leave that number alone and open our own again.
+    int fresh = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fresh >= 0) fresh = move_descriptor_high(fresh);
+    g_statm_identity = identity_of(fresh);
+    g_statm_fd.store(fresh);
+    return fresh;
+}
 
 bool read_resident_pages(int fd, std::uint64_t& pages) noexcept {
     char text[128];
@@ -32,9 +47,7 @@ bool read_resident_pages(int fd, std::uint64_t& pages) noexcept {
 }
 
 void* sampler_main(void*) {
-    t_inside_tracer = false;
-    const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    g_statm_fd.store(fd);
+    t_inside_tracer = 0;
     const unsigned interval_ms = tracer_config().interval_ms ? tracer_config().interval_ms : 10;
     const std::uint64_t period_ns =
         std::min<std::uint64_t>(static_cast<std::uint64_t>(interval_ms) * 1'000'000, kFlushPeriodNs);
@@ -44,6 +57,7 @@ void* sampler_main(void*) {
         std::uint64_t now = monotonic_ns();
         if (now >= next_sample) {
             std::uint64_t pages = 0;
+            const int fd = statm_descriptor();
             if (fd >= 0 && read_resident_pages(fd, pages)) record_rss(pages);
             next_sample += static_cast<std::uint64_t>(interval_ms) * 1'000'000;
             if (next_sample < now) next_sample = now + interval_ms * 1'000'000ull;
@@ -86,7 +100,7 @@ void start_sampler() noexcept {
 void forget_sampler_after_fork() noexcept {
     // The parent's sampler thread does not exist here; its statm descriptor names the parent.
     const int fd = g_statm_fd.exchange(-1);
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0 && descriptor_is(fd, g_statm_identity)) ::close(fd);
 }
 
 } // namespace memopt::preload

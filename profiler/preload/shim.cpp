@@ -5,13 +5,16 @@
 #include "profiler/preload/process.h"
 #include "profiler/preload/real_functions.h"
 #include "profiler/preload/reentrancy_guard.h"
+#include "profiler/preload/thread_buffer.h"
 #include "profiler/preload/tracer.h"
 
 #include <atomic>
+#include <cerrno>
 #include <cstdarg>
 #include <cstring>
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace memopt::preload {
 
@@ -36,7 +39,7 @@ void look_up_real_functions() noexcept {
 }
 
 // True when the call should be recorded (and then the caller must hold a guard).
-bool should_record() noexcept { return !t_inside_tracer && tracer_active(); }
+bool should_record() noexcept { return t_inside_tracer == 0 && tracer_active(); }
 
 template <typename Call>
 void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
@@ -47,14 +50,19 @@ void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcep
     return result;
 }
 
+// The old block's release takes its number before the call (tracer.h). realloc fails by
+// returning NULL with the old block still valid (except realloc(p, 0), which frees p): the
+// number is then filled with a placeholder, so the block stays live in the trace.
 template <typename Call>
 void* traced_resize(void* old, std::size_t size, Call&& call) noexcept {
     if (!should_record()) return call();
     ReentrancyGuard guard;
     const std::uint64_t release_seq = old ? take_sequence() : 0;
     void* result = call();
-    // A failed realloc leaves the old block alive; the trace then undercounts it (rare: OOM).
-    if (old) record_release(RecordKind::kFree, old, 0, release_seq);
+    if (old) {
+        if (result || size == 0) record_release(RecordKind::kFree, old, 0, release_seq);
+        else record_placeholder(release_seq);
+    }
     if (result) record_allocation(RecordKind::kRealloc, result, size, take_sequence());
     return result;
 }
@@ -172,29 +180,79 @@ int hook_munmap(void* addr, size_t length) noexcept {
     return status;
 }
 
+// exec: prepare_exec hands over the trace descriptor and the environment that tells the
+// new image about it; if exec returns (it failed), everything is put back.
 int hook_execve(const char* path, char* const argv[], char* const envp[]) noexcept {
     real_functions_ready();
-    before_exec();
-    return g_real.execve(path, argv, envp);
+    ExecHandover handover;
+    const int status = g_real.execve(path, argv, prepare_exec(envp, handover));
+    after_failed_exec(handover);
+    return status;
 }
 
 int hook_execv(const char* path, char* const argv[]) noexcept {
     real_functions_ready();
-    before_exec();
-    return g_real.execv(path, argv);
+    ExecHandover handover;
+    const int status = g_real.execve(path, argv, prepare_exec(environ, handover));
+    after_failed_exec(handover);
+    return status;
 }
 
 int hook_execvp(const char* file, char* const argv[]) noexcept {
     real_functions_ready();
-    before_exec();
-    return g_real.execvp(file, argv);
+    ExecHandover handover;
+    const int status = g_real.execvpe(file, argv, prepare_exec(environ, handover));
+    after_failed_exec(handover);
+    return status;
 }
 
 int hook_execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
     real_functions_ready();
-    before_exec();
-    return g_real.execvpe(file, argv, envp);
+    ExecHandover handover;
+    const int status = g_real.execvpe(file, argv, prepare_exec(envp, handover));
+    after_failed_exec(handover);
+    return status;
 }
+
+namespace {
+
+// execl, execlp, execle: glibc turns their argument lists into execve/execvpe calls inside
+// libc, out of the hooks' reach, so they are hooked here: the list is collected (on the
+// stack, or mmap'd when long: no malloc, exec may run in a signal handler) and goes through
+// the hooks above.
+constexpr std::size_t kStackArguments = 256;
+
+template <typename Exec>
+int exec_with_list(const char* first, va_list list, Exec&& exec) noexcept {
+    va_list counting;
+    va_copy(counting, list);
+    std::size_t count = 1;
+    while (va_arg(counting, const char*)) ++count;
+    va_end(counting);
+    char* on_stack[kStackArguments];
+    char** argv = on_stack;
+    const std::size_t bytes = (count + 1) * sizeof(char*);
+    if (count + 1 > kStackArguments) {
+        ReentrancyGuard guard;
+        void* memory = g_real.mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (memory == MAP_FAILED) {
+            errno = E2BIG;
+            return -1;
+        }
+        argv = static_cast<char**>(memory);
+    }
+    argv[0] = const_cast<char*>(first);
+    for (std::size_t i = 1; i <= count; ++i) argv[i] = va_arg(list, char*); // ends with NULL
+    const int status = exec(argv);
+    if (argv != on_stack) {
+        const int saved = errno;
+        g_real.munmap(argv, bytes);
+        errno = saved;
+    }
+    return status;
+}
+
+} // namespace
 
 pid_t hook_fork() noexcept {
     real_functions_ready();
@@ -239,10 +297,49 @@ __attribute__((visibility("default"))) void* mremap(void* old_address, size_t ol
     if (!real_functions_ready()) return MAP_FAILED;
     if (!should_record()) return g_real.mremap(old_address, old_length, new_length, flags, new_address);
     ReentrancyGuard guard;
+    // Releases the old range: its number comes before the call (tracer.h).
+    const std::uint64_t release_seq = take_sequence();
     void* result = g_real.mremap(old_address, old_length, new_length, flags, new_address);
-    if (result != MAP_FAILED)
-        record_mremap(old_address, old_length, result, new_length, take_sequence());
+    if (result == MAP_FAILED) record_placeholder(release_seq);
+    else record_mremap(old_address, old_length, result, new_length, release_seq, take_sequence());
     return result;
+}
+
+__attribute__((visibility("default"))) int execl(const char* path, const char* arg, ...) noexcept {
+    using namespace memopt::preload;
+    real_functions_ready();
+    va_list list;
+    va_start(list, arg);
+    const int status = exec_with_list(arg, list, [&](char** argv) { return hook_execve(path, argv, environ); });
+    va_end(list);
+    return status;
+}
+
+__attribute__((visibility("default"))) int execlp(const char* file, const char* arg, ...) noexcept {
+    using namespace memopt::preload;
+    real_functions_ready();
+    va_list list;
+    va_start(list, arg);
+    const int status = exec_with_list(arg, list, [&](char** argv) { return hook_execvpe(file, argv, environ); });
+    va_end(list);
+    return status;
+}
+
+// execle: the environment comes after the list's NULL.
+__attribute__((visibility("default"))) int execle(const char* path, const char* arg, ...) noexcept {
+    using namespace memopt::preload;
+    real_functions_ready();
+    va_list list;
+    va_start(list, arg);
+    va_list scan;
+    va_copy(scan, list);
+    while (va_arg(scan, const char*)) {
+    }
+    char* const* envp = va_arg(scan, char* const*);
+    va_end(scan);
+    const int status = exec_with_list(arg, list, [&](char** argv) { return hook_execve(path, argv, envp); });
+    va_end(list);
+    return status;
 }
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status) {

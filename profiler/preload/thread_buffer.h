@@ -13,7 +13,10 @@
 namespace memopt::preload {
 
 inline constexpr std::size_t kBufferCapacity = 64 * 1024;
-inline constexpr std::size_t kMaxThreads = 4096;
+// Slots for threads alive at once (tracer_config().max_threads may lower it; tests do).
+// Slots of threads that ended are reused; past the limit a new thread is not traced and
+// the trace says so (a TracerError record, and a count at exit).
+inline constexpr std::size_t kMaxThreads = 32768;
 inline constexpr std::uint64_t kNoSequence = ~0ull;
 // A chunk is sent once its first record is this many process-wide events old, even if not
 // full: the reader holds every event newer than the oldest one not yet in the file, so a
@@ -40,12 +43,24 @@ struct ThreadBuffer {
         }
     }
     bool try_lock() noexcept { return !locked.exchange(true, std::memory_order_acquire); }
+    // Spins at most `limit_ns`: paths that may run in a signal handler (exit, exec) must not
+    // wait for a lock the interrupted code of their own thread holds.
+    bool lock_within(std::uint64_t limit_ns) noexcept;
     void unlock() noexcept { locked.store(false, std::memory_order_release); }
 };
 
 // The calling thread's buffer, registering the thread on first use. nullptr when no slot
-// could be had (the tracer then turns itself off).
+// could be had: the thread is then not traced (mark_thread_untraced) and the trace says so.
 ThreadBuffer* current_thread_buffer() noexcept;
+// Threads that went untraced because every slot was taken.
+std::uint64_t untraced_thread_count() noexcept;
+
+// A spare buffer for records that must get out when the thread's own buffer is busy (a
+// signal handler interrupted the tracer) or missing (untraced thread): tracer errors and
+// the final kProcessExit. Try-locked; nullptr when another thread is using it. Unlock with
+// flush_spare_buffer, which writes it at once.
+ThreadBuffer* lock_spare_buffer() noexcept;
+void flush_spare_buffer(ThreadBuffer& spare) noexcept;
 
 // Writes the pending chunk of a buffer whose lock the caller holds. Returns false (and turns
 // the tracer off) when the sink fails.
@@ -58,10 +73,13 @@ bool ensure_room(ThreadBuffer& buffer, std::size_t bytes) noexcept;
 // history, then writes a kSeqSkip when `seq` does not follow the previous one.
 void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept;
 
-// Flushes every registered buffer. With `wait`, spins until each lock is free (exit, exec);
-// without, skips busy buffers (periodic flush). Also reclaims buffers of threads that died
+// Flushes every registered buffer. With `wait` (exit, exec), waits a bounded time for each
+// busy buffer and records a TracerError for any it had to leave; `interrupted` (the caller
+// runs in a signal handler that interrupted the tracer on this thread) gives up on the
+// thread's own buffer at once, since the interrupted code may hold its lock. Without
+// `wait` (periodic flush), skips busy buffers and reclaims buffers of threads that died
 // without saying goodbye.
-void flush_all_buffers(bool wait) noexcept;
+void flush_all_buffers(bool wait, bool interrupted = false) noexcept;
 
 // Called from the thread's own exit path: flush and give the slot back.
 void release_current_thread_buffer() noexcept;

@@ -13,7 +13,7 @@
 
 namespace memopt::preload {
 
-__thread bool t_inside_tracer __attribute__((tls_model("initial-exec"))) = false;
+__thread unsigned char t_inside_tracer __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
@@ -67,39 +67,65 @@ void append_event_locked(ThreadBuffer& buffer, RecordKind kind, std::uint64_t ad
     buffer.used = static_cast<std::size_t>(out - buffer.payload());
 }
 
+// Which buffer a record goes to. The thread's own, normally. When the caller interrupted
+// the tracer on this thread (a signal handler: the guard was already held), the
+// interrupted code may hold the own buffer's lock, so it is only tried; records that must
+// get out (`spare_allowed`: unsequenced ones, and the final kProcessExit) then go to the
+// spare buffer, which is written at once.
+class RecordBuffer {
+  public:
+    RecordBuffer(bool interrupted, bool spare_allowed) noexcept {
+        ThreadBuffer* own = current_thread_buffer();
+        if (own && (interrupted ? own->lock_within(kInterruptedWaitNs) : (own->lock(), true))) {
+            buffer_ = own;
+        } else if (spare_allowed) {
+            buffer_ = lock_spare_buffer();
+            spare_ = buffer_ != nullptr;
+        }
+    }
+    ~RecordBuffer() {
+        if (spare_) flush_spare_buffer(*buffer_);
+        else if (buffer_) buffer_->unlock();
+    }
+    RecordBuffer(const RecordBuffer&) = delete;
+    RecordBuffer& operator=(const RecordBuffer&) = delete;
+    ThreadBuffer* get() const noexcept { return buffer_; }
+
+  private:
+    static constexpr std::uint64_t kInterruptedWaitNs = 1'000'000;
+    ThreadBuffer* buffer_ = nullptr;
+    bool spare_ = false;
+};
+
 // A sequenced extended record with a time stamp; `fill` appends the rest of the fields.
+// The number is taken once a buffer is held, so a record that cannot be written leaves no
+// gap in the numbering.
 template <typename Fill>
-void append_timed_record(ExtendedType type, std::size_t extra_bytes, Fill&& fill) noexcept {
+void append_timed_record(ExtendedType type, std::size_t extra_bytes, bool spare_allowed, Fill&& fill) noexcept {
     if (!tracer_active()) return;
     ReentrancyGuard guard;
-    ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
+    RecordBuffer held(!guard.entered(), spare_allowed);
+    ThreadBuffer* buffer = held.get();
+    if (!buffer || !ensure_room(*buffer, kMaxEventRecord + extra_bytes)) return;
     const std::uint64_t seq = take_sequence();
     const std::uint64_t now = monotonic_ns();
-    buffer->lock();
-    if (ensure_room(*buffer, kMaxEventRecord + extra_bytes)) {
-        begin_sequenced_record(*buffer, seq);
-        std::uint8_t* out = put_extended_head(buffer->cursor(), type);
-        out = put_varint(out, now);
-        buffer->used = static_cast<std::size_t>(out - buffer->payload());
-        fill(*buffer);
-    }
-    buffer->unlock();
+    begin_sequenced_record(*buffer, seq);
+    std::uint8_t* out = put_extended_head(buffer->cursor(), type);
+    out = put_varint(out, now);
+    buffer->used = static_cast<std::size_t>(out - buffer->payload());
+    fill(*buffer);
 }
 
 // An unsequenced extended record.
 template <typename Fill>
 void append_plain_record(ExtendedType type, std::size_t extra_bytes, Fill&& fill) noexcept {
     ReentrancyGuard guard;
-    ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
-    buffer->lock();
-    if (ensure_room(*buffer, kMaxEventRecord + extra_bytes)) {
-        std::uint8_t* out = put_extended_head(buffer->cursor(), type);
-        buffer->used = static_cast<std::size_t>(out - buffer->payload());
-        fill(*buffer);
-    }
-    buffer->unlock();
+    RecordBuffer held(!guard.entered(), true);
+    ThreadBuffer* buffer = held.get();
+    if (!buffer || !ensure_room(*buffer, kMaxEventRecord + extra_bytes)) return;
+    std::uint8_t* out = put_extended_head(buffer->cursor(), type);
+    buffer->used = static_cast<std::size_t>(out - buffer->payload());
+    fill(*buffer);
 }
 
 void append_varint(ThreadBuffer& buffer, std::uint64_t value) noexcept {
@@ -122,6 +148,11 @@ void tracer_disable(const char* why) noexcept {
     if (!g_disabled.exchange(true)) say_signal_safe(why);
 }
 
+void tracer_stop(const char* why) noexcept {
+    record_tracer_error(why);
+    tracer_disable(why);
+}
+
 void tracer_reset_sequence() noexcept { g_sequence.store(0); }
 
 std::uint64_t take_sequence() noexcept {
@@ -135,10 +166,25 @@ std::uint64_t monotonic_ns() noexcept {
            static_cast<std::uint64_t>(now.tv_nsec);
 }
 
+namespace {
+
+// A thread that just went untraced (no buffer) had already taken a number for the event
+// that found it out; fill it in the spare buffer, so the reader does not wait for it. That
+// thread has no chunks of its own, so its one spare chunk cannot be out of order.
+void fill_number_without_buffer(std::uint64_t seq) noexcept {
+    ThreadBuffer* spare = nullptr;
+    for (int attempt = 0; attempt < 100000 && !(spare = lock_spare_buffer()); ++attempt) __builtin_ia32_pause();
+    if (!spare) return;
+    append_event_locked(*spare, RecordKind::kMunmap, 0, true, 0, seq, 0);
+    flush_spare_buffer(*spare);
+}
+
+} // namespace
+
 void record_allocation(RecordKind kind, const void* address, std::size_t size,
                        std::uint64_t seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
+    if (!buffer) return fill_number_without_buffer(seq);
     std::uintptr_t ips[kMaxStackDepth];
     int depth = 0;
     const std::uint64_t mean = g_config.stack_sample_bytes;
@@ -161,7 +207,7 @@ void record_allocation(RecordKind kind, const void* address, std::size_t size,
 void record_release(RecordKind kind, const void* address, std::size_t size,
                     std::uint64_t seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
+    if (!buffer) return fill_number_without_buffer(seq);
     buffer->lock();
     if (ensure_room(*buffer, kMaxEventRecord))
         append_event_locked(*buffer, kind, reinterpret_cast<std::uintptr_t>(address),
@@ -169,20 +215,45 @@ void record_release(RecordKind kind, const void* address, std::size_t size,
     buffer->unlock();
 }
 
+namespace {
+
+void append_mremap_locked(ThreadBuffer& buffer, std::uint64_t from, std::uint64_t from_length,
+                          std::uint64_t to, std::uint64_t to_length, std::uint64_t seq) noexcept {
+    begin_sequenced_record(buffer, seq);
+    std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kMremap);
+    out = put_varint(out, from);
+    out = put_varint(out, from_length);
+    out = put_varint(out, to);
+    out = put_varint(out, to_length);
+    buffer.used = static_cast<std::size_t>(out - buffer.payload());
+}
+
+} // namespace
+
 void record_mremap(const void* old_address, std::size_t old_length, const void* new_address,
-                   std::size_t new_length, std::uint64_t seq) noexcept {
+                   std::size_t new_length, std::uint64_t release_seq, std::uint64_t acquire_seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return;
-    buffer->lock();
-    if (ensure_room(*buffer, kMaxEventRecord + 4 * kMaxVarintSize)) {
-        begin_sequenced_record(*buffer, seq);
-        std::uint8_t* out = put_extended_head(buffer->cursor(), ExtendedType::kMremap);
-        out = put_varint(out, reinterpret_cast<std::uintptr_t>(old_address));
-        out = put_varint(out, old_length);
-        out = put_varint(out, reinterpret_cast<std::uintptr_t>(new_address));
-        out = put_varint(out, new_length);
-        buffer->used = static_cast<std::size_t>(out - buffer->payload());
+    if (!buffer) {
+        fill_number_without_buffer(release_seq);
+        return fill_number_without_buffer(acquire_seq);
     }
+    const std::uint64_t park = kMremapParkBase | ((release_seq & kMremapParkSeqMask) << 12);
+    buffer->lock();
+    if (ensure_room(*buffer, 2 * (kMaxEventRecord + 4 * kMaxVarintSize))) {
+        append_mremap_locked(*buffer, reinterpret_cast<std::uintptr_t>(old_address), old_length, park,
+                             old_length, release_seq);
+        append_mremap_locked(*buffer, park, old_length, reinterpret_cast<std::uintptr_t>(new_address),
+                             new_length, acquire_seq);
+    }
+    buffer->unlock();
+}
+
+void record_placeholder(std::uint64_t seq) noexcept {
+    ThreadBuffer* buffer = current_thread_buffer();
+    if (!buffer) return fill_number_without_buffer(seq);
+    buffer->lock();
+    if (ensure_room(*buffer, kMaxEventRecord))
+        append_event_locked(*buffer, RecordKind::kMunmap, 0, true, 0, seq, 0);
     buffer->unlock();
 }
 
@@ -200,7 +271,7 @@ void record_rss(std::uint64_t resident_pages) noexcept {
 void record_phase(bool begin, const char* name) noexcept {
     constexpr std::size_t kMaxName = 256;
     const std::size_t length = name ? bounded_length(name, kMaxName) : 0;
-    append_timed_record(begin ? ExtendedType::kPhaseBegin : ExtendedType::kPhaseEnd, kMaxName,
+    append_timed_record(begin ? ExtendedType::kPhaseBegin : ExtendedType::kPhaseEnd, kMaxName, false,
                         [&](ThreadBuffer& buffer) { append_bytes_field(buffer, name, length); });
 }
 
@@ -217,21 +288,42 @@ void record_process_start(ProcessOrigin origin) noexcept {
 }
 
 void record_process_exit(std::uint64_t vm_hwm_kib) noexcept {
-    append_timed_record(ExtendedType::kProcessExit, 0,
+    append_timed_record(ExtendedType::kProcessExit, 0, true,
                         [&](ThreadBuffer& buffer) { append_varint(buffer, vm_hwm_kib); });
 }
 
 void record_fork(pid_t child) noexcept {
     // Sequenced so the reader can place it, but carries no time: reuse the timed layout.
-    append_timed_record(ExtendedType::kFork, 0, [&](ThreadBuffer& buffer) {
+    append_timed_record(ExtendedType::kFork, 0, false, [&](ThreadBuffer& buffer) {
         append_varint(buffer, static_cast<std::uint64_t>(child));
     });
 }
 
 void record_tracer_error(const char* message) noexcept {
+    // A failing write reports itself through here; its own report must not recurse.
+    static __thread bool t_reporting __attribute__((tls_model("initial-exec"))) = false;
+    if (t_reporting) return;
+    t_reporting = true;
     const std::size_t length = bounded_length(message, 512);
-    append_plain_record(ExtendedType::kTracerError, 512,
-                        [&](ThreadBuffer& buffer) { append_bytes_field(buffer, message, length); });
+    {
+        ReentrancyGuard guard;
+        // The own buffer only when free this instant: the caller may be holding it (a failed
+        // flush). Otherwise the spare buffer, written at once.
+        ThreadBuffer* own = thread_untraced() ? nullptr : current_thread_buffer();
+        const bool own_held = own && own->try_lock();
+        ThreadBuffer* buffer = own_held ? own : lock_spare_buffer();
+        if (buffer && ensure_room(*buffer, kMaxEventRecord + 512)) {
+            std::uint8_t* out = put_extended_head(buffer->cursor(), ExtendedType::kTracerError);
+            buffer->used = static_cast<std::size_t>(out - buffer->payload());
+            append_bytes_field(*buffer, message, length);
+            sink_use_reserve(true);
+            flush_locked(*buffer); // errors go out at once: a SIGKILL must not take them
+            sink_use_reserve(false);
+        }
+        if (own_held) own->unlock();
+        else if (buffer) buffer->unlock();
+    }
+    t_reporting = false;
 }
 
 void note_thread_start(ThreadBuffer& buffer) noexcept {

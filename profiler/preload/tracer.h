@@ -7,6 +7,18 @@
 // (free, munmap, the old half of realloc) takes its number *before* the real call and an
 // acquisition *after* it, so when another thread gets the same address back, its event
 // always carries the larger number. The reader restores the total order from the numbers.
+//
+// A call that may release fails sometimes, after its number was taken: realloc returning
+// NULL (the old block stays valid), a failed mremap. The number must still be filled, or the
+// reader waits for it and counts it as lost; record_placeholder fills it with an empty
+// kMunmap (address 0, length 0), which changes nothing in any reader.
+//
+// mremap both releases (the old range) and acquires (the new one), so it takes two numbers,
+// one before the call and one after, and is written as two kMremap records: at the first
+// the old range moves to a parking address that no user mapping can have (the kernel half,
+// kMremapParkBase + first number * 4096), at the second it moves from there to the new
+// range. Readers need nothing new: a kMremap of an untracked range is ignored, so an
+// untracked mapping stays untracked through the park.
 #include "profiler/trace/format.h"
 
 #include <cstddef>
@@ -20,6 +32,7 @@ struct ThreadBuffer;
 struct TracerConfig {
     std::uint64_t stack_sample_bytes = 0; // 0: no stacks; N: about one stack every N bytes
     unsigned interval_ms = 10;            // RSS sampling period
+    std::size_t max_threads = 0;          // threads traced at once; 0: kMaxThreads
 };
 
 void tracer_configure(const TracerConfig& config) noexcept;
@@ -28,6 +41,9 @@ void tracer_set_active(bool active) noexcept;
 bool tracer_active() noexcept;
 // Turns tracing off for good and says why, once, on stderr. The program runs on.
 void tracer_disable(const char* why) noexcept;
+// The same, after writing a TracerError record with `why` where the trace still takes one.
+// Every place that stops tracing or drops data goes through here or record_tracer_error.
+void tracer_stop(const char* why) noexcept;
 // The sequence counter starts again at 0 (new trace file after fork).
 void tracer_reset_sequence() noexcept;
 
@@ -39,8 +55,11 @@ void record_allocation(trace::RecordKind kind, const void* address, std::size_t 
                        std::uint64_t seq) noexcept;
 void record_release(trace::RecordKind kind, const void* address, std::size_t size,
                     std::uint64_t seq) noexcept;
+inline constexpr std::uint64_t kMremapParkBase = 0xffff800000000000ull;
+inline constexpr std::uint64_t kMremapParkSeqMask = (1ull << 35) - 1;
 void record_mremap(const void* old_address, std::size_t old_length, const void* new_address,
-                   std::size_t new_length, std::uint64_t seq) noexcept;
+                   std::size_t new_length, std::uint64_t release_seq, std::uint64_t acquire_seq) noexcept;
+void record_placeholder(std::uint64_t seq) noexcept;
 
 // Less frequent events.
 void record_rss(std::uint64_t resident_pages) noexcept;
@@ -48,6 +67,8 @@ void record_phase(bool begin, const char* name) noexcept;
 void record_process_start(trace::ProcessOrigin origin) noexcept;
 void record_process_exit(std::uint64_t vm_hwm_kib) noexcept;
 void record_fork(pid_t child) noexcept;
+// An unsequenced TracerError record, written at once (the spare buffer when this thread's
+// own buffer is busy). Safe in signal handlers and while this thread holds its buffer.
 void record_tracer_error(const char* message) noexcept;
 void note_thread_start(ThreadBuffer& buffer) noexcept;
 

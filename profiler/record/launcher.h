@@ -1,6 +1,8 @@
 #pragma once
 // `memopt record`: creates the trace file, starts the command with libmemopt_preload.so
-// preloaded, forwards termination signals to it, and appends its exit status.
+// preloaded through the one runner (common/runner.h), relays signals by the rules of
+// signal_relay.h, and appends its exit status, wall time and peak RSS (the program's own,
+// ru_maxrss; docs/peak-rss.md).
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -22,7 +24,7 @@ struct RecordResult {
     int exit_code = 0;      // the command's status, 128+N when killed by signal N
     bool signaled = false;
     double wall_seconds = 0;
-    std::uint64_t max_rss_kib = 0;
+    std::uint64_t max_rss_kib = 0; // the program's ru_maxrss (wait4), never memopt's
     std::vector<std::filesystem::path> child_traces;
     // Set when the exit status could not be appended to the trace (disk full): the command's
     // status is still returned; the trace reads without it.
@@ -35,8 +37,5 @@ RecordResult record(const RecordOptions& options);
 
 // memopt-NAME-PID.trace in the current directory: never an existing file.
 std::filesystem::path default_trace_path(const std::vector<std::string>& command);
-
-// Resolves a command name like execvp would; empty when not found or not executable.
-std::filesystem::path find_executable(const std::string& name);
 
 } // namespace memopt::recorder

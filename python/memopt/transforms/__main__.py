@@ -1,50 +1,71 @@
 """python3 -m memopt.transforms PASS SCRIPT OUT_DIR [--profile P] [--launcher JSON]
+python3 -m memopt.transforms copy SCRIPT OUT_DIR     (the program and its local modules, unchanged)
+python3 -m memopt.transforms --list-json             (the pass table, PASSES in __init__.py)
 
 Prints the pass's report as one JSON object on stdout; exit status 0 also when the pass
 refused (applied=false, reason given), 2 on bad usage."""
 import argparse
+import importlib
 import json
 import os
 import sys
 
-from .common import PassRefused, Report
+from . import LAUNCHER, PASSES, find, table
+
+COPY = "copy"  # not a pass: the baseline step of `memopt optimize`
 
 
-def main(argv=None):
+def parse(argv):
+    if argv == ["--list-json"]:
+        return None
     parser = argparse.ArgumentParser(prog="memopt.transforms")
-    parser.add_argument("pass_name", choices=["static-to-dynamic", "dead-data", "flatten", "flags", "copy"])
+    parser.add_argument("pass_name", choices=[p.name for p in PASSES] + [COPY])
     parser.add_argument("script")
     parser.add_argument("outdir")
     parser.add_argument("--profile")
-    parser.add_argument("--launcher", help="flags: JSON {\"python_flags\": [...], \"env\": {...}}")
-    args = parser.parse_args(argv)
+    parser.add_argument("--launcher", help="launcher passes: JSON {\"python_flags\": [...], \"env\": {...}}")
+    return parser.parse_args(argv)
+
+
+def read_profile(path):
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None  # the passes fall back to static analysis
+
+
+def copy_program(script, outdir):
+    from .common import Report, prepare_outdir, write_program
+    report = Report(COPY, applied=True, files=prepare_outdir(script, outdir))
+    with open(script, encoding="utf-8") as f:
+        report.program = write_program(script, outdir, f.read())
+    return report
+
+
+def run_pass(args):
+    from .common import PassRefused, Report
+    entry = find(args.pass_name)
+    module = importlib.import_module(f".{entry.module}", __package__)
+    extra = json.loads(args.launcher or "{}") if entry.kind == LAUNCHER else read_profile(args.profile)
+    try:
+        return module.run(args.script, args.outdir, extra)
+    except PassRefused as e:
+        return Report(entry.name, reason=str(e))
+
+
+def main(argv=None):
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args is None:
+        json.dump(table(), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
     if not os.path.isfile(args.script):
         print(f"{args.script}: no such file", file=sys.stderr)
         return 2
-    profile = None
-    if args.profile:
-        try:
-            with open(args.profile) as f:
-                profile = json.load(f)
-        except (OSError, ValueError):
-            profile = None  # the passes fall back to static analysis
-    if args.pass_name == "copy":  # the baseline step: the program and its local modules
-        from .common import prepare_outdir, write_program
-        report = Report("copy", applied=True, files=prepare_outdir(args.script, args.outdir))
-        with open(args.script, encoding="utf-8") as f:
-            report.program = write_program(args.script, args.outdir, f.read())
-        json.dump(report.as_dict(), sys.stdout)
-        return 0
-    from . import static_to_dynamic, dead_data, flatten, flags
-    module = {"static-to-dynamic": static_to_dynamic, "dead-data": dead_data,
-              "flatten": flatten, "flags": flags}[args.pass_name]
-    try:
-        if args.pass_name == "flags":
-            report = module.run(args.script, args.outdir, json.loads(args.launcher or "{}"))
-        else:
-            report = module.run(args.script, args.outdir, profile)
-    except PassRefused as e:
-        report = Report(args.pass_name, reason=str(e))
+    report = copy_program(args.script, args.outdir) if args.pass_name == COPY else run_pass(args)
     json.dump(report.as_dict(), sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -1,0 +1,76 @@
+// What `memopt transform` and `memopt optimize` leave on disk when they refuse or fail:
+// nothing they created, and nothing that existed is removed (issue 12, item 17).
+#include "tests/support/run.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace fs = std::filesystem;
+using memopt::test::quote;
+using memopt::test::read_file;
+using memopt::test::run;
+using memopt::test::ScratchDir;
+
+namespace {
+
+const std::string kMemopt = MEMOPT_BIN;
+
+std::set<std::string> entries(const fs::path& dir) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+    return names;
+}
+
+} // namespace
+
+TEST_CASE("transform -o under a missing directory is refused, nothing created") {
+    ScratchDir dir("memopt-transform-missing");
+    const fs::path script = dir / "s.py";
+    std::ofstream(script) << "import os\nprint(1)\n";
+    const auto r = run(kMemopt + " transform --pass dead-data " + quote(script.string()) + " -o " +
+                       quote((dir / "no" / "such" / "x").string()));
+    CHECK(r.status == 2);
+    CHECK(r.err == "memopt transform: output directory " + (dir / "no" / "such").string() + " does not exist\n");
+    CHECK(entries(dir.path()) == std::set<std::string>{"s.py"});
+}
+
+TEST_CASE("transform: a pass that does not apply leaves an existing empty -o directory alone") {
+    ScratchDir dir("memopt-transform-empty");
+    const fs::path script = dir / "s.py";
+    std::ofstream(script) << "print(1)\n";
+    fs::create_directory(dir / "out");
+    const auto r = run(kMemopt + " transform --pass static-to-dynamic " + quote(script.string()) + " -o " +
+                       quote((dir / "out").string()));
+    CHECK(r.status == 0);
+    CHECK(r.out.find("not applied") != std::string::npos);
+    CHECK(fs::is_directory(dir / "out"));
+    CHECK(fs::is_empty(dir / "out"));
+    CHECK(entries(dir.path()) == std::set<std::string>{"out", "s.py"});
+}
+
+TEST_CASE("optimize that fails leaves no half-written output directory") {
+    ScratchDir dir("memopt-opt-fails");
+    // Prints the same line every run, but its 4th run (the first measured run of step 1 with
+    // --runs 1: baseline check, baseline measure, step 1 check, step 1 measure) fails, so the
+    // loop stops after step 0 and step 1 were written.
+    const fs::path script = dir / "s.py";
+    std::ofstream(script) << "import json\nimport sys\n"
+                             "p = sys.argv[1]\nn = int(open(p).read() or 0) + 1\nopen(p, 'w').write(str(n))\n"
+                             "if n == 4:\n    sys.exit(5)\nprint('ok')\n";
+    std::ofstream(dir / "count") << "";
+    fs::create_directory(dir / "empty");
+    const std::set<std::string> before = entries(dir.path());
+    for (const char* out : {"out", "empty"}) {
+        std::ofstream(dir / "count") << "";
+        const auto r = run("cd " + quote(dir.path().string()) + " && " + kMemopt + " optimize s.py -o " + out +
+                           " --runs 1 --no-probe -q --passes dead-data -- count");
+        INFO(out << ": " << r.err);
+        CHECK(r.status == 2);
+        CHECK(r.err.find("status 5") != std::string::npos);
+        CHECK(read_file(dir / "count") == "4"); // it did fail in step 1's measurement
+        CHECK(entries(dir.path()) == before);
+        CHECK(fs::is_empty(dir / "empty"));
+    }
+}
