@@ -240,7 +240,7 @@ std::string establish_error(Verifier& v, const Program& p) {
 
 } // namespace
 
-TEST_CASE("sandbox: the reference runs more than once; varying output stops optimize") {
+TEST_CASE("sandbox: the reference runs more than once, varying output stops optimize") {
     VerifyCase c;
     const fs::path prog = c.u.dir / "prog";
     SECTION("nondeterministic stdout") {
@@ -282,7 +282,7 @@ TEST_CASE("sandbox: a program writing outside the sandbox is refused unless --ch
     CHECK(establish_error(*v, p).empty());
 }
 
-TEST_CASE("sandbox: candidates are compared against the reference; no output is said") {
+TEST_CASE("sandbox: candidates are compared against the reference, no output is said") {
     VerifyCase c;
     const fs::path prog = c.u.dir / "prog";
     SECTION("an existing output file") {
