@@ -106,8 +106,21 @@ TEST_CASE("sandbox e2e: an existing output file is compared (-OO changes a docst
     REQUIRE(r.status == 0);
     p.check_untouched();
     p.check_same_behaviour("app.py", "model.txt");
-    CHECK(read_file(p.dir / "out" / "steps.json").find("model.txt line 1: expected \\\"doc=Model v1\\\", got \\\"doc=None\\\"") !=
-          std::string::npos);
+    const std::string json = read_file(p.dir / "out" / "steps.json");
+    CHECK(json.find("model.txt line 1: expected \\\"doc=Model v1\\\", got \\\"doc=None\\\"") != std::string::npos);
+    CHECK(json.find("(environment:") == std::string::npos); // -s, -E, -S, -I only on request
+}
+
+TEST_CASE("sandbox e2e: options that change the environment are tried only with --allow-env-flags") {
+    Project p;
+    p.add("app.py", "print('hello')\n");
+    const auto r = p.optimize("app.py", "--passes flags --allow-env-flags", "");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const std::string json = read_file(p.dir / "out" / "steps.json");
+    for (const char* flag : {"-s (environment:", "-E (environment:", "-S (environment:", "-I (environment:"})
+        CHECK(json.find(flag) != std::string::npos);
+    p.check_same_behaviour("app.py", "");
 }
 
 TEST_CASE("sandbox e2e: nondeterministic output stops optimize unless --check") {
