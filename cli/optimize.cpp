@@ -17,11 +17,16 @@ namespace {
 // The pass list comes from the pass table (transforms/pass_table.h), never typed here.
 std::string usage() {
     return "memopt optimize SCRIPT.py [--threshold-mb N] [--check CMD] [-o OUT_DIR] [--runs N]\n"
-           "                [--passes LIST] [--no-probe] [-- ARGS...]\n\n"
+           "                [--passes LIST] [--no-probe] [--compare-stderr] [--reference-runs N]\n"
+           "                [--sandbox-max-mb N] [--allow-env-flags] [-- ARGS...]\n\n"
            "Applies the passes in the paper's order (" + transforms::pass_name_list() + "),\n"
-           "keeps each candidate only when its stdout and the files it writes equal the original's\n"
-           "(or CMD passes) and its median peak RSS is lower, and repeats until nothing helps or the\n"
-           "peak is at most N MB (10^6 bytes). Writes OUT_DIR/stepN-PASS/, OUT_DIR/final/,\n"
+           "keeps each candidate only when it behaves identically (exit status, stdout, every file\n"
+           "it writes or deletes, its figures; or CMD passes instead) and its median peak RSS falls\n"
+           "by more than the runs' spread and 0.5 % / 128 KiB, and repeats until nothing helps or the\n"
+           "peak is at most N MB (10^6 bytes). Every run works on a private copy of the current\n"
+           "directory and of the files named in ARGS; your files are never written. A program whose\n"
+           "output varies between runs, or that writes outside that copy, is refused unless --check.\n"
+           "Writes OUT_DIR/stepN-PASS/, OUT_DIR/final/,\n"
            "steps.json and steps.md; OUT_DIR appears only when the run succeeds.\n"
            "Exit status 1 when the threshold is not met.\n\n"
            "passes, in the order tried:\n" + transforms::describe_passes();
@@ -58,14 +63,20 @@ std::string fresh_output(const std::string& script) {
 } // namespace
 
 int run_optimize(const Args& args) {
-    const SplitScript split = split_script(args, {"--threshold-mb", "--check", "-o", "--output", "--runs", "--passes", "--rounds"});
+    const SplitScript split = split_script(args, {"--threshold-mb", "--check", "-o", "--output", "--runs", "--passes", "--rounds",
+                                                  "--reference-runs", "--sandbox-max-mb"});
     transforms::OptimizeOptions o;
-    double threshold_mb = 0;
+    double threshold_mb = 0, sandbox_mb = 512.0 * 1024 * 1024 / 1e6;
     std::string output, passes;
     po::options_description desc("options");
     desc.add_options()
         ("threshold-mb", po::value(&threshold_mb), "stop once peak RSS is at most N MB")
-        ("check", po::value(&o.check), "command that must pass for a candidate (sh -c, run in the candidate's run directory)")
+        ("check", po::value(&o.check), "command that decides instead of the output comparison (sh -c, in the run's directory; "
+                                       "MEMOPT_STDOUT, MEMOPT_REFERENCE_DIR, MEMOPT_REFERENCE_STDOUT set)")
+        ("compare-stderr", "compare stderr too")
+        ("reference-runs", po::value(&o.reference_runs)->default_value(3), "observed runs of the baseline (different PYTHONHASHSEED)")
+        ("sandbox-max-mb", po::value(&sandbox_mb), "copy at most N MB of the current directory into the sandbox (default 536.9)")
+        ("allow-env-flags", "let the flags pass try -s, -E, -S, -I (they change how the program sees its environment)")
         ("output,o", po::value(&output), "output directory (default: SCRIPT.optimized/, a fresh name)")
         ("runs", po::value(&o.runs)->default_value(3), "measured runs per step (median)")
         ("rounds", po::value(&o.max_rounds)->default_value(3), "at most this many rounds over the passes")
@@ -84,6 +95,11 @@ int run_optimize(const Args& args) {
     }
     if (!passes.empty()) o.passes = parse_pass_list(passes);
     o.probe = vm.count("no-probe") == 0;
+    o.compare_stderr = vm.count("compare-stderr") > 0;
+    o.allow_env_flags = vm.count("allow-env-flags") > 0;
+    if (o.reference_runs < 2) throw Error("--reference-runs must be at least 2");
+    if (sandbox_mb <= 0) throw Error("--sandbox-max-mb must be positive");
+    o.sandbox_max_bytes = static_cast<std::uintmax_t>(sandbox_mb * 1e6);
     o.quiet = vm.count("quiet") > 0;
     o.out_dir = output.empty() ? fresh_output(split.script) : output;
     const transforms::OptimizeResult r = transforms::optimize(o);

@@ -8,7 +8,9 @@
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/sizes.h"
+#include "transforms/acceptance.h"
 #include "transforms/passes.h"
+#include "transforms/verify.h"
 #include "transforms/output_dir.h"
 
 #include <fmt/format.h>
@@ -37,14 +39,16 @@ struct Loop {
     const OptimizeOptions& options;
     fs::path out;                    // OUT_DIR, absolute
     fs::path script;                 // absolute
-    std::vector<std::string> args;   // existing files made absolute
+    std::vector<std::string> args;   // existing files made absolute (steps.json's commands)
     fs::path runs_dir;               // scratch directories of every run, removed at the end
-    Snapshot reference;              // the baseline's output
+    std::unique_ptr<Verifier> verifier; // the sandbox every run uses, and the baseline's outputs
+    Comparison comparison;           // what "same output" rests on
     std::optional<fs::path> profile; // from the probe
     Program current;                 // the program of the last accepted step
     fs::path current_dir;            // its step directory
     std::uint64_t baseline_peak = 0;
     std::uint64_t peak = 0;          // median peak RSS of `current`
+    std::vector<std::uint64_t> peak_runs; // its measured runs (the acceptance rule's noise)
     int number = 0;                  // the last step number given
     json doc;
     json steps = json::array();
@@ -94,6 +98,15 @@ void write_markdown(const json& doc, const fs::path& path) {
                                                  s["saved_pct"].get<double>()) : "",
                           measured ? fmt::format("{:.1f} %", 100.0 * s["peak_rss_bytes"].get<double>() / base) : "", what);
     }
+    if (doc.contains("comparison")) {
+        const auto& c = doc["comparison"];
+        md << "\nCompared: " << (c["method"] == "check" ? std::string("the --check command")
+                                 : c["method"] == "outputs" ? "exit status, " + fmt::format("{}", fmt::join(c["outputs"].get<std::vector<std::string>>(), ", "))
+                                                            : std::string("the exit status only"))
+           << fmt::format(" ({} reference runs; sandbox: {}).", c["reference_runs"].get<int>(), c["sandbox"].get<std::string>());
+        if (!c["note"].get<std::string>().empty()) md << " **" << c["note"].get<std::string>() << ".**";
+        md << "\n";
+    }
     if (doc.contains("probe"))
         md << "\nProbe: " << (doc["probe"]["note"].get<std::string>().empty() ? "profile " + doc["probe"]["profile"].get<std::string>() + " passed to the passes"
                                                                             : doc["probe"]["note"].get<std::string>()) << ".\n";
@@ -111,20 +124,19 @@ void copy_step(const fs::path& from, const fs::path& to) {
 
 // Runs `memopt probe` on the baseline. On failure returns nothing and `note` says why in one
 // line; the passes then use static analysis only.
-std::optional<fs::path> run_probe(const Program& program, const std::vector<std::string>& args, const fs::path& out,
-                                  std::string& note) {
+std::optional<fs::path> run_probe(const Program& program, Sandbox& sandbox, const fs::path& out, std::string& note) {
     const fs::path profile = out / "profile.json";
+    sandbox.reset();
     RunSpec spec;
     spec.argv = {(self_directory() / "memopt").string(), "probe", "-o", profile.string(), "--", program.path.string()};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end()); // existing files made absolute
-    spec.cwd = out / ".runs" / "probe";
-    fs::create_directories(spec.cwd);
+    spec.argv.insert(spec.argv.end(), sandbox.args().begin(), sandbox.args().end());
+    spec.cwd = sandbox.cwd();
     spec.env["MPLBACKEND"] = "Agg";
+    spec.env["TMPDIR"] = sandbox.tmp().string();
     std::string why;
     try {
         const RunOutcome r = run_once(spec);
         if (r.status == 0 && fs::exists(profile)) {
-            fs::remove_all(spec.cwd);
             note = "";
             return profile;
         }
@@ -132,7 +144,6 @@ std::optional<fs::path> run_probe(const Program& program, const std::vector<std:
     } catch (const Error& e) {
         why = e.what();
     }
-    fs::remove_all(spec.cwd);
     fs::remove(profile);
     note = fmt::format("probe failed ({}); the passes use static analysis only", why);
     progress("memopt optimize: " + note);
@@ -150,6 +161,7 @@ fs::path checked_script(const OptimizeOptions& o) {
 // with loop.args and measured `base`. The place for anything recorded of the baseline run.
 void baseline_measured(Loop& loop, const fs::path& /*run_dir*/, const Measurement& base) {
     loop.baseline_peak = loop.peak = base.peak_rss_bytes;
+    loop.peak_runs = base.peak_rss_runs;
     loop.doc["baseline"] = {{"peak_rss_bytes", base.peak_rss_bytes}, {"wall_s", base.wall_s}};
     json e0 = step_entry(loop, 0, "baseline", loop.current_dir, loop.current);
     e0["accepted"] = true;
@@ -159,8 +171,21 @@ void baseline_measured(Loop& loop, const fs::path& /*run_dir*/, const Measuremen
     loop.steps.push_back(e0);
 }
 
-// Step 0: the script copied into OUT/step0-baseline (so that every step lives in OUT), its
-// reference output, its own check, its measurement.
+// What the comparison rests on, in steps.json, steps.md and on stderr.
+void comparison_established(Loop& loop) {
+    const Comparison& c = loop.comparison;
+    loop.doc["comparison"] = {{"method", c.method}, {"outputs", c.outputs}, {"note", c.note}, {"sandbox", c.sandbox},
+                              {"reference_runs", loop.options.reference_runs},
+                              {"compare_stderr", loop.options.compare_stderr}};
+    progress("memopt optimize: sandbox: " + c.sandbox);
+    if (c.method == "check") progress("memopt optimize: candidates are compared by --check");
+    else if (!c.outputs.empty())
+        progress(fmt::format("memopt optimize: compared outputs: exit status, {}", fmt::join(c.outputs, ", ")));
+    if (!c.note.empty()) progress("memopt optimize: " + c.note);
+}
+
+// Step 0: the script copied into OUT/step0-baseline (so that every step lives in OUT), the
+// sandbox every run uses, the reference runs (verify.h), its measurement.
 void run_baseline(Loop& loop) {
     const OptimizeOptions& o = loop.options;
     PassInput copy_input;
@@ -169,16 +194,17 @@ void run_baseline(Loop& loop) {
     loop.current = run_python_pass("copy", copy_input).program;
     loop.current_dir = copy_input.out_dir;
     progress(fmt::format("memopt optimize: baseline {} ...", loop.script.string()));
-    const fs::path run_dir = loop.runs_dir / "step0";
-    loop.reference = capture(loop.current, loop.args, run_dir);
-    if (loop.reference.status != 0)
-        throw Error(fmt::format("{} exited with status {} in the baseline run{}", o.script.string(), loop.reference.status,
-                                loop.reference.err_tail.empty() ? "" : ": " + loop.reference.err_tail));
-    if (!o.check.empty()) {
-        const std::string why = run_check(o.check, run_dir);
-        if (!why.empty()) throw Error("the baseline does not pass its own check: " + why);
-    }
-    const Measurement base = measure(run_spec(loop.current, loop.args, run_dir), o.runs, o.script.string());
+    VerifyOptions verify;
+    verify.check = o.check;
+    verify.compare_stderr = o.compare_stderr;
+    verify.reference_runs = o.reference_runs;
+    verify.limits.max_bytes = o.sandbox_max_bytes;
+    loop.verifier = std::make_unique<Verifier>(loop.runs_dir / "verify", fs::current_path(), o.args,
+                                               std::vector<fs::path>{loop.out}, verify);
+    loop.comparison = loop.verifier->establish(loop.current, o.script.string());
+    comparison_established(loop);
+    const fs::path run_dir = loop.verifier->sandbox().cwd();
+    const Measurement base = loop.verifier->measure(loop.current, o.runs, o.script.string());
     progress(fmt::format("memopt optimize: step 0 baseline: peak RSS {}, {:.2f} s (median of {})",
                          format_mb(static_cast<double>(base.peak_rss_bytes)), base.wall_s, o.runs));
     baseline_measured(loop, run_dir, base);
@@ -188,7 +214,7 @@ void run_probe_step(Loop& loop) {
     std::string note = "not run (--no-probe)";
     if (loop.options.probe) {
         progress("memopt optimize: probe ...");
-        loop.profile = run_probe(loop.current, loop.args, loop.out, note);
+        loop.profile = run_probe(loop.current, loop.verifier->sandbox(), loop.out, note);
     }
     loop.doc["probe"] = {{"profile", loop.profile ? fs::relative(*loop.profile, loop.out).string() : ""}, {"note", note}};
 }
@@ -201,7 +227,9 @@ PassInput pass_input(const Loop& loop, const fs::path& out_dir) {
     input.profile = loop.profile;
     input.work_dir = loop.runs_dir;
     input.runs = loop.options.runs;
-    input.current_peak_rss = loop.peak;
+    input.current_peak_runs = loop.peak_runs;
+    input.verifier = loop.verifier.get();
+    input.allow_env_flags = loop.options.allow_env_flags;
     input.progress = progress;
     return input;
 }
@@ -213,13 +241,8 @@ void reject(Loop& loop, json& e, const std::string& reason, const std::string& s
     loop.steps.push_back(e);
 }
 
-// "" when the candidate's output (stdout and files, or the user's check) is the baseline's.
-std::string output_difference(const Loop& loop, const Program& candidate, const fs::path& run_dir) {
-    const Snapshot snap = capture(candidate, loop.args, run_dir);
-    std::string why = difference(loop.reference, snap);
-    if (why.empty() && !loop.options.check.empty()) why = run_check(loop.options.check, run_dir);
-    return why;
-}
+// "" when the candidate shows what every reference run showed (or passes the user's check).
+std::string output_difference(Loop& loop, const Program& candidate) { return loop.verifier->compare(candidate); }
 
 // A step is accepted: `report.program` (in `dir`) ran in RUN_DIR with loop.args, with the
 // baseline's output, and measured `m`, below the previous peak; it becomes the current
@@ -229,19 +252,22 @@ void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, co
     loop.current = report.program;
     loop.current_dir = dir;
     loop.peak = m.peak_rss_bytes;
+    loop.peak_runs = m.peak_rss_runs;
 }
 
 // Measures a candidate whose output is the baseline's and gives the verdict; true when accepted.
 bool judge_measured(Loop& loop, json& e, const PassReport& r, const fs::path& dir, const fs::path& run_dir) {
-    const Measurement m = measure(run_spec(r.program, loop.args, run_dir), loop.options.runs, r.program.path.string());
+    const Measurement m = loop.verifier->measure(r.program, loop.options.runs, r.program.path.string());
     set_measurement(e, m, loop.peak);
-    const bool lower = m.peak_rss_bytes < loop.peak;
+    const Acceptance verdict = judge_saving(loop.peak_runs, m.peak_rss_runs);
+    const bool lower = verdict.keep;
     e["accepted"] = lower;
-    e["reason"] = lower ? "" : fmt::format("peak RSS not lower ({} vs {})", format_mb(static_cast<double>(m.peak_rss_bytes)),
-                                           format_mb(static_cast<double>(loop.peak)));
+    e["reason"] = verdict.reason;
+    e["needed_saving_bytes"] = verdict.needed_bytes;
+    if (lower) e["proven"] = loop.comparison.method != "exit status only";
     progress(fmt::format("memopt optimize:   peak RSS {} ({:+.1f} MB, {:+.1f} %), {:.2f} s: {}",
                          format_mb(static_cast<double>(m.peak_rss_bytes)), -e["saved_bytes"].get<double>() / 1e6,
-                         -e["saved_pct"].get<double>(), m.wall_s, lower ? "accepted" : "rejected, not lower"));
+                         -e["saved_pct"].get<double>(), m.wall_s, lower ? "accepted" : "rejected: " + verdict.reason));
     for (const auto& c : r.changes) progress("memopt optimize:     " + c);
     loop.steps.push_back(e);
     if (lower) step_accepted(loop, r, dir, run_dir, m);
@@ -264,8 +290,8 @@ bool try_pass(Loop& loop, const std::string& pass, int round) {
         reject(loop, e, "not applicable: " + r.reason, "not applicable: " + r.reason);
         return false;
     }
-    const fs::path run_dir = loop.runs_dir / dir_name;
-    const std::string why = output_difference(loop, r.program, run_dir);
+    const fs::path run_dir = loop.verifier->sandbox().cwd();
+    const std::string why = output_difference(loop, r.program);
     if (!why.empty()) {
         reject(loop, e, "output differs: " + why, "rejected, output differs: " + why);
         return false;

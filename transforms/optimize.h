@@ -17,7 +17,11 @@ struct OptimizeOptions {
     std::vector<std::string> args;
     std::filesystem::path out_dir;
     std::optional<std::uint64_t> threshold_bytes;
-    std::string check;            // user's check command ("" = compare stdout and files)
+    std::string check;            // user's check command: replaces the built-in comparison (verify.h)
+    bool compare_stderr = false;  // --compare-stderr
+    int reference_runs = 3;       // --reference-runs: observed runs of the baseline (at least 2)
+    std::uintmax_t sandbox_max_bytes = std::uintmax_t{512} << 20; // --sandbox-max-mb
+    bool allow_env_flags = false; // --allow-env-flags: flags may try -s, -E, -S, -I
     std::vector<std::string> passes;  // names from the pass table, in order; empty: every pass (pass_table.h)
     int runs = 3;
     int max_rounds = 3;

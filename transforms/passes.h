@@ -12,6 +12,8 @@
 
 namespace memopt::transforms {
 
+class Verifier; // transforms/verify.h
+
 struct PassInput {
     Program program;                                // the program to transform and how it is run
     std::vector<std::string> args;                  // its arguments (launcher passes measure runs)
@@ -19,7 +21,9 @@ struct PassInput {
     std::optional<std::filesystem::path> profile;   // memopt.profile/1 from `memopt probe`
     std::filesystem::path work_dir;                 // scratch space for measured runs (launcher passes)
     int runs = 3;                                   // measured runs per candidate (launcher passes)
-    std::uint64_t current_peak_rss = 0;             // launcher passes: the peak to beat (0: measure)
+    std::vector<std::uint64_t> current_peak_runs;   // launcher passes: the measured runs to beat (empty: measure)
+    Verifier* verifier = nullptr;                   // launcher passes: the loop's sandbox and reference (null: own)
+    bool allow_env_flags = false;                   // launcher passes: also try -s, -E, -S, -I
     void (*progress)(const std::string&) = nullptr;
 };
 

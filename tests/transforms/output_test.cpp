@@ -52,24 +52,24 @@ TEST_CASE("transform: a pass that does not apply leaves an existing empty -o dir
 
 TEST_CASE("optimize that fails leaves no half-written output directory") {
     ScratchDir dir("memopt-opt-fails");
-    // Prints the same line every run, but its 4th run (the first measured run of step 1 with
-    // --runs 1: baseline check, baseline measure, step 1 check, step 1 measure) fails, so the
-    // loop stops after step 0 and step 1 were written.
+    // Prints the same line every run, but fails in step 1's measured run: the measured runs
+    // are the ones without PYTHONHASHSEED set (the observed runs set it), and step 1 is the
+    // one dead-data took `import json` out of. So the loop stops after step 0 and step 1 were
+    // written. (Every run works on a copy of `count`: the sandbox keeps it as it was.)
     const fs::path script = dir / "s.py";
-    std::ofstream(script) << "import json\nimport sys\n"
-                             "p = sys.argv[1]\nn = int(open(p).read() or 0) + 1\nopen(p, 'w').write(str(n))\n"
-                             "if n == 4:\n    sys.exit(5)\nprint('ok')\n";
+    std::ofstream(script) << "import json\nimport os, sys\n"
+                             "if 'PYTHONHASHSEED' not in os.environ and 'json' not in sys.modules:\n    sys.exit(5)\n"
+                             "open(sys.argv[1], 'w').write('1')\nprint('ok')\n";
     std::ofstream(dir / "count") << "";
     fs::create_directory(dir / "empty");
     const std::set<std::string> before = entries(dir.path());
     for (const char* out : {"out", "empty"}) {
-        std::ofstream(dir / "count") << "";
         const auto r = run("cd " + quote(dir.path().string()) + " && " + kMemopt + " optimize s.py -o " + out +
                            " --runs 1 --no-probe -q --passes dead-data -- count");
         INFO(out << ": " << r.err);
         CHECK(r.status == 2);
         CHECK(r.err.find("status 5") != std::string::npos);
-        CHECK(read_file(dir / "count") == "4"); // it did fail in step 1's measurement
+        CHECK(read_file(dir / "count").empty()); // the user's file: never written
         CHECK(entries(dir.path()) == before);
         CHECK(fs::is_empty(dir / "empty"));
     }

@@ -1,0 +1,43 @@
+#include "transforms/acceptance.h"
+
+#include "common/error.h"
+#include "common/sizes.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace memopt::transforms {
+
+namespace {
+
+std::uint64_t median(std::vector<std::uint64_t> values) {
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
+std::uint64_t spread(const std::vector<std::uint64_t>& values) {
+    const auto [low, high] = std::minmax_element(values.begin(), values.end());
+    return *high - *low;
+}
+
+} // namespace
+
+Acceptance judge_saving(const std::vector<std::uint64_t>& before_runs, const std::vector<std::uint64_t>& after_runs) {
+    if (before_runs.empty() || after_runs.empty()) throw Error("internal: a step judged without measured runs");
+    const std::uint64_t before = median(before_runs), after = median(after_runs);
+    const std::uint64_t noise = std::max(spread(before_runs), spread(after_runs));
+    const auto minimum = std::max<std::uint64_t>(kMinimumSavingBytes,
+                                                 static_cast<std::uint64_t>(kMinimumSavingFraction * static_cast<double>(before)));
+    Acceptance a;
+    a.saved_bytes = static_cast<std::int64_t>(before) - static_cast<std::int64_t>(after);
+    a.needed_bytes = std::max(noise, minimum);
+    a.keep = a.saved_bytes > static_cast<std::int64_t>(a.needed_bytes);
+    if (!a.keep)
+        a.reason = fmt::format("peak RSS {} vs {}: saves {} KiB, not more than {} KiB (the larger of the runs' spread, "
+                               "{} KiB, and the minimum, 0.5 % and at least 128 KiB)",
+                               format_mb(static_cast<double>(after)), format_mb(static_cast<double>(before)),
+                               a.saved_bytes / 1024, a.needed_bytes / 1024, noise / 1024);
+    return a;
+}
+
+} // namespace memopt::transforms

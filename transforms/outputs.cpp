@@ -1,0 +1,211 @@
+#include "transforms/outputs.h"
+
+#include "common/error.h"
+#include "common/paths.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <openssl/evp.h>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace memopt::transforms {
+
+namespace {
+
+constexpr std::size_t kKeptHead = 1 << 20;
+
+Content content_of(const fs::path& path) {
+    Content c;
+    std::ifstream in(path, std::ios::binary);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    std::vector<char> buffer(1 << 16);
+    while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        const auto n = static_cast<std::size_t>(in.gcount());
+        EVP_DigestUpdate(ctx, buffer.data(), n);
+        if (c.head.size() < kKeptHead) c.head.append(buffer.data(), std::min(n, kKeptHead - c.head.size()));
+        c.size += n;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(ctx, digest, &length);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned int i = 0; i < length; ++i) c.sha256 += fmt::format("{:02x}", digest[i]);
+    return c;
+}
+
+std::vector<std::string> lines_of(const fs::path& path) {
+    std::vector<std::string> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) out.push_back(line);
+    return out;
+}
+
+std::string tail(const std::string& text, std::size_t lines) {
+    std::size_t pos = text.size();
+    while (pos > 0 && text[pos - 1] == '\n') --pos;
+    const std::size_t end = pos;
+    for (std::size_t n = 0; n < lines && pos > 0; ++n) {
+        pos = text.rfind('\n', pos - 1);
+        if (pos == std::string::npos) { pos = 0; break; }
+    }
+    std::string out = text.substr(pos, end - pos);
+    while (!out.empty() && out.front() == '\n') out.erase(out.begin());
+    for (auto& c : out) if (c == '\n') c = ' ';
+    return out;
+}
+
+std::string where_differs(const Content& a, const Content& b) {
+    std::istringstream sa(a.head), sb(b.head);
+    std::string la, lb;
+    for (int line = 1;; ++line) {
+        const bool ga = static_cast<bool>(std::getline(sa, la));
+        const bool gb = static_cast<bool>(std::getline(sb, lb));
+        if (!ga && !gb) return fmt::format("differs after its first MiB ({} vs {} bytes)", a.size, b.size);
+        if (!ga || !gb || la != lb)
+            return fmt::format("line {}: expected \"{}\", got \"{}\"", line, ga ? la.substr(0, 80) : "<end>",
+                               gb ? lb.substr(0, 80) : "<end>");
+    }
+}
+
+// Figures are outputs named by the figure and the moment; the line holds the pixels' hash.
+void add_figures(Observation& o, const fs::path& records) {
+    for (const auto& line : lines_of(records / "figures.txt")) {
+        const auto colon = line.find(": ");
+        Content c;
+        c.head = c.sha256 = line.substr(colon == std::string::npos ? 0 : colon + 2);
+        std::string name = line.substr(0, colon);
+        for (int n = 2; o.figures.count(name); ++n) name = fmt::format("{} ({})", line.substr(0, colon), n);
+        o.figures[name] = c;
+    }
+}
+
+} // namespace
+
+RunSpec sandbox_spec(const Program& program, const Sandbox& sandbox, const ObserveOptions& options) {
+    RunSpec spec;
+    spec.argv = command_line(program, sandbox.args());
+    spec.cwd = sandbox.cwd();
+    spec.env["MPLBACKEND"] = "Agg";
+    spec.env["TMPDIR"] = sandbox.tmp().string();
+    if (options.hash_seed && !std::getenv("PYTHONHASHSEED")) spec.env["PYTHONHASHSEED"] = *options.hash_seed;
+    if (options.hook) {
+        const char* pythonpath = std::getenv("PYTHONPATH");
+        const fs::path hook = python_package_dir() / "memopt" / "_sandbox";
+        spec.env["PYTHONPATH"] = pythonpath && *pythonpath ? hook.string() + ":" + pythonpath : hook.string();
+        if (pythonpath) spec.env["MEMOPT_SANDBOX_PYTHONPATH"] = pythonpath;
+        spec.env["MEMOPT_SANDBOX_RECORDS"] = sandbox.records().string();
+        spec.env["MEMOPT_SANDBOX_ROOT"] = sandbox.root().string();
+        if (options.block_outside) spec.env["MEMOPT_SANDBOX_BLOCK"] = "1";
+        // the step's copy of the program (caches such as the tree store are written beside it)
+        spec.env["MEMOPT_SANDBOX_ALLOW"] = fs::absolute(program.path).parent_path().string();
+    }
+    for (const auto& [k, v] : program.env) spec.env[k] = v; // the step's own settings win
+    spec.stdout_file = sandbox.root() / "stdout";
+    spec.stderr_file = sandbox.root() / "stderr";
+    return spec;
+}
+
+Observation observe(const Program& program, Sandbox& sandbox, const ObserveOptions& options) {
+    sandbox.reset();
+    const RunSpec spec = sandbox_spec(program, sandbox, options);
+    Observation o;
+    o.run = run_once(spec);
+    o.status = o.run.status;
+    o.out = content_of(spec.stdout_file);
+    o.err = content_of(spec.stderr_file);
+    o.err_tail = tail(o.err.head, 2);
+    for (const FileChange& change : sandbox.changes()) {
+        Content c;
+        if (change.kind == FileChange::Kind::deleted) c.deleted = true;
+        else c = content_of(change.path);
+        o.files[change.name] = c;
+    }
+    o.hooked = fs::exists(sandbox.records() / "hook");
+    o.outside_writes = lines_of(sandbox.records() / "outside.txt");
+    add_figures(o, sandbox.records());
+    return o;
+}
+
+Measurement measure_in(const Program& program, Sandbox& sandbox, int runs, const std::string& what) {
+    Measurement m;
+    ObserveOptions options;
+    options.hook = false;
+    for (int i = 0; i < runs; ++i) {
+        sandbox.reset();
+        const RunOutcome o = run_once(sandbox_spec(program, sandbox, options));
+        if (o.status != 0) throw Error(fmt::format("{} exited with status {} in measured run {}", what, o.status, i + 1));
+        m.peak_rss_runs.push_back(static_cast<std::uint64_t>(o.max_rss_kib) * 1024);
+        m.wall_runs.push_back(o.wall_s);
+    }
+    auto median = [](auto values) { std::sort(values.begin(), values.end()); return values[values.size() / 2]; };
+    m.peak_rss_bytes = median(m.peak_rss_runs);
+    m.wall_s = median(m.wall_runs);
+    return m;
+}
+
+std::vector<std::string> observable_outputs(const Observation& run, bool compare_stderr) {
+    std::vector<std::string> names;
+    if (run.out.size) names.push_back("stdout");
+    if (compare_stderr && run.err.size) names.push_back("stderr");
+    for (const auto& [name, content] : run.files) names.push_back(name);
+    for (const auto& [name, content] : run.figures) names.push_back(name);
+    return names;
+}
+
+namespace {
+
+// "" when both runs have the same outputs of one kind (files or figures), by name and content.
+std::string same_outputs(const std::map<std::string, Content>& expected, const std::map<std::string, Content>& actual) {
+    for (const auto& [name, content] : expected) {
+        const auto it = actual.find(name);
+        if (it == actual.end())
+            return content.deleted ? fmt::format("did not delete {}", name) : fmt::format("did not write {}", name);
+        if (it->second.deleted != content.deleted)
+            return content.deleted ? fmt::format("wrote {} instead of deleting it", name) : fmt::format("deleted {}", name);
+        if (it->second.sha256 != content.sha256) return fmt::format("{} {}", name, where_differs(content, it->second));
+    }
+    for (const auto& [name, content] : actual)
+        if (!expected.count(name))
+            return content.deleted ? fmt::format("deleted {} (the original does not)", name)
+                                   : fmt::format("wrote {} (the original does not)", name);
+    return "";
+}
+
+} // namespace
+
+// Under -I, -E or -S the hook cannot load (they hide PYTHONPATH or site): the run's figures
+// and writes outside are then unknown, so a reference with figures cannot be matched.
+std::string difference(const Observation& expected, const Observation& actual, bool compare_stderr) {
+    const bool hook_missing = expected.hooked && !actual.hooked;
+    if (hook_missing && !expected.figures.empty())
+        return "its figures cannot be observed (the runtime hook cannot load under -I, -E or -S)";
+    if (actual.status != expected.status)
+        return fmt::format("exit status {} instead of {}{}", actual.status, expected.status,
+                           actual.err_tail.empty() ? "" : ": " + actual.err_tail);
+    if (actual.out.sha256 != expected.out.sha256) return "stdout " + where_differs(expected.out, actual.out);
+    if (compare_stderr && actual.err.sha256 != expected.err.sha256) return "stderr " + where_differs(expected.err, actual.err);
+    if (std::string why = same_outputs(expected.files, actual.files); !why.empty()) return why;
+    if (hook_missing) return "";
+    if (std::string why = same_outputs(expected.figures, actual.figures); !why.empty()) return why;
+    if (actual.outside_writes != expected.outside_writes)
+        return fmt::format("writes outside the sandbox differ ({})",
+                           actual.outside_writes.empty() ? "none" : fmt::format("{}", fmt::join(actual.outside_writes, ", ")));
+    return "";
+}
+
+std::string variation(const std::vector<Observation>& references, bool compare_stderr) {
+    for (std::size_t i = 1; i < references.size(); ++i) {
+        const std::string why = difference(references[0], references[i], compare_stderr);
+        if (!why.empty()) return fmt::format("run {} differs from run 1: {}", i + 1, why);
+    }
+    return "";
+}
+
+} // namespace memopt::transforms

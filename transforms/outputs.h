@@ -1,0 +1,64 @@
+#pragma once
+// What a run of a program shows the world, and whether two runs show the same: its exit
+// status, stdout (stderr only on request), every file it created, changed or deleted in its
+// sandbox (by content), every matplotlib figure it had open at pyplot.show() and at exit
+// (rendered pixels, recorded by python/memopt/_sandbox/sitecustomize.py), and the paths it
+// wrote outside the sandbox (which makes the run unprovable, see outside_writes).
+#include "transforms/differential.h"
+#include "transforms/measure.h"
+#include "transforms/sandbox.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memopt::transforms {
+
+// Bytes of one output, compared by SHA-256; the first MiB is kept to say where it differs.
+struct Content {
+    std::string sha256;
+    std::uintmax_t size = 0;
+    std::string head;
+    bool deleted = false;
+};
+
+struct Observation {
+    int status = -1;
+    Content out, err;
+    std::string err_tail;                  // last lines of stderr, for messages
+    std::map<std::string, Content> files;  // "pred.csv", "/abs/out.csv" (as named), ...
+    std::map<std::string, Content> figures; // "figure 1 at plt.show() call 1", "figure 2 at exit"
+    std::vector<std::string> outside_writes;
+    bool hooked = false;                   // the runtime hook ran (not under -I, -E, -S)
+    RunOutcome run;
+};
+
+struct ObserveOptions {
+    std::optional<std::string> hash_seed; // PYTHONHASHSEED (ignored when the user set one)
+    bool hook = true;                     // load the runtime hook (observed runs; not measured ones)
+    bool block_outside = false;           // the hook makes writes outside the sandbox fail
+};
+
+// The run's command and environment in `sandbox` (reset first by the callers below).
+RunSpec sandbox_spec(const Program& program, const Sandbox& sandbox, const ObserveOptions& options);
+
+// Resets the sandbox, runs the program once in it and collects what it showed.
+Observation observe(const Program& program, Sandbox& sandbox, const ObserveOptions& options = {});
+
+// Runs `runs` times without the hook, resetting the sandbox before each run (medians as in
+// measure()); throws memopt::Error naming `what` when a run fails.
+Measurement measure_in(const Program& program, Sandbox& sandbox, int runs, const std::string& what);
+
+// The names of the outputs beyond the exit status ("stdout", "pred.csv", "figure 1 ...");
+// empty: the program shows nothing a comparison could check.
+std::vector<std::string> observable_outputs(const Observation& run, bool compare_stderr);
+
+// "" when `actual` shows what `expected` shows, else the first difference, naming the output
+// ("stdout line 3: expected ..., got ...", "pred.csv: line 1 ...", "did not write out.csv").
+std::string difference(const Observation& expected, const Observation& actual, bool compare_stderr);
+
+// "" when every reference run shows the same; else which output varies between which runs.
+std::string variation(const std::vector<Observation>& references, bool compare_stderr);
+
+} // namespace memopt::transforms

@@ -1,0 +1,141 @@
+#include "transforms/verify.h"
+
+#include "common/error.h"
+
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace memopt::transforms {
+
+namespace {
+
+std::string last_line(const fs::path& path) {
+    std::ifstream in(path);
+    std::string line, last;
+    while (std::getline(in, line))
+        if (!line.empty()) last = line;
+    return last;
+}
+
+std::string seeds_used(int runs) {
+    if (std::getenv("PYTHONHASHSEED")) return "PYTHONHASHSEED set by you";
+    std::string out = "PYTHONHASHSEED=1";
+    for (int i = 2; i <= runs; ++i) out += fmt::format(", {}", i);
+    return out;
+}
+
+} // namespace
+
+Verifier::Verifier(const fs::path& work_dir, const fs::path& user_cwd, const std::vector<std::string>& args,
+                   const std::vector<fs::path>& exclude, VerifyOptions options)
+    : work_dir_(fs::absolute(work_dir)), options_(std::move(options)) {
+    if (options_.reference_runs < 2) throw Error("the reference must run at least twice (--reference-runs)");
+    fs::create_directories(work_dir_);
+    sandbox_ = std::make_unique<Sandbox>(work_dir_ / "sandbox", user_cwd, args, exclude, options_.limits);
+}
+
+Comparison Verifier::establish(const Program& baseline, const std::string& what) {
+    references_.clear();
+    for (int i = 1; i <= options_.reference_runs; ++i) {
+        ObserveOptions observe_options;
+        observe_options.hash_seed = std::to_string(i);
+        observe_options.block_outside = options_.check.empty();
+        Observation o = observe(baseline, *sandbox_, observe_options);
+        if (!o.outside_writes.empty() && options_.check.empty())
+            throw Error(fmt::format("{} writes outside its sandbox ({}): optimize can neither keep that file untouched nor "
+                                    "compare it (the write was blocked); give --check CMD to optimize it anyway (its runs "
+                                    "then write there)",
+                                    what, fmt::join(o.outside_writes, ", ")));
+        if (o.status != 0)
+            throw Error(fmt::format("{} exited with status {} in the baseline run{}", what, o.status,
+                                    o.err_tail.empty() ? "" : ": " + o.err_tail));
+        references_.push_back(std::move(o));
+        if (!options_.check.empty()) {
+            keep_reference_outputs(references_.size() - 1);
+            const std::string why = run_check(0);
+            if (!why.empty()) throw Error("the baseline does not pass its own check: " + why);
+        }
+    }
+    Comparison c;
+    c.sandbox = sandbox_->summary();
+    if (!options_.check.empty()) {
+        c.method = "check";
+        return c;
+    }
+    const std::string varies = variation(references_, options_.compare_stderr);
+    if (!varies.empty())
+        throw Error(fmt::format("{}'s output varies between runs ({}; {}): no rewrite of it can be proven to behave the "
+                                "same; give --check CMD to say how to compare",
+                                what, varies, seeds_used(options_.reference_runs)));
+    c.outputs = observable_outputs(references_.front(), options_.compare_stderr);
+    c.method = c.outputs.empty() ? "exit status only" : "outputs";
+    if (c.outputs.empty())
+        c.note = "the program shows no output (no stdout, no file written or deleted, no figure): candidates are "
+                 "compared by their exit status only and are not proven identical; give --check CMD to say what to compare";
+    return c;
+}
+
+std::string Verifier::compare(const Program& candidate) {
+    if (references_.empty()) throw Error("internal: compare() before establish()");
+    ObserveOptions observe_options;
+    observe_options.hash_seed = std::to_string(options_.reference_runs + 1);
+    observe_options.block_outside = options_.check.empty();
+    const Observation o = observe(candidate, *sandbox_, observe_options);
+    if (!options_.check.empty()) {
+        if (o.status != references_.front().status)
+            return fmt::format("exit status {} instead of {}{}", o.status, references_.front().status,
+                               o.err_tail.empty() ? "" : ": " + o.err_tail);
+        for (std::size_t k = 0; k < references_.size(); ++k) {
+            const std::string why = run_check(k);
+            if (!why.empty()) return references_.size() > 1 ? fmt::format("{} (reference run {})", why, k + 1) : why;
+        }
+        return "";
+    }
+    for (std::size_t k = 0; k < references_.size(); ++k) {
+        const std::string why = difference(references_[k], o, options_.compare_stderr);
+        if (!why.empty()) return k == 0 ? why : fmt::format("{} (against reference run {})", why, k + 1);
+    }
+    return "";
+}
+
+Measurement Verifier::measure(const Program& program, int runs, const std::string& what) {
+    return measure_in(program, *sandbox_, runs, what);
+}
+
+// The check sees the run's directory and stdout, and one reference run's outputs.
+std::string Verifier::run_check(std::size_t reference) const {
+    const fs::path ref = work_dir_ / fmt::format("reference-{}", reference + 1);
+    RunSpec spec;
+    spec.argv = {"/bin/sh", "-c", options_.check};
+    spec.cwd = sandbox_->cwd();
+    spec.env["MEMOPT_RUN_DIR"] = sandbox_->cwd().string();
+    spec.env["MEMOPT_STDOUT"] = (sandbox_->root() / "stdout").string();
+    spec.env["MEMOPT_REFERENCE_DIR"] = (ref / "files").string();
+    spec.env["MEMOPT_REFERENCE_STDOUT"] = (ref / "stdout").string();
+    spec.stderr_file = work_dir_ / "check.err";
+    const int status = run_once(spec).status;
+    if (status == 0) return "";
+    const std::string why = last_line(spec.stderr_file);
+    return fmt::format("--check command failed with status {}{}", status, why.empty() ? "" : ": " + why);
+}
+
+// Copies what reference run `index` wrote (its stdout, the files it created or changed)
+// out of the sandbox, for the check of later runs: MEMOPT_REFERENCE_DIR/NAME.
+void Verifier::keep_reference_outputs(std::size_t index) {
+    const fs::path ref = work_dir_ / fmt::format("reference-{}", index + 1);
+    fs::remove_all(ref);
+    fs::create_directories(ref / "files");
+    fs::copy_file(sandbox_->root() / "stdout", ref / "stdout");
+    for (const FileChange& change : sandbox_->changes()) {
+        if (change.kind == FileChange::Kind::deleted) continue;
+        const fs::path target = ref / "files" / fs::path(change.name).relative_path();
+        fs::create_directories(target.parent_path());
+        fs::copy(change.path, target, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    }
+}
+
+} // namespace memopt::transforms

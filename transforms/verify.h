@@ -1,0 +1,69 @@
+#pragma once
+// The proof of the optimize loop: every run optimize makes (the reference runs of the
+// baseline, each candidate's checked run and measured runs, the flags pass's trials) happens
+// in one sandbox (sandbox.h) and is compared through outputs.h.
+//
+// The reference: the baseline is observed `reference_runs` times (default 3, at least 2) with
+// PYTHONHASHSEED=1, 2, ... (unless the user's environment sets PYTHONHASHSEED; then every run
+// uses the user's). It must exit 0; if its outputs differ between these runs, or it writes
+// outside the sandbox, optimize stops with a message naming the output or the path - unless
+// `--check CMD` says how to compare. A candidate is observed once (PYTHONHASHSEED=N+1) and
+// compared against every reference run; with `--check` the check command replaces the
+// comparison of stdout, files and figures (the exit status must still be the reference's)
+// and runs once per reference run.
+#include "transforms/outputs.h"
+#include "transforms/sandbox.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace memopt::transforms {
+
+struct VerifyOptions {
+    std::string check;           // --check CMD (sh -c); "" = the built-in comparison
+    bool compare_stderr = false; // --compare-stderr
+    int reference_runs = 3;     // --reference-runs, at least 2
+    SandboxLimits limits;
+};
+
+// What a candidate's "same output" rests on, for steps.json and steps.md.
+struct Comparison {
+    std::string method;               // "outputs", "check" or "exit status only"
+    std::vector<std::string> outputs; // the reference's outputs compared ("stdout", "pred.csv", ...)
+    std::string note;                 // "" or why an accepted candidate is not proven identical
+    std::string sandbox;              // Sandbox::summary()
+};
+
+class Verifier {
+  public:
+    // The sandbox goes to `work_dir`/sandbox (work_dir is created and is optimize's scratch
+    // space); `exclude` lists directories of the cwd not to copy (optimize's output).
+    Verifier(const std::filesystem::path& work_dir, const std::filesystem::path& user_cwd,
+             const std::vector<std::string>& args, const std::vector<std::filesystem::path>& exclude,
+             VerifyOptions options);
+
+    // Observes the baseline; throws memopt::Error (naming `what`) when it fails, varies,
+    // writes outside the sandbox, or does not pass its own check.
+    Comparison establish(const Program& baseline, const std::string& what);
+    // "" when `candidate` shows what every reference run showed (or passes the check against
+    // each), else why not.
+    std::string compare(const Program& candidate);
+    // Measured runs (no hook), each from the pristine sandbox.
+    Measurement measure(const Program& program, int runs, const std::string& what);
+
+    Sandbox& sandbox() { return *sandbox_; }
+    const VerifyOptions& options() const { return options_; }
+
+  private:
+    std::string run_check(std::size_t reference) const;
+    void keep_reference_outputs(std::size_t index);
+
+    std::filesystem::path work_dir_;
+    VerifyOptions options_;
+    std::unique_ptr<Sandbox> sandbox_;
+    std::vector<Observation> references_;
+};
+
+} // namespace memopt::transforms
