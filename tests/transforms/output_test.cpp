@@ -54,11 +54,13 @@ TEST_CASE("optimize that fails leaves no half-written output directory") {
     ScratchDir dir("memopt-opt-fails");
     // Prints the same line every run, but fails in step 1's measured run: the measured runs
     // are the ones without PYTHONHASHSEED set (the observed runs set it), and step 1 is the
-    // one dead-data took `import json` out of. So the loop stops after step 0 and step 1 were
-    // written. (Every run works on a copy of `count`: the sandbox keeps it as it was.)
+    // one dead-data took the unused `import json` out of (its copy lives outside
+    // step0-baseline). So the loop stops after step 0 and step 1 were written. (Every run works
+    // on a copy of `count`: the sandbox keeps it as it was.)
     const fs::path script = dir / "s.py";
     std::ofstream(script) << "import json\nimport os, sys\n"
-                             "if 'PYTHONHASHSEED' not in os.environ and 'json' not in sys.modules:\n    sys.exit(5)\n"
+                             "if 'PYTHONHASHSEED' not in os.environ and 'step0-baseline' not in os.path.abspath(__file__):\n"
+                             "    sys.exit(5)\n"
                              "open(sys.argv[1], 'w').write('1')\nprint('ok')\n";
     std::ofstream(dir / "count") << "";
     fs::create_directory(dir / "empty");
