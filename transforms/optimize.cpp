@@ -4,6 +4,7 @@
 #include "common/paths.h"
 #include "common/sizes.h"
 #include "transforms/passes.h"
+#include "transforms/step_traces.h"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -237,6 +238,8 @@ OptimizeResult optimize(const OptimizeOptions& o) {
     doc["final_command"] = command_line(final_program, args);
     doc["final_peak_rss_bytes"] = peak;
     doc["threshold_bytes"] = o.threshold_bytes ? json(*o.threshold_bytes) : json(nullptr);
+    // The per-step report's memory timelines: baseline and first accepted step (step_traces.h).
+    record_step_traces(doc, out, progress);
     std::ofstream(out / "steps.json") << doc.dump(2) << "\n";
     write_markdown(doc, out / "steps.md");
     progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {}",

@@ -1,0 +1,19 @@
+#pragma once
+// The two memory timelines of the per-step report (`memopt report OUT/steps.json`): after the
+// loop, optimize runs the baseline and the first accepted step once more under
+// `memopt record`, into OUT/traces/baseline.trace and OUT/traces/step-N.trace, and names them
+// in steps.json (each step's "trace", relative to OUT). These runs are not measured: the
+// tracer adds its own cost. A run that cannot be recorded does not fail optimize:
+// steps.json's "traces_note" says why.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace memopt::transforms {
+
+// `doc` is steps.json as optimize is about to write it (its "steps" filled in); `out` the
+// output directory. Adds "trace" to the baseline and to the first accepted step after it,
+// and "traces_note" when a recording failed.
+void record_step_traces(nlohmann::json& doc, const std::filesystem::path& out, void (*progress)(const std::string&));
+
+} // namespace memopt::transforms
