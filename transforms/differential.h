@@ -39,7 +39,7 @@ struct Snapshot {
 // Runs once in `dir` (created empty; stdout/stderr go beside it, not into it).
 Snapshot capture(const Program& program, const std::vector<std::string>& args, const std::filesystem::path& dir);
 
-// "" when equal, else what differs ("stdout line 3: ...", "predictions.csv differs", ...).
+// "" when equal, else what differs ("stdout line 3: ...", "out.csv differs", ...).
 std::string difference(const Snapshot& reference, const Snapshot& candidate);
 
 // Runs `check` with /bin/sh -c in `dir` (MEMOPT_RUN_DIR, MEMOPT_STDOUT set); "" when it passes.

@@ -140,7 +140,7 @@ py::dict take_census(int top_n) {
         if (pandas_object && PyObject_TypeCheck(object, reinterpret_cast<PyTypeObject*>(pandas_object))) {
             // Not pandas' own __sizeof__ (memory_usage(deep=True)): that is Python code, run here at
             // any bytecode boundary of the program (inside to_csv, read_csv, ...), and it was seen
-            // to spin for minutes on examples/activity/app.py. The header only; the arrays a
+            // to spin for minutes on the activity example. The header only; the arrays a
             // DataFrame holds are counted as numpy.ndarray rows.
             size = static_cast<std::size_t>(Py_TYPE(object)->tp_basicsize);
         } else {
