@@ -113,6 +113,7 @@ std::vector<Row> report_rows(const Steps& steps) {
     for (const auto& step : steps.steps)
         if (step.accepted) accepted.insert(step.pass);
     std::vector<Row> rows;
+    if (steps.steps.empty()) return rows;
     const double base = static_cast<double>(steps.steps.front().peak_rss_bytes);
     double previous = base;
     for (const auto& step : steps.steps) {
