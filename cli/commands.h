@@ -21,7 +21,6 @@ int run_probe(const Args& args);
 int run_report(const Args& args);
 int run_transform(const Args& args);
 int run_optimize(const Args& args);
-int run_study(const Args& args);
 int run_gate(const Args& args);
 
 std::span<const Command> commands();

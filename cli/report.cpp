@@ -11,6 +11,7 @@
 #include "reports/render/profile_report.h"
 #include "reports/analysis/stacks.h"
 #include "reports/render/summary_format.h"
+#include "reports/steps/report.h"
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -58,6 +59,8 @@ std::string render_profile_json(const fs::path& input, const std::string& format
         if (format == "html") return reports::profile_report_html(json);
         return reports::render_profile(json, format);
     }
+    // steps.json of memopt optimize: the per-step report (reports/steps/).
+    if (schema == reports::steps::kStepsSchema) return reports::steps::render_steps_report(json, input, format);
     if (schema == reports::kSummarySchema) {
         const auto summary = naming_file(input, [&] { return reports::summary_from_json(json); });
         if (format == "json") return json.dump(2) + "\n";

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The paper's evaluation on this machine, in one command (docs/study.md):
-#   installs what is missing and builds (scripts/setup.sh), then runs `memopt study` with the
-#   paper's settings: 197,633 rows (1544 blocks), a 20-tree forest of unlimited depth, every
-#   step measured 3 times. Prints where the report is. About 5-15 minutes on 2 cores.
+#   installs what is missing and builds (scripts/setup.sh), then runs the example's study
+#   (build/bin/activity_study, examples/activity/study/) with the paper's settings: 197,633
+#   rows (1544 blocks), a 20-tree forest of unlimited depth, every step measured 3 times.
+#   Prints where the report is. About 2 minutes on 2 cores.
 #
 # Usage: scripts/study.sh [-o OUT_DIR] [--force] [--quick] [--no-setup] [--screenshots]
-#                         [-- MORE memopt study OPTIONS]
+#                         [-- MORE activity_study OPTIONS (activity_study --help)]
 #   -o OUT_DIR      where the report goes (default study-out/)
 #   --force         replace a previous study in OUT_DIR
 #   --quick         a small study (20,000 rows, small forest, 1 run per step): about 2 minutes
@@ -34,14 +35,15 @@ if ((setup)); then
   echo "== set-up (scripts/setup.sh: Debian packages and the build in $build_dir/)"
   "$repo/scripts/setup.sh"
 fi
-memopt=$repo/$build_dir/bin/memopt
-[ -x "$memopt" ] || { echo "study.sh: $memopt not found: run scripts/setup.sh" >&2; exit 2; }
-[ -x "$repo/$build_dir/bin/activity_predict" ] || cmake --build "$repo/$build_dir" --target activity_predict -j "$(nproc)"
+study=$repo/$build_dir/bin/activity_study
+[ -x "$repo/$build_dir/bin/memopt" ] || { echo "study.sh: $repo/$build_dir/bin/memopt not found: run scripts/setup.sh" >&2; exit 2; }
+# activity_study depends on memopt, the preload library and activity_predict: one target builds all.
+[ -x "$study" ] && [ -x "$repo/$build_dir/bin/activity_predict" ] || cmake --build "$repo/$build_dir" --target activity_study -j "$(nproc)"
 
-echo "== memopt study -o $out ${study_args[*]}"
+echo "== activity_study -o $out ${study_args[*]}"
 export MPLBACKEND=Agg
 status=0
-"$memopt" study -o "$out" "${study_args[@]}" || status=$?
+"$study" -o "$out" "${study_args[@]}" || status=$?
 if ((status == 0 || status == 1)) && [ -f "$out/index.html" ]; then
   if ((shots)); then
     "$repo/tests/reports/browser_check.sh" --study "$out" --screenshots "$repo/docs/images"

@@ -12,6 +12,7 @@
 #include "transforms/passes.h"
 #include "transforms/verify.h"
 #include "transforms/output_dir.h"
+#include "transforms/step_traces.h"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -45,6 +46,7 @@ struct Loop {
     Comparison comparison;           // what "same output" rests on
     std::optional<fs::path> profile; // from the probe
     Program current;                 // the program of the last accepted step
+    std::vector<TracedStep> traced;  // the baseline and the first accepted step (step_traces.h)
     fs::path current_dir;            // its step directory
     std::uint64_t baseline_peak = 0;
     std::uint64_t peak = 0;          // median peak RSS of `current`
@@ -192,6 +194,7 @@ void run_baseline(Loop& loop) {
     copy_input.program.path = loop.script;
     copy_input.out_dir = loop.out / "step0-baseline";
     loop.current = run_python_pass("copy", copy_input).program;
+    loop.traced = {{0, loop.current}};
     loop.current_dir = copy_input.out_dir;
     progress(fmt::format("memopt optimize: baseline {} ...", loop.script.string()));
     VerifyOptions verify;
@@ -251,6 +254,7 @@ void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, co
                    const Measurement& m) {
     loop.current = report.program;
     loop.current_dir = dir;
+    if (loop.traced.size() == 1) loop.traced.push_back({loop.number, report.program});
     loop.peak = m.peak_rss_bytes;
     loop.peak_runs = m.peak_rss_runs;
 }
@@ -315,12 +319,15 @@ void run_rounds(Loop& loop) {
 
 // OUT/final/, steps.md and steps.json; returns the final program.
 Program write_results(Loop& loop) {
+    json& doc = loop.doc;
+    doc["steps"] = loop.steps;
+    // The per-step report's memory timelines, recorded in the sandbox like every other run
+    // (before the runs' scratch space, which holds the sandbox, goes).
+    record_step_traces(doc, loop.out, loop.traced, loop.verifier->sandbox(), progress);
     fs::remove_all(loop.runs_dir);
     copy_step(loop.current_dir, loop.out / "final");
     Program final_program = loop.current;
     final_program.path = loop.out / "final" / loop.current.path.filename();
-    json& doc = loop.doc;
-    doc["steps"] = loop.steps;
     doc["final"] = fs::relative(final_program.path, loop.out).string();
     doc["final_command"] = command_line(final_program, loop.args);
     doc["final_peak_rss_bytes"] = loop.peak;

@@ -5,7 +5,7 @@
 #
 # Usage: browser_check.sh [--memopt BIN] [--study DIR] [--screenshots DIR] [PAGE.html[:MIN_SVGS]]...
 #   --memopt BIN       also record a small Python program with BIN and check its HTML report
-#   --study DIR        check DIR/index.html (a `memopt study` output; 3 charts)
+#   --study DIR        check DIR/index.html (an activity_study output; 3 charts)
 #   --screenshots DIR  keep the screenshots there (e.g. docs/images) instead of a temp dir
 set -euo pipefail
 memopt=""

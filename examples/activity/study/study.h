@@ -1,11 +1,15 @@
 #pragma once
-// `memopt study`: the paper's evaluation (Figures 2, 3, 4 and Table I) reproduced on this
-// machine, with the paper's numbers beside ours. docs/study.md explains the pipeline.
-#include "reports/analysis/summary.h"
+// The paper experiment (activity_study, run by scripts/study.sh): the paper's evaluation
+// (Figures 2, 3, 4 and Table I) reproduced on this machine, the paper's numbers beside ours.
+// The charts are the per-step report's (reports/steps); this adds what is the paper's own:
+// data, training, every step re-measured on the whole recording with its predictions
+// checked, the native predictor (Table I), lines of code. docs/study.md explains it.
+#include "reports/steps/report.h"
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,12 +18,13 @@
 namespace memopt::reports::study {
 
 inline constexpr const char* kStudySchema = "memopt.study/1";
+inline constexpr std::size_t kPaperRows = 197633; // 1544 blocks of 128 samples
 
 struct StudyOptions {
     std::filesystem::path out_dir = "study-out";
     bool force = false;
     std::optional<std::filesystem::path> data_csv; // ours (with header) or UCI layout
-    std::size_t rows = 197633;                     // generated recording (the paper's size)
+    std::size_t rows = kPaperRows;                 // generated recording (the paper's size)
     std::optional<std::size_t> train_rows;         // train.py's default when empty
     std::optional<int> trees;                      // 20 (the paper) when empty
     int repeat = 3;
@@ -29,7 +34,7 @@ struct StudyOptions {
     // memopt optimize chooses the steps on the first N rows of the recording (0: all of
     // them); every step is then measured on the whole recording.
     std::size_t optimize_rows = 20000;
-    // Tools; found beside the memopt executable when empty.
+    // Tools; found beside the activity_study executable when empty.
     std::filesystem::path memopt;
     std::filesystem::path example_dir; // examples/activity
     std::filesystem::path native;      // activity_predict
@@ -41,29 +46,21 @@ struct Stat {
     std::vector<double> runs;
 };
 Stat make_stat(std::vector<double> runs);
+Stat peak_rss_stat(const steps::Step& step); // of the study's runs of an accepted step
+Stat wall_stat(const steps::Step& step);
 
-struct StepResult {
-    int step = 0;
-    std::string pass;
-    std::string program;
-    bool accepted = false;
-    std::string reason;
-    std::vector<std::string> changes;
-    std::vector<std::string> command;
-    Stat peak_rss_bytes;
-    Stat wall_s;
+// What the study checked of one program beyond its memory and time.
+struct Check {
     bool predictions_identical = false;
-    std::uint64_t predictions = 0; // lines in predictions.csv (without the header)
-    int loc = 0;
+    std::uint64_t predictions = 0; // lines of the predictions file (without the header)
+    int loc = 0;                   // cloc code lines
 };
 
-struct Timeline {
-    std::string label;
-    std::string pass;
-    double duration_s = 0;
-    std::uint64_t peak_rss_bytes = 0;
-    std::vector<TimelinePoint> points;
-    std::vector<PhaseSummary> phases;
+struct NativeResult {
+    std::string program;
+    Stat peak_rss_bytes;
+    Stat wall_s;
+    Check check;
 };
 
 struct StudyResults {
@@ -75,11 +72,13 @@ struct StudyResults {
     int repeat = 0;
     std::string model;         // model.json contents, one line
     double duration_s = 0;
-    std::vector<StepResult> steps; // every step optimize tried, baseline first
-    StepResult native;             // the native predictor (pass "native")
-    int native_loc = 0;
+    // optimize's steps.json; each accepted step carries the study's own runs on the whole
+    // recording (peak_rss_runs, wall_runs and their medians), not optimize's.
+    steps::Steps steps;
+    std::map<int, Check> checks; // by step number, for the accepted steps
+    NativeResult native;
     bool predictions_identical = false;
-    std::vector<Timeline> fig3;    // baseline, static-to-dynamic
+    std::vector<steps::Timeline> fig3; // baseline, first accepted step (static-to-dynamic)
     std::vector<std::string> notes;
 };
 
@@ -95,7 +94,11 @@ std::string results_to_html(const StudyResults& results);
 // Short readings of where ours differ from the paper's, computed from the results.
 std::vector<std::string> readings(const StudyResults& results);
 
-// The steps the figures show: the accepted ones, in order.
-std::vector<const StepResult*> accepted_steps(const StudyResults& results);
+// The rows the figures and tables show (reports/steps' choice: each step once, in order),
+// titled as the paper's steps.
+std::vector<steps::Row> study_rows(const StudyResults& results);
+// The accepted ones among them, baseline first.
+std::vector<const steps::Step*> accepted_steps(const StudyResults& results);
+const Check& check_of(const StudyResults& results, const steps::Step& step);
 
 } // namespace memopt::reports::study
