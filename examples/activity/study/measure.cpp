@@ -94,7 +94,6 @@ int cloc_lines(const std::vector<std::string>& paths, const std::string& languag
     spec.argv = argv;
     spec.stdout_file = logs / ("cloc-" + name + ".csv");
     spec.stderr_file = logs / ("cloc-" + name + ".err");
-    spec.measure_peak = false;
     if (run_program(spec).status != 0) throw Error(fmt::format("cloc failed on {}", shell_words(paths)));
     // CSV: files,language,blank,comment,code ; the SUM line when several languages.
     std::istringstream csv(read_text(*spec.stdout_file));

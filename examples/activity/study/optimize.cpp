@@ -51,7 +51,6 @@ Optimized run_optimize(const StudyOptions& options, const Tools& tools, const Fo
     spec.cwd = folders.out;
     spec.env = runner.env();
     spec.stdout_file = folders.logs / "optimize.log"; // its stderr (progress) goes to ours
-    spec.measure_peak = false;
     const RunResult result = run_program(spec);
     // Status 1: the threshold was not met, but the steps were written.
     if (result.status != 0 && !(result.status == 1 && fs::exists(optimized.dir / "steps.json")))

@@ -1,6 +1,6 @@
 #pragma once
-// Runs one program the way the study measures it: posix_spawn, wall time around it, peak
-// RSS from /usr/bin/time's %M (the child's ru_maxrss), else from wait4's rusage.
+// Runs one program the way the study measures it: through common/runner.h (posix_spawn of
+// memopt-spawn), wall time around it, the program's own peak RSS (docs/peak-rss.md).
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -17,7 +17,6 @@ struct RunSpec {
     std::optional<std::filesystem::path> stdout_file; // none: inherit
     std::optional<std::filesystem::path> stderr_file; // none: inherit
     bool stdout_to_stderr = false;                // when stdout_file is empty: send stdout to stderr
-    bool measure_peak = true;                     // peak RSS through /usr/bin/time (see run_program)
 };
 
 struct RunResult {

@@ -89,7 +89,6 @@ void check_optimize_available(const Tools& tools, const std::map<std::string, st
     check.env = env;
     check.stdout_file = fs::temp_directory_path() / fmt::format("memopt-study-{}.help", ::getpid());
     check.stderr_file = *check.stdout_file;
-    check.measure_peak = false;
     const RunResult result = run_program(check);
     const std::string help = read_text(*check.stdout_file);
     fs::remove(*check.stdout_file);

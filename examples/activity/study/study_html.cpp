@@ -108,7 +108,7 @@ std::string header(const StudyResults& r) {
     std::string body = "<h1>memopt study — the paper's evaluation on this machine</h1>\n";
     body += fmt::format("<p class=\"muted\">{} · {}<br>data: {} — {} rows, {} blocks · model: <span class=\"mono\">{}</span><br>"
                         "{} runs per step (bars: median, whiskers: min–max) · the study took {:.0f} s · "
-                        "MB = 10<sup>6</sup> bytes, peak RSS from /usr/bin/time</p>\n",
+                        "MB = 10<sup>6</sup> bytes, peak RSS: the program's own ru_maxrss (docs/peak-rss.md)</p>\n",
                         escape(r.created), escape(r.machine), escape(r.data_source), r.rows, r.blocks, escape(r.model), r.repeat,
                         r.duration_s);
     body += r.predictions_identical
