@@ -116,8 +116,15 @@ TEST_CASE("runner: a timeout kills the program's whole process group when it has
     const auto outcome = runner::run(command);
     CHECK(outcome.timed_out);
     const pid_t grandchild = std::stoi(outcome.out);
-    // Gone, or a zombie waiting for init: not sleeping any more.
-    const std::string stat = test::read_file("/proc/" + std::to_string(grandchild) + "/stat");
+    // Gone, or a zombie waiting for init: not sleeping any more. SIGKILL to another process
+    // is not synchronous: give it up to 5 s to be dealt with.
+    std::string stat;
+    for (int i = 0; i < 500; ++i) {
+        stat = test::read_file("/proc/" + std::to_string(grandchild) + "/stat");
+        if (stat.empty() || stat.find(") Z") != std::string::npos) break;
+        ::usleep(10'000);
+    }
+    INFO(stat);
     CHECK((stat.empty() || stat.find(") Z") != std::string::npos));
 }
 

@@ -170,6 +170,7 @@ TEST_CASE("sandbox: matplotlib figures are rendered and compared at show() and a
     CHECK(difference(a, observe(isolated, box), false).find("figures cannot be observed") != std::string::npos);
     CHECK(difference(a, plot("b.py", "[1, 4, 9]"), false).empty());
     CHECK(difference(a, plot("c.py", "[1, 4, 8]"), false).find("figure 1 at ") != std::string::npos);
+    for (const auto& w : a.outside_writes) UNSCOPED_INFO("outside: " << w);
     CHECK(a.outside_writes.empty()); // matplotlib's cache is not the program's output
 }
 

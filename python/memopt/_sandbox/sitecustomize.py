@@ -39,7 +39,19 @@ def _allowed_roots():
     roots = [os.path.realpath(_root), "/dev", "/proc"] + [os.path.realpath(p) for p in _allow]
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     roots.append(os.path.realpath(cache))  # caches (matplotlib's font list) are rebuilt at will
+    # matplotlib's own directory, which its first import creates (~/.config/matplotlib on a
+    # fresh machine): its state, not the program's output.
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    roots.append(os.path.realpath(os.environ.get("MPLCONFIGDIR") or os.path.join(config, "matplotlib")))
     return roots
+
+
+def _leads_to_allowed(path, roots):
+    try:
+        full = os.path.realpath(os.path.join(os.getcwd(), os.fsdecode(os.fspath(path))))
+    except Exception:
+        return False
+    return any(r.startswith(full.rstrip("/") + "/") for r in roots)
 
 
 def _inside(path, roots):
@@ -83,6 +95,8 @@ def _install_write_watch(fd):
                     note(path)
             elif event == "os.mkdir" and args and not isinstance(args[0], int) and os.path.isdir(args[0]):
                 pass  # makedirs(exist_ok=True) of a directory that is there changes nothing
+            elif event == "os.mkdir" and args and not isinstance(args[0], int) and _leads_to_allowed(args[0], roots):
+                pass  # makedirs of ~/.config on the way to matplotlib's allowed directory
             elif event in _CHANGING_EVENTS:
                 for i in _CHANGING_EVENTS[event]:
                     if i < len(args):
