@@ -33,18 +33,4 @@ std::filesystem::path python_package_dir() {
     throw Error("cannot find the memopt Python package (python/memopt)");
 }
 
-void check_output_path(const std::filesystem::path& path, bool force) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw Error(fmt::format("output {} is a directory", path));
-    if (std::filesystem::exists(std::filesystem::symlink_status(path, ec)) && !force)
-        throw Error(fmt::format("output {} already exists (use --force to overwrite)", path));
-    auto dir = path.parent_path();
-    if (dir.empty()) dir = ".";
-    if (!std::filesystem::is_directory(dir, ec))
-        throw Error(fmt::format("output directory {} does not exist", dir));
-    if (::access(dir.c_str(), W_OK) != 0)
-        throw Error(fmt::format("output directory {} is not writable", dir));
-}
-
 } // namespace memopt

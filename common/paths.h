@@ -17,8 +17,4 @@ std::filesystem::path find_beside_self(const std::string& what,
 // share/memopt/python once installed). Put it on PYTHONPATH for traced/probed scripts.
 std::filesystem::path python_package_dir();
 
-// Refuses to proceed when `path` exists and `force` is false (never overwrite user files
-// silently) or when its directory cannot be written.
-void check_output_path(const std::filesystem::path& path, bool force);
-
 } // namespace memopt
