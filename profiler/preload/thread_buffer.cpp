@@ -115,8 +115,8 @@ bool ThreadBuffer::lock_within(std::uint64_t limit_ns) noexcept {
 
 std::uint64_t untraced_thread_count() noexcept { return g_untraced_threads.load(); }
 
-ThreadBuffer* lock_spare_buffer() noexcept {
-    if (!g_spare.try_lock()) return nullptr;
+ThreadBuffer* lock_spare_buffer(std::uint64_t wait_ns) noexcept {
+    if (wait_ns ? !g_spare.lock_within(wait_ns) : !g_spare.try_lock()) return nullptr;
     g_spare.tid = current_tid();
     g_spare.used = 0;
     g_spare.first_seq = kNoSequence;

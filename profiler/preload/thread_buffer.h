@@ -57,9 +57,10 @@ std::uint64_t untraced_thread_count() noexcept;
 
 // A spare buffer for records that must get out when the thread's own buffer is busy (a
 // signal handler interrupted the tracer) or missing (untraced thread): tracer errors and
-// the final kProcessExit. Try-locked; nullptr when another thread is using it. Unlock with
+// the final kProcessExit. Try-locked (or waited for up to `wait_ns`); nullptr when another
+// thread is using it. Unlock with
 // flush_spare_buffer, which writes it at once.
-ThreadBuffer* lock_spare_buffer() noexcept;
+ThreadBuffer* lock_spare_buffer(std::uint64_t wait_ns = 0) noexcept; // 0: try once
 void flush_spare_buffer(ThreadBuffer& spare) noexcept;
 
 // Writes the pending chunk of a buffer whose lock the caller holds. Returns false (and turns

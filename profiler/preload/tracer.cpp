@@ -299,6 +299,9 @@ void record_fork(pid_t child) noexcept {
     });
 }
 
+// Bounded: the holder may be this very thread, interrupted by a signal handler.
+constexpr std::uint64_t kErrorSpareWaitNs = 200'000'000;
+
 void record_tracer_error(const char* message) noexcept {
     // A failing write reports itself through here; its own report must not recurse.
     static __thread bool t_reporting __attribute__((tls_model("initial-exec"))) = false;
@@ -311,7 +314,10 @@ void record_tracer_error(const char* message) noexcept {
         // flush). Otherwise the spare buffer, written at once.
         ThreadBuffer* own = thread_untraced() ? nullptr : current_thread_buffer();
         const bool own_held = own && own->try_lock();
-        ThreadBuffer* buffer = own_held ? own : lock_spare_buffer();
+        // The spare may be busy with other threads' records (hundreds of threads left
+        // untraced at once each fill a number there): wait, bounded, rather than drop the
+        // record that says data is missing.
+        ThreadBuffer* buffer = own_held ? own : lock_spare_buffer(kErrorSpareWaitNs);
         if (buffer && ensure_room(*buffer, kMaxEventRecord + 512)) {
             std::uint8_t* out = put_extended_head(buffer->cursor(), ExtendedType::kTracerError);
             buffer->used = static_cast<std::size_t>(out - buffer->payload());
