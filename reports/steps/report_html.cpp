@@ -163,7 +163,7 @@ std::string report_html(const Report& report) {
     body += "<h2>Latency per step</h2>\n" + html::bar_chart(latency_chart(rows));
     body += "<h2>Steps</h2>\n" + steps_table(rows);
     body += "<p class=\"muted\">From steps.json (memopt.steps/1) written by memopt optimize: peak RSS is the median of "
-            "its measured runs (whiskers: min–max), a step is kept only when its output is identical and its peak lower. "
+            "its measured runs (whiskers: min–max), a step is kept only when its outputs match every reference run and it saves more than the runs' noise (docs/optimize.md). "
             "A pass tried in several rounds appears once. MB = 10<sup>6</sup> bytes.</p>\n";
     return html::page("memopt per-step report: " + report.steps.script, body);
 }
