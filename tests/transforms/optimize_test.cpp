@@ -163,10 +163,13 @@ TEST_CASE("transform fresh directory and refusals") {
 TEST_CASE("optimize passes the probe profile, or says why not") {
     ScratchDir dir("memopt-opt-probe");
     const fs::path script = dir / "s.py";
-    // tracemalloc is imported and used, but no Python function of it runs (is_tracing is C); os
-    // is not used at all. Given an argument, the program fails when it runs under the probe
-    // (where memopt's phase markers are live), so the loop has to go on without a profile.
-    std::ofstream(script) << "import os\nimport sys\nimport json\nimport tracemalloc\n"
+    // heavy is imported and used, but none of its functions runs (only a constant is read),
+    // and its import holds 8 MB, well above the passes' 512 KiB noise floor on a loaded
+    // machine; os is not used at all. Given an argument, the program fails when it runs under
+    // the probe (where memopt's phase markers are live), so the loop has to go on without a
+    // profile.
+    std::ofstream(dir / "heavy.py") << "BLOB = b'x' * (8 << 20)\nSIZE = len(BLOB)\ndef never():\n    return 1\n";
+    std::ofstream(script) << "import os\nimport sys\nimport json\nimport tracemalloc\nimport heavy\nassert heavy.SIZE\n"
                              "def under_probe():\n"
                              "    try:\n        import memopt\n    except ImportError:\n        return False\n"
                              "    return memopt.tracing()\n"
@@ -179,7 +182,7 @@ TEST_CASE("optimize passes the probe profile, or says why not") {
     REQUIRE(r.status == 0);
     std::string json = read_file(dir / "o1" / "steps.json");
     CHECK(json.find("\"profile\": \"profile.json\"") != std::string::npos);
-    CHECK(json.find("probe: imported by the program, no function ran: tracemalloc") != std::string::npos);
+    CHECK(json.find("probe: imported by the program, no function ran: heavy") != std::string::npos);
     CHECK(r.err.find("probe failed") == std::string::npos);
     // under the probe the program exits 7: the loop goes on without a profile
     r = run("cd " + quote(dir.path().string()) + " && " + kMemopt + " optimize " + quote(script.string()) +
