@@ -181,6 +181,36 @@ def probe_never_ran(profile, tree):
     return sorted([x for x in out if x[1] >= 512 * 1024], key=lambda x: -x[1])
 
 
+def imported_names(tree):
+    """Names bound by the program's imports: `import a.b` binds a, `from m import x` binds x."""
+    return {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+            for a in n.names} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                                 for a in n.names}
+
+
+def uses_beyond_stand_in(tree, attributes, modules, always=frozenset()):
+    """What a stand-in object would be asked for that it does not implement.
+
+    Returns (used, type_line): the names of `attributes` read on anything but one of
+    `modules` (np.where is numpy's, not a frame's) plus the names of `always` read on
+    anything, and the line of the first one-argument type() call (the stand-in's class is
+    not the real one), or None."""
+    used, type_line = set(), None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in attributes:
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if not (isinstance(base, ast.Name) and base.id in modules):
+                used.add(node.attr)
+        if isinstance(node, ast.Attribute) and node.attr in always:
+            used.add(node.attr)
+        if type_line is None and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "type" and len(node.args) == 1:
+            type_line = node.lineno
+    return used, type_line
+
+
 # --- dynamic scope and bindings (the safety conditions of the name analyses) ----------------
 
 SCOPE_READERS = {"eval", "exec", "locals", "globals", "vars", "breakpoint", "__import__"}

@@ -19,8 +19,8 @@ from __future__ import annotations
 import ast
 import os
 
-from .common import PassRefused, Report, describe_dynamic, dynamic_scope_uses, local_modules, \
-    prepare_outdir, read_program, runtime_source, unparse, user_code, write_program
+from .common import PassRefused, Report, describe_dynamic, dynamic_scope_uses, imported_names, local_modules, \
+    prepare_outdir, read_program, runtime_source, unparse, user_code, uses_beyond_stand_in, write_program
 
 PANDAS_API = {"read_csv": {"usecols", "sep"}, "DataFrame": set(), "Series": {"name"}}
 # what the stand-in implements itself (runtime/_memopt_frame.py's docstring)
@@ -42,26 +42,14 @@ def _pandas_only_attributes():
 def _outside_stand_in(tree, aliases):
     """Why the stand-in cannot serve this program exactly without pandas, or ''."""
     tree = user_code(tree)
-    modules = {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-               for a in n.names} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                                    for a in n.names}
+    modules = imported_names(tree)
     try:
         pandas_only = _pandas_only_attributes()
     except ImportError:
         return "pandas cannot be imported to list its API"
-    used = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in pandas_only:
-            base = node.value
-            while isinstance(base, ast.Attribute):
-                base = base.value
-            if not (isinstance(base, ast.Name) and base.id in modules - aliases):  # np.where is numpy's
-                used.add(node.attr)
-        if isinstance(node, ast.Attribute) and node.attr in ("__class__", "dump", "dumps"):
-            used.add(node.attr)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
-                and len(node.args) == 1:
-            return f"type() is used (line {node.lineno}): the stand-in's classes are not pandas'"
+    used, type_line = uses_beyond_stand_in(tree, pandas_only, modules - aliases, always={"__class__", "dump", "dumps"})
+    if type_line is not None:
+        return f"type() is used (line {type_line}): the stand-in's classes are not pandas'"
     if used:
         return (f"the program uses {', '.join('.' + u for u in sorted(used))}, which the stand-in does not "
                 f"implement; its fallback would import pandas, the memory this pass exists to save")

@@ -24,11 +24,10 @@ report names every whole-file load it left alone and why.
 from __future__ import annotations
 
 import ast
-import os
 
 from . import streaming
-from .common import PassRefused, Report, import_aliases, insert_after_docstring_and_future, \
-    read_program, runtime_source, unparse, user_code, write_program, prepare_outdir
+from .common import PassRefused, Report, import_aliases, imported_names, insert_after_docstring_and_future, \
+    read_program, runtime_source, unparse, user_code, uses_beyond_stand_in, write_program, prepare_outdir
 
 TREE_CLASSES = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
                 "RandomForestRegressor", "ExtraTreesRegressor", "DecisionTreeRegressor"}
@@ -62,20 +61,9 @@ def _outside_store(tree):
         model_only = _model_only_attributes()
     except ImportError:
         return "scikit-learn cannot be imported to list the attributes the store lacks"
-    modules = {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-               for a in n.names} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                                    for a in n.names}
-    used = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and (node.attr in model_only or node.attr == "__class__"):
-            base = node.value
-            while isinstance(base, ast.Attribute):
-                base = base.value
-            if not (isinstance(base, ast.Name) and base.id in modules):
-                used.add(node.attr)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
-                and len(node.args) == 1:
-            return f"type() is used (line {node.lineno}): the store's class is not the model's"
+    used, type_line = uses_beyond_stand_in(tree, model_only | {"__class__"}, imported_names(tree))
+    if type_line is not None:
+        return f"type() is used (line {type_line}): the store's class is not the model's"
     if used:
         return (f"the program uses {', '.join('.' + u for u in sorted(used))}, which the store does not mirror; "
                 f"its fallback would load the whole model, the memory this pass exists to save")
