@@ -3,6 +3,7 @@
 // (STYLE.md 4): the fast paths are noexcept, allocate nothing and take no lock.
 #include "profiler/probe/alloc_sampler.h"
 
+#include "profiler/probe/import_frames.h"
 #include "profiler/probe/process_stats.h"
 #include "profiler/probe/tracemalloc_interpose.h"
 
@@ -23,7 +24,8 @@ namespace memopt::probe {
 
 namespace {
 
-constexpr int kMaxFrames = 16;
+constexpr int kMaxFrames = kSampledMaxFrames;
+constexpr int kMaxWalk = 256; // frames walked per sample, machinery included
 constexpr std::size_t kFilterSize = 1 << 16;
 constexpr double kPeakStep = 1.02;
 constexpr std::int64_t kPeakMinStep = 1 << 20;
@@ -126,6 +128,9 @@ const char* utf8_or(PyObject* s, const char* fallback) noexcept {
     return utf8;
 }
 
+// The innermost kMaxFrames frames outside the import machinery (import_frames.h), walking
+// at most kMaxWalk frames: during nested imports most frames are importlib's, and without
+// them the stack reaches the script's `import` line.
 int capture_stack(RawFrame* out) noexcept {
     if (!PyGILState_Check()) return 0;
     PyThreadState* ts = _PyThreadState_UncheckedGet();
@@ -133,13 +138,16 @@ int capture_stack(RawFrame* out) noexcept {
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     const int gc_was_enabled = PyGC_Disable(); // creating frame objects must not run a collection
-    int n = 0;
+    int n = 0, walked = 0;
     PyFrameObject* frame = PyThreadState_GetFrame(ts);
-    while (frame && n < kMaxFrames) {
+    while (frame && n < kMaxFrames && walked++ < kMaxWalk) {
         PyCodeObject* code = PyFrame_GetCode(frame);
-        out[n] = {code, PyFrame_GetLineNumber(frame), utf8_or(code->co_filename, "<unknown>"),
-                  utf8_or(code->co_name, "?")};
-        ++n;
+        const char* file = utf8_or(code->co_filename, "<unknown>");
+        if (is_import_machinery(file)) {
+            Py_DECREF(code);
+        } else {
+            out[n++] = {code, PyFrame_GetLineNumber(frame), file, utf8_or(code->co_name, "?")};
+        }
         PyFrameObject* back = PyFrame_GetBack(frame);
         Py_DECREF(frame);
         frame = back;

@@ -12,6 +12,7 @@
 #include "common/paths.h"
 #include "profiler/probe/alloc_sampler.h"
 #include "profiler/probe/code_tracker.h"
+#include "profiler/probe/import_frames.h"
 #include "profiler/probe/interpreter.h"
 #include "profiler/probe/native_module.h"
 #include "profiler/probe/process_stats.h"
@@ -79,6 +80,7 @@ void write_profile(const std::filesystem::path& path, const json& profile, bool 
 py::dict load_python_side(const std::filesystem::path& package_dir) {
     const auto file = package_dir / "memopt" / "_probe.py";
     const std::string source = read_file(file);
+    set_probe_python_file(file.string()); // its import wrapper's frames are import machinery
     py::dict ns;
     ns["__name__"] = "_memopt_probe_py";
     ns["__file__"] = file.string();

@@ -1,5 +1,7 @@
 #include "profiler/probe/profile_builder.h"
 
+#include "profiler/probe/alloc_sampler.h"
+
 #include <algorithm>
 #include <map>
 
@@ -32,7 +34,7 @@ json interpreter_section(const json& python, const NativeParts& n) {
         {"sampling", n.options->tracking == AllocTracking::kSampled
                          ? json{{"mean_bytes", n.options->sample_bytes},
                                 {"every_allocation", n.options->sample_bytes <= 1},
-                                {"max_frames", 16}}
+                                {"max_frames", kSampledMaxFrames}}
                          : json(nullptr)},
         {"sampling_interval_ms", n.options->interval_ms},
     };
@@ -121,24 +123,60 @@ json imports_section(const json& python, json& modules_out) {
     return {{"total", total}, {"tree", tree}};
 }
 
+// The package a dotted module name belongs to ("a.b.c" -> "a.b"); empty for a top-level name.
+std::string parent_of(const std::string& name) {
+    const auto dot = name.rfind('.');
+    return dot == std::string::npos ? std::string() : name.substr(0, dot);
+}
+
+// A module's subtree is the module and every module named NAME + ".": a package ran when any
+// module under it ran a function (sklearn.ensemble ran when sklearn.ensemble._forest did).
+void add_subtree_counts(json& modules) {
+    for (auto& [name, m] : modules.items()) {
+        m["subtree_functions_run"] = m.at("functions_run");
+        m["subtree_ran"] = m.at("ran");
+    }
+    for (const auto& [name, m] : modules.items()) {
+        const long run = m.at("functions_run").get<long>();
+        if (run == 0) continue;
+        for (std::string up = parent_of(name); !up.empty(); up = parent_of(up)) {
+            auto it = modules.find(up);
+            if (it == modules.end()) continue; // a namespace package never bound in sys.modules
+            (*it)["subtree_functions_run"] = (*it)["subtree_functions_run"].get<long>() + run;
+            (*it)["subtree_ran"] = true;
+        }
+    }
+}
+
+bool listed_as_never_run(const std::string& name, const json& m) {
+    return !m.at("subtree_ran").get<bool>() && !m.at("preloaded").get<bool>() && !m.at("import_id").is_null() &&
+           name != "__main__";
+}
+
+// Modules whose whole subtree ran no function, by cumulative RSS. subtree_root: no package
+// above it is listed (its parent ran, was there before the script, or there is none), so the
+// lazy-import pass can take the roots and leave what is under them alone.
 json never_ran_section(const json& modules) {
     std::vector<std::pair<std::string, const json*>> rows;
     for (const auto& [name, m] : modules.items())
-        if (!m.at("ran").get<bool>() && !m.at("preloaded").get<bool>() && !m.at("import_id").is_null() &&
-            name != "__main__")
-            rows.emplace_back(name, &m);
+        if (listed_as_never_run(name, m)) rows.emplace_back(name, &m);
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
         return a.second->at("cumulative").at("rss_bytes").template get<std::int64_t>() >
                b.second->at("cumulative").at("rss_bytes").template get<std::int64_t>();
     });
     json out = json::array();
-    for (const auto& [name, m] : rows)
+    for (const auto& [name, m] : rows) {
+        bool root = true;
+        for (std::string up = parent_of(name); root && !up.empty(); up = parent_of(up))
+            if (auto it = modules.find(up); it != modules.end() && listed_as_never_run(up, *it)) root = false;
         out.push_back({{"name", name},
+                       {"subtree_root", root},
                        {"own_rss_bytes", m->at("own").at("rss_bytes")},
                        {"cumulative_rss_bytes", m->at("cumulative").at("rss_bytes")},
                        {"own_traced_bytes", m->at("own").at("traced_bytes")},
                        {"cumulative_traced_bytes", m->at("cumulative").at("traced_bytes")},
                        {"cumulative_time_s", m->at("cumulative").at("time_s")}});
+    }
     return out;
 }
 
@@ -206,6 +244,7 @@ json build_profile(const json& python, const NativeParts& n) {
     profile["imports"] = imports_section(python, modules);
     for (auto& node : profile["imports"]["tree"])
         node["start_s"] = node["start_s"].get<double>() - n.script_start_s;
+    add_subtree_counts(modules);
     profile["never_ran"] = never_ran_section(modules);
     profile["modules"] = modules;
 

@@ -1,8 +1,11 @@
 #include "profiler/probe/traces.h"
 
+#include "profiler/probe/import_frames.h"
+
 #include <Python.h>
 #include <algorithm>
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -36,42 +39,81 @@ struct Total {
     long long count = 0;
 };
 
-Frame frame_at(PyObject* traceback, Py_ssize_t i) {
+struct FileInfo {
+    PyObject* canonical; // one object per distinct file name, so keys compare by pointer
+    bool user, machinery;
+};
+
+// File names as the traces hold them: tracemalloc shares one object per name, the sampler's
+// rows bring a fresh string per frame; both are reduced to one object per name.
+class Files {
+  public:
+    explicit Files(py::object is_user) : is_user_(std::move(is_user)) {}
+    const FileInfo& info(PyObject* file) {
+        if (auto it = by_object_.find(file); it != by_object_.end()) return it->second;
+        Py_ssize_t size = 0;
+        const char* utf8 = PyUnicode_Check(file) ? PyUnicode_AsUTF8AndSize(file, &size) : nullptr;
+        if (!utf8) PyErr_Clear();
+        std::string text = utf8 ? std::string(utf8, static_cast<std::size_t>(size)) : std::string("<unknown>");
+        auto [named, inserted] = by_name_.try_emplace(text, FileInfo{file, false, false});
+        if (inserted) {
+            named->second.user = is_user_(py::handle(file)).cast<bool>();
+            named->second.machinery = is_import_machinery(text);
+        }
+        return by_object_.emplace(file, named->second).first->second;
+    }
+
+  private:
+    py::object is_user_;
+    std::unordered_map<PyObject*, FileInfo> by_object_;
+    std::unordered_map<std::string, FileInfo> by_name_;
+};
+
+struct TraceFrame {
+    Frame frame;
+    const FileInfo* file = nullptr;
+};
+
+TraceFrame frame_at(Files& files, PyObject* traceback, Py_ssize_t i) {
     PyObject* frame = PyTuple_GET_ITEM(traceback, i);
     if (!PyTuple_Check(frame) || PyTuple_GET_SIZE(frame) < 2) return {};
-    return {PyTuple_GET_ITEM(frame, 0), PyLong_AsLong(PyTuple_GET_ITEM(frame, 1))};
+    const FileInfo& info = files.info(PyTuple_GET_ITEM(frame, 0));
+    return {{info.canonical, PyLong_AsLong(PyTuple_GET_ITEM(frame, 1))}, &info};
+}
+
+// inner: the innermost frame outside the import machinery (the module body line an import
+// is running), else the innermost; user: the most recent user frame, else inner.
+Key key_of(Files& files, PyObject* traceback) {
+    Key key;
+    if (!PyTuple_Check(traceback) || PyTuple_GET_SIZE(traceback) == 0) return key;
+    key.inner = frame_at(files, traceback, 0).frame;
+    bool inner_found = false, user_found = false;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(traceback) && !user_found; ++i) {
+        const TraceFrame f = frame_at(files, traceback, i);
+        if (!f.file || f.file->machinery) continue;
+        if (!inner_found) {
+            key.inner = f.frame;
+            inner_found = true;
+        }
+        if (f.file->user) {
+            key.user = f.frame;
+            user_found = true;
+        }
+    }
+    if (!user_found) key.user = key.inner;
+    return key;
 }
 
 } // namespace
 
 py::list aggregate_traces(py::list traces, py::object is_user, int top_n, int count_index) {
-    std::unordered_map<PyObject*, bool> user_file; // filename object -> user code?
+    Files files(std::move(is_user));
     std::unordered_map<Key, Total, KeyHash> totals;
-    auto is_user_file = [&](PyObject* file) {
-        auto it = user_file.find(file);
-        if (it != user_file.end()) return it->second;
-        const bool user = is_user(py::handle(file)).cast<bool>();
-        user_file.emplace(file, user);
-        return user;
-    };
     for (py::handle trace : traces) {
         PyObject* t = trace.ptr();
         if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 3) continue;
         const long long size = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
-        PyObject* traceback = PyTuple_GET_ITEM(t, 2);
-        Key key;
-        if (PyTuple_Check(traceback) && PyTuple_GET_SIZE(traceback) > 0) {
-            key.inner = frame_at(traceback, 0);
-            key.user = key.inner;
-            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(traceback); ++i) {
-                Frame f = frame_at(traceback, i);
-                if (f.file && is_user_file(f.file)) {
-                    key.user = f;
-                    break;
-                }
-            }
-        }
-        Total& total = totals[key];
+        Total& total = totals[key_of(files, PyTuple_GET_ITEM(t, 2))];
         total.bytes += size;
         if (count_index >= 0 && PyTuple_GET_SIZE(t) > count_index)
             total.count += PyLong_AsLongLong(PyTuple_GET_ITEM(t, count_index));

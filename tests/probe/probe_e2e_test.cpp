@@ -1,66 +1,10 @@
 // End-to-end tests: `memopt probe` on small scripts written for the purpose, checked against
 // what is known to be true (a 50 MB array, a module never used, exit statuses, python3 itself).
+#include "probe_sandbox.h"
+
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
-#include <string>
-#include <sys/wait.h>
-#include <unistd.h>
-
-namespace fs = std::filesystem;
-using nlohmann::json;
-
-namespace {
-
-struct Run {
-    int status = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-class Sandbox {
-  public:
-    Sandbox() {
-        char pattern[] = "/tmp/memopt-probe-test-XXXXXX";
-        dir_ = ::mkdtemp(pattern);
-    }
-    ~Sandbox() {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    fs::path write(const std::string& name, const std::string& text) const {
-        std::ofstream(dir_ / name) << text;
-        return dir_ / name;
-    }
-    Run run(const std::string& command) const {
-        const std::string line = "cd '" + dir_.string() + "' && MPLBACKEND=Agg " + command + " >out.txt 2>err.txt";
-        Run r;
-        const int raw = std::system(line.c_str());
-        r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-        r.out = slurp(dir_ / "out.txt");
-        r.err = slurp(dir_ / "err.txt");
-        return r;
-    }
-    Run probe(const std::string& args) const { return run(std::string(MEMOPT_EXE) + " probe " + args); }
-    json profile(const std::string& name = "p.json") const { return json::parse(slurp(dir_ / name)); }
-    const fs::path& dir() const { return dir_; }
-
-  private:
-    fs::path dir_;
-};
-
-} // namespace
+using namespace memopt::probe_tests;
 
 TEST_CASE("a known import shows up with a plausible cost") {
     Sandbox box;
