@@ -1,8 +1,11 @@
 #pragma once
 // Groups raw tracemalloc traces (_tracemalloc._get_traces(): (domain, size, traceback,
-// total_nframe), traceback = ((filename, lineno), ...) most recent call first) by the user's
-// line - the most recent frame for which is_user(filename) is true, else the innermost frame -
-// and the innermost frame. In C++ because a Python loop takes ~1 s per 70 000 traces.
+// total_nframe), traceback = ((filename, lineno), ...) most recent call first), or the
+// sampler's per-stack rows shaped alike, by the user's line - the most recent frame for which
+// is_user(filename) is true - and the innermost frame outside the import machinery
+// (import_frames.h; else the innermost frame); without a user frame, the user's line is that
+// inner frame. File names are compared by text. In C++ because a Python loop takes ~1 s per
+// 70 000 traces.
 #include <pybind11/pybind11.h>
 
 namespace memopt::probe {
