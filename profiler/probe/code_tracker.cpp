@@ -151,12 +151,10 @@ class SysModules {
             if (name.empty()) continue;
             names_.emplace(name);
             by_object_.try_emplace(value, name);
-            if (PyObject* file = PyObject_GetAttrString(value, "__file__")) {
-                if (std::string_view path = utf8_view(file); !path.empty()) by_file_.try_emplace(std::string(path), name);
-                Py_DECREF(file);
-            } else {
-                PyErr_Clear();
-            }
+            // From the module's dict: an attribute lookup would load a lazy module (LazyLoader).
+            PyObject* dict = PyModule_Check(value) ? PyModule_GetDict(value) : nullptr; // borrowed
+            PyObject* file = dict ? PyDict_GetItemString(dict, "__file__") : nullptr;      // borrowed
+            if (std::string_view path = utf8_view(file); !path.empty()) by_file_.try_emplace(std::string(path), name);
         }
     }
     std::string name_of(const std::string& recorded, PyObject* code, PyObject* module_object) const {

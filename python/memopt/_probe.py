@@ -288,6 +288,19 @@ def _source_line(linecache, filename, lineno):
 
 # ----- results ---------------------------------------------------------------------------
 
+_generic_getattr = object.__getattribute__
+
+
+def _module_file(module):
+    """__file__ from the module's dict: getattr would load a module that LazyLoader left lazy."""
+    try:
+        namespace = _generic_getattr(module, "__dict__")
+    except Exception:
+        return None
+    file = namespace.get("__file__") if isinstance(namespace, dict) else None
+    return file if isinstance(file, str) else None
+
+
 def results():
     """Plain Python objects; the C++ side adds config, timeline, phases and exit status."""
     remove_import_hook()
@@ -324,7 +337,7 @@ def results():
         run, after = functions.get(name, (0, 0))
         module = sys.modules.get(name)
         modules[name] = {
-            "file": getattr(module, "__file__", None) if module is not None else None,
+            "file": _module_file(module),
             "functions_run": run, "functions_run_after_import": after,
             "preloaded": name in _preloaded_set,
         }

@@ -100,3 +100,22 @@ TEST_CASE("memory allocated by a library's module body is charged to the script'
         CHECK(line["allocated_at"].get<std::string>().find("<frozen importlib") == std::string::npos);
     }
 }
+
+TEST_CASE("the probe does not load a module that LazyLoader left lazy") {
+    Sandbox box;
+    box.write("lazy.py", "import atexit, importlib.util, sys\n"
+                         "spec = importlib.util.find_spec('colorsys')\n"
+                         "spec.loader = importlib.util.LazyLoader(spec.loader)\n"
+                         "module = importlib.util.module_from_spec(spec)\n"
+                         "sys.modules['colorsys'] = module\n"
+                         "spec.loader.exec_module(module)\n"
+                         "atexit.register(lambda: print(type(sys.modules['colorsys']).__name__))\n");
+    const Run plain = box.run("/usr/bin/python3 lazy.py");
+    REQUIRE(plain.status == 0);
+    REQUIRE(plain.out == "_LazyModule\n");
+    const Run r = box.probe("-o p.json lazy.py");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == plain.out); // still lazy when the results were collected
+    CHECK(box.profile()["modules"]["colorsys"]["file"].get<std::string>().ends_with("/colorsys.py"));
+}
