@@ -46,7 +46,8 @@ class Sandbox {
         return dir_ / name;
     }
     Run run(const std::string& command) const {
-        const std::string line = "cd '" + dir_.string() + "' && MPLBACKEND=Agg " + command + " >out.txt 2>err.txt";
+        const std::string line =
+            "cd '" + dir_.string() + "' && MPLBACKEND=Agg " + command + " >out.txt 2>err.txt";
         Run r;
         const int raw = std::system(line.c_str());
         r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -54,8 +55,12 @@ class Sandbox {
         r.err = slurp(dir_ / "err.txt");
         return r;
     }
-    Run probe(const std::string& args) const { return run(std::string(MEMOPT_EXE) + " probe " + args); }
-    json profile(const std::string& name = "p.json") const { return json::parse(slurp(dir_ / name)); }
+    Run probe(const std::string& args) const {
+        return run(std::string(MEMOPT_EXE) + " probe " + args);
+    }
+    json profile(const std::string& name = "p.json") const {
+        return json::parse(slurp(dir_ / name));
+    }
     const fs::path& dir() const { return dir_; }
 
   private:

@@ -12,7 +12,8 @@ namespace {
 
 const json* never_ran_entry(const json& profile, const std::string& name) {
     for (const auto& m : profile["never_ran"])
-        if (m["name"] == name) return &m;
+        if (m["name"] == name)
+            return &m;
     return nullptr;
 }
 
@@ -47,15 +48,17 @@ TEST_CASE("a package counts as run when a module under it ran a function") {
     const json* inner = never_ran_entry(p, "quiet.inner");
     REQUIRE(quiet != nullptr);
     REQUIRE(inner != nullptr);
-    CHECK(quiet->at("subtree_root") == true); // no parent
+    CHECK(quiet->at("subtree_root") == true);  // no parent
     CHECK(inner->at("subtree_root") == false); // under a never-run package
 }
 
 TEST_CASE("a compiled module counts as run when its C functions are called") {
     Sandbox box;
-    const Run where = box.run("/usr/bin/python3 -c \"import _json, _uuid; print(_json.__file__, _uuid.__file__)\"");
+    const Run where = box.run(
+        "/usr/bin/python3 -c \"import _json, _uuid; print(_json.__file__, _uuid.__file__)\"");
     REQUIRE(where.status == 0);
-    REQUIRE(where.out.find("_json.cpython") != std::string::npos); // extension modules on this Python
+    REQUIRE(where.out.find("_json.cpython") !=
+            std::string::npos); // extension modules on this Python
     REQUIRE(where.out.find("_uuid.cpython") != std::string::npos);
     box.write("c_call.py", "import _json, _uuid\nprint(_json.encode_basestring_ascii('x'))\n");
     const Run r = box.probe("-o p.json c_call.py");
@@ -78,9 +81,11 @@ TEST_CASE("memory allocated by a library's module body is charged to the script'
     // the innermost allocating 8 MB in its body: ~90 frames with importlib's, 13 without.
     for (int i = 0; i < 12; ++i)
         box.write("site-packages/deeplib/m" + std::to_string(i) + ".py",
-                  i < 11 ? "from . import m" + std::to_string(i + 1) + "\n" : "import numpy\nBLOB = bytearray(8_000_000)\n");
+                  i < 11 ? "from . import m" + std::to_string(i + 1) + "\n"
+                         : "import numpy\nBLOB = bytearray(8_000_000)\n");
     box.write("site-packages/deeplib/__init__.py", "from . import m0\n");
-    box.write("deep_import.py", "import sys\nsys.path.insert(0, 'site-packages')\nimport deeplib\nprint(len(deeplib.m0.m1.m2.m3.m4"
+    box.write("deep_import.py", "import sys\nsys.path.insert(0, 'site-packages')\nimport "
+                                "deeplib\nprint(len(deeplib.m0.m1.m2.m3.m4"
                                 ".m5.m6.m7.m8.m9.m10.m11.BLOB))\n");
     const Run r = box.probe("-o p.json deep_import.py");
     INFO(r.err);
@@ -97,19 +102,21 @@ TEST_CASE("memory allocated by a library's module body is charged to the script'
     for (const auto& line : p["peak"]["top_lines"]) {
         INFO(line.dump());
         CHECK(line["file"].get<std::string>().find("importlib") == std::string::npos);
-        CHECK(line["allocated_at"].get<std::string>().find("<frozen importlib") == std::string::npos);
+        CHECK(line["allocated_at"].get<std::string>().find("<frozen importlib") ==
+              std::string::npos);
     }
 }
 
 TEST_CASE("the probe does not load a module that LazyLoader left lazy") {
     Sandbox box;
-    box.write("lazy.py", "import atexit, importlib.util, sys\n"
-                         "spec = importlib.util.find_spec('colorsys')\n"
-                         "spec.loader = importlib.util.LazyLoader(spec.loader)\n"
-                         "module = importlib.util.module_from_spec(spec)\n"
-                         "sys.modules['colorsys'] = module\n"
-                         "spec.loader.exec_module(module)\n"
-                         "atexit.register(lambda: print(type(sys.modules['colorsys']).__name__))\n");
+    box.write("lazy.py",
+              "import atexit, importlib.util, sys\n"
+              "spec = importlib.util.find_spec('colorsys')\n"
+              "spec.loader = importlib.util.LazyLoader(spec.loader)\n"
+              "module = importlib.util.module_from_spec(spec)\n"
+              "sys.modules['colorsys'] = module\n"
+              "spec.loader.exec_module(module)\n"
+              "atexit.register(lambda: print(type(sys.modules['colorsys']).__name__))\n");
     const Run plain = box.run("/usr/bin/python3 lazy.py");
     REQUIRE(plain.status == 0);
     REQUIRE(plain.out == "_LazyModule\n");
@@ -117,5 +124,6 @@ TEST_CASE("the probe does not load a module that LazyLoader left lazy") {
     INFO(r.err);
     REQUIRE(r.status == 0);
     CHECK(r.out == plain.out); // still lazy when the results were collected
-    CHECK(box.profile()["modules"]["colorsys"]["file"].get<std::string>().ends_with("/colorsys.py"));
+    CHECK(
+        box.profile()["modules"]["colorsys"]["file"].get<std::string>().ends_with("/colorsys.py"));
 }
