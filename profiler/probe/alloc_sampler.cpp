@@ -130,7 +130,7 @@ const char* utf8_or(PyObject* s, const char* fallback) noexcept {
 
 // The innermost kMaxFrames frames outside the import machinery (import_frames.h), walking
 // at most kMaxWalk frames: during nested imports most frames are importlib's, and without
-// them the stack reaches the script's `import` line.
+// them the stack reaches the script's `import` line. A stack of machinery only keeps its innermost frame.
 int capture_stack(RawFrame* out) noexcept {
     if (!PyGILState_Check()) return 0;
     PyThreadState* ts = _PyThreadState_UncheckedGet();
@@ -139,20 +139,24 @@ int capture_stack(RawFrame* out) noexcept {
     PyErr_Fetch(&type, &value, &traceback);
     const int gc_was_enabled = PyGC_Disable(); // creating frame objects must not run a collection
     int n = 0, walked = 0;
+    RawFrame machinery{nullptr, 0, nullptr, nullptr}; // the innermost one, kept if nothing else is found
     PyFrameObject* frame = PyThreadState_GetFrame(ts);
     while (frame && n < kMaxFrames && walked++ < kMaxWalk) {
         PyCodeObject* code = PyFrame_GetCode(frame);
         const char* file = utf8_or(code->co_filename, "<unknown>");
-        if (is_import_machinery(file)) {
-            Py_DECREF(code);
-        } else {
-            out[n++] = {code, PyFrame_GetLineNumber(frame), file, utf8_or(code->co_name, "?")};
-        }
+        const RawFrame raw{code, PyFrame_GetLineNumber(frame), file, utf8_or(code->co_name, "?")};
+        if (!is_import_machinery(file)) out[n++] = raw;
+        else if (!machinery.code) machinery = raw;
+        else Py_DECREF(code);
         PyFrameObject* back = PyFrame_GetBack(frame);
         Py_DECREF(frame);
         frame = back;
     }
     Py_XDECREF(frame);
+    if (machinery.code) {
+        if (n == 0) out[n++] = machinery;
+        else Py_DECREF(machinery.code);
+    }
     if (gc_was_enabled) PyGC_Enable();
     PyErr_Restore(type, value, traceback);
     return n;
