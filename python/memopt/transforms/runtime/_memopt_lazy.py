@@ -29,6 +29,7 @@ _IMPORT_SYSTEM = frozenset({"__spec__", "__name__", "__loader__", "__package__",
                             "__cached__", "__class__"})
 _locks_guard = threading.Lock()
 _locks = {}
+_running = threading.local()  # names of the modules whose body this thread is running
 
 
 def _lock(name):
@@ -40,11 +41,17 @@ def _own(module, attr):
     return object.__getattribute__(module, attr)
 
 
+def _runs_here(spec):
+    return spec.name in getattr(_running, "names", ())
+
+
 class _DeferredModule(types.ModuleType):
     def __getattribute__(self, attr):
         if attr in _IMPORT_SYSTEM:
             return _own(self, attr)
         spec = _own(self, "__spec__")
+        if _runs_here(spec):  # its body, running: it sees itself as a plain module would
+            return types.ModuleType.__getattribute__(self, attr)
         exports = EXPORTS.get(spec.name)
         if attr == "__path__":
             if spec.submodule_search_locations is None:
@@ -59,13 +66,16 @@ class _DeferredModule(types.ModuleType):
         return getattr(self, attr)
 
     def __setattr__(self, attr, value):
-        if EXPORTS.get(_own(self, "__spec__").name) is not None:
+        spec = _own(self, "__spec__")
+        if EXPORTS.get(spec.name) is not None or _runs_here(spec):
             _own(self, "__dict__")[attr] = value  # the import system binding a submodule
             return
         _run_body(self)
         setattr(self, attr, value)
 
     def __delattr__(self, attr):
+        if _runs_here(_own(self, "__spec__")):
+            return types.ModuleType.__delattr__(self, attr)
         _run_body(self)
         delattr(self, attr)
 
@@ -103,15 +113,22 @@ def _exported(package, name, exports, attr):
 
 
 def _run_body(module):
+    """Runs the module's body once. Other threads wait for it; the module stays deferred
+    (and they wait) until the body has finished, as they would wait on an import."""
     spec = _own(module, "__spec__")
     with _lock(spec.name):
-        if type(module) is not _DeferredModule:
+        if type(module) is not _DeferredModule or _runs_here(spec):
             return
         real = spec.loader.real
-        object.__setattr__(module, "__class__", types.ModuleType)
         spec.loader = real
-        module.__loader__ = real
-        real.exec_module(module)
+        _own(module, "__dict__")["__loader__"] = real
+        names = _running.__dict__.setdefault("names", set())
+        names.add(spec.name)
+        try:
+            real.exec_module(module)
+        finally:
+            names.discard(spec.name)
+            object.__setattr__(module, "__class__", types.ModuleType)
 
 
 class _DeferringLoader:
