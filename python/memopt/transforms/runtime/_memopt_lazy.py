@@ -18,6 +18,7 @@ the same module (so a module imported twice is loaded), and it has no notion of 
 import importlib
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import threading
 import types
@@ -30,6 +31,8 @@ _IMPORT_SYSTEM = frozenset({"__spec__", "__name__", "__loader__", "__package__",
 _locks_guard = threading.Lock()
 _locks = {}
 _running = threading.local()  # names of the modules whose body this thread is running
+# MEMOPT_LAZY_TRACE=1: say on stderr which deferred module ran, for which name, read where
+_TRACE = os.environ.get("MEMOPT_LAZY_TRACE") == "1"
 
 
 def _lock(name):
@@ -62,12 +65,15 @@ class _DeferredModule(types.ModuleType):
             found = _exported(self, spec.name, exports, attr)
             if found is not _MISSING:
                 return found
+        if _TRACE:
+            _say_why(spec.name, attr)
         _run_body(self)
         return getattr(self, attr)
 
     def __setattr__(self, attr, value):
         spec = _own(self, "__spec__")
-        if EXPORTS.get(spec.name) is not None or _runs_here(spec):
+        # a dunder set from outside (a finder renaming the module) needs no body either
+        if EXPORTS.get(spec.name) is not None or _runs_here(spec) or (attr.startswith("__") and attr.endswith("__")):
             _own(self, "__dict__")[attr] = value  # the import system binding a submodule
             return
         _run_body(self)
@@ -110,6 +116,14 @@ def _exported(package, name, exports, attr):
         return getattr(module, where[1])
     except AttributeError:  # `from .a import b` where b is a submodule of .a
         return importlib.import_module(f"{where[0]}.{where[1]}")
+
+
+def _say_why(name, attr):
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(("<frozen", __file__)):
+        frame = frame.f_back
+    where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame else "?"
+    sys.stderr.write(f"memopt lazy-imports: {name} runs: {attr} read at {where}\n")
 
 
 def _run_body(module):
