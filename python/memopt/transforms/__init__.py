@@ -35,6 +35,8 @@ class Pass:
 PASSES = (
     Pass("static-to-dynamic", 2, REWRITE, "static_to_dynamic",
          "a tree model loaded whole becomes a per-tree store; a table read whole becomes a stream"),
+    Pass("lazy-imports", 3, REWRITE, "lazy_imports",
+         "modules whose code never ran are not loaded; re-exporting packages skip their bodies"),
     Pass("dead-data", 3, REWRITE, "dead_data",
          "unused imports, data alive after its last use, unread CSV columns, needless copies"),
     Pass("flatten", 4, REWRITE, "flatten",

@@ -24,11 +24,15 @@ class Report:
     program: str = ""
     files: list = field(default_factory=list)
     launcher: dict = field(default_factory=dict)
+    candidates: list = field(default_factory=list)  # what `--select` chooses from (docs/optimize.md)
 
     def as_dict(self):
-        return {"pass": self.name, "applied": self.applied, "changes": self.changes,
-                "reason": self.reason, "program": self.program, "files": self.files,
-                "launcher": self.launcher}
+        out = {"pass": self.name, "applied": self.applied, "changes": self.changes,
+               "reason": self.reason, "program": self.program, "files": self.files,
+               "launcher": self.launcher}
+        if self.candidates:
+            out["candidates"] = self.candidates
+        return out
 
 
 def read_program(path):
@@ -63,6 +67,8 @@ def local_modules(script):
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module.split(".")[0]]
         for name in names:
+            if name.startswith("_memopt"):
+                continue  # memopt's runtime files, copied by prepare_outdir
             for candidate in (os.path.join(folder, name + ".py"), os.path.join(folder, name)):
                 if os.path.isfile(candidate) or os.path.isfile(os.path.join(candidate, "__init__.py")):
                     found[name] = candidate

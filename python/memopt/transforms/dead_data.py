@@ -46,6 +46,8 @@ def _remove_unused_imports(tree, changes):
 
     class Remover(ast.NodeTransformer):
         def visit_Import(self, node):
+            if any(a.name.startswith("_memopt") for a in node.names):
+                return node  # memopt's runtime (the lazy-imports hook), imported for its effect
             return self._filter(node, lambda a: a.asname or a.name.split(".")[0])
 
         def visit_ImportFrom(self, node):

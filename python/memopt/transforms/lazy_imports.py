@@ -1,0 +1,281 @@
+"""The lazy-imports pass: the paper's step 3 ("useless imported modules") and the import
+half of step 4 ("the interpreter loads statically every single module ... without taking
+into account which functions will be actually executed"), for any program.
+
+From the probe's profile (memopt.profile/1: every module in sys.modules, whether any of its
+functions ran, what its import cost), the pass writes the program with one first statement,
+`import _memopt_lazy`, and two files beside it: the runtime (runtime/_memopt_lazy.py) and the
+table of what it defers (_memopt_lazy_table.py). Two kinds of module are deferred:
+
+* never-run modules: pure-Python modules (library or standard library) that no code of the
+  program ran a function of, in a subtree whose modules never ran either. Their bodies run
+  only when something first reads an attribute of them (then they load, as late as that);
+* re-exporting packages: packages whose body is imports, literal bindings and at most
+  MAX_SKIPPED_EFFECTS other simple statements. A name they re-export is fetched from the
+  submodule that defines it (the very object the body would bind, checked by importing
+  them in a scratch interpreter, lazy_analysis.py), so the body and the submodules only it
+  imports are skipped; reading any other name runs the body.
+
+Safety condition. Deferring a module changes *when* its body runs, or skips it. What that
+can change — registrations done at import, warnings filters, environment variables, import
+errors now raised later, circular imports resolved in another order — is not something a
+static analysis of library code can rule out, so the condition is the differential check:
+the candidate must behave identically (docs/optimize.md, "What identical means"). The pass
+offers the candidates (one per top-level package pair, `scipy.stats`, `joblib`, ...) with
+`candidates` and `--select`, largest estimated saving first; optimize keeps the largest
+subset that proves identical. Compiled modules are never deferred (their initialisation
+cannot wait), nor the program's own local modules, nor anything imported before the program
+started (the interpreter's own start-up).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from .common import PassRefused, Report, insert_after_docstring_and_future, local_modules, \
+    prepare_outdir, read_program, runtime_source, unparse, write_program
+
+RUNTIME = "_memopt_lazy"
+TABLE = "_memopt_lazy_table"
+MAX_SKIPPED_EFFECTS = 3          # statements of a package body other than imports and literals
+MIN_REPORTED_BYTES = 1 << 20     # heavy imports the report explains one by one
+ANALYSIS_TIMEOUT_S = 120
+MERGED_BELOW_BYTES = 1 << 20     # smaller candidates join their top-level package's
+
+
+def _group(name):
+    """The candidate a module belongs to: its first two name components."""
+    return ".".join(name.split(".")[:2])
+
+
+def _modules(profile, script):
+    """name -> module entry, for the modules the pass may defer."""
+    modules = profile.get("modules") if isinstance(profile, dict) else None
+    if not isinstance(modules, dict) or not modules:
+        raise PassRefused("needs the probe's profile (which modules ran): run optimize without --no-probe")
+    local = set(local_modules(script))
+    out = {}
+    for name, m in modules.items():
+        if not isinstance(m, dict) or m.get("preloaded") or name.startswith("__"):
+            continue
+        top = name.split(".")[0]
+        if top in local or top.startswith(("memopt", "_memopt", "sitecustomize")):
+            continue
+        if str(m.get("file") or "").endswith(".py"):
+            out[name] = m
+    return out
+
+
+def _ran(modules_all):
+    """Names of modules under which (the module or a submodule) some function ran."""
+    ran = set()
+    for name, m in modules_all.items():
+        if isinstance(m, dict) and (m.get("ran") or m.get("functions_run")):
+            parts = name.split(".")
+            ran.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return ran
+
+
+def _cost(m, key="cumulative"):
+    return int(((m.get(key) or {}).get("rss_bytes")) or 0)
+
+
+def _body_effects(path):
+    """The statements of a package body that are not imports, literal bindings, __all__,
+    del or the docstring; None when the body has a statement that rules it out (a def, a
+    class, control flow: code that decides what the package holds)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    effects = []
+    for i, stmt in enumerate(tree.body):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Delete, ast.Pass)):
+            continue
+        if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if all(isinstance(t, ast.Name) for t in targets):
+                if all(t.id == "__all__" for t in targets) or _is_literal(stmt.value):
+                    continue
+                effects.append(stmt)
+                continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            effects.append(stmt)
+            continue
+        return None
+    return effects if len(effects) <= MAX_SKIPPED_EFFECTS else None
+
+
+def _import_time_calls(path):
+    """Lines of the module's top level that call something for its effect (`x.update(...)`,
+    `register(...)`): such a module may register itself with another at import, which
+    deferring it would skip or delay, so it is not deferred."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return [0]
+    return [s.lineno for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)]
+
+
+def _is_literal(node):
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
+def _export_maps(packages):
+    """lazy_analysis.py's answer for `packages`, run in a scratch directory and home."""
+    if not packages:
+        return {}
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with tempfile.TemporaryDirectory(prefix="memopt-lazy-") as scratch:
+        env = dict(os.environ, HOME=scratch, MPLCONFIGDIR=scratch, MPLBACKEND="Agg", TMPDIR=scratch,
+                   PYTHONPATH=os.pathsep.join([here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        try:
+            done = subprocess.run([sys.executable, "-m", "memopt.transforms.lazy_analysis"], cwd=scratch, env=env,
+                                  input=json.dumps(packages), capture_output=True, text=True,
+                                  timeout=ANALYSIS_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            return {}
+    try:
+        maps = json.loads(done.stdout) if done.returncode == 0 else {}
+    except ValueError:
+        maps = {}
+    return {p: m for p, m in maps.items() if isinstance(m, dict) and "!error" not in m and m}
+
+
+class _Plan:
+    """What the pass can defer, by candidate id."""
+
+    def __init__(self):
+        self.deferred = {}    # id -> [module]
+        self.exports = {}     # id -> {package: export map}
+        self.saving = {}      # id -> estimated bytes
+        self.notes = {}       # id -> [why]
+        self.kept = {}        # never-run module -> why it is not deferred
+
+    def add(self, gid, saving, note):
+        self.saving[gid] = self.saving.get(gid, 0) + saving
+        self.notes.setdefault(gid, []).append(note)
+
+    def merge_small(self, least):
+        """Folds candidates estimated under `least` bytes into their top-level package's, so
+        the search over subsets has fewer, larger pieces."""
+        for gid in [g for g in self.saving if "." in g and self.saving[g] < least]:
+            top = gid.split(".")[0]
+            self.saving[top] = self.saving.get(top, 0) + self.saving.pop(gid)
+            self.notes.setdefault(top, []).extend(self.notes.pop(gid))
+            self.deferred.setdefault(top, []).extend(self.deferred.pop(gid, []))
+            self.exports.setdefault(top, {}).update(self.exports.pop(gid, {}))
+
+    def candidates(self):
+        ids = sorted(self.saving, key=lambda g: (-self.saving[g], g))
+        return [{"id": g, "estimated_saving_bytes": self.saving[g], "what": "; ".join(self.notes[g][:4]) +
+                 (f"; +{len(self.notes[g]) - 4} more" if len(self.notes[g]) > 4 else "")} for g in ids]
+
+
+def _plan(profile, script):
+    modules = _modules(profile, script)
+    ran = _ran(profile["modules"])
+    plan = _Plan()
+    for name, m in modules.items():
+        if name not in ran:
+            effects = _import_time_calls(m["file"])
+            if effects:
+                plan.kept[name] = f"its top level calls code at import (line {effects[0]})"
+                continue
+            plan.deferred.setdefault(_group(name), []).append(name)
+            parent = name.rpartition(".")[0]
+            if not parent or parent in ran or parent not in modules:
+                plan.add(_group(name), _cost(m), f"{name} never ran ({_cost(m) / 1e6:.1f} MB)")
+    packages = [n for n, m in modules.items() if n in ran and str(m.get("file")).endswith("__init__.py")
+                and _body_effects(m["file"]) is not None]
+    for package, emap in _export_maps(packages).items():
+        plan.exports.setdefault(_group(package), {})[package] = emap
+        effects = _body_effects(modules[package]["file"]) or []
+        skipped = "" if not effects else ", skipping " + ", ".join(f"line {s.lineno}" for s in effects)
+        fetched = sum(1 for w in emap.values() if w is not None)
+        plan.add(_group(package), 0, f"{package}: {fetched} names from their submodules{skipped}")
+    plan.merge_small(MERGED_BELOW_BYTES)
+    return plan
+
+
+def _heavy_imports(profile, script, plan):
+    """One line per import of the script costing MIN_REPORTED_BYTES or more: done or why not."""
+    _, tree = read_program(script)
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    modules, ran = profile["modules"], _ran(profile["modules"])
+    lines = []
+    for name in sorted(names):
+        m = modules.get(name)
+        if not isinstance(m, dict) or _cost(m) < MIN_REPORTED_BYTES:
+            continue
+        gid = _group(name)
+        if name in plan.kept:
+            why = "kept: " + plan.kept[name]
+        elif name not in ran and name in plan.deferred.get(gid, []):
+            why = "deferred: none of its code ran"
+        elif name in plan.exports.get(gid, {}):
+            why = "its body is skipped: the names used come from the submodules defining them"
+        elif not str(m.get("file") or "").endswith(".py"):
+            why = "kept: a compiled module loads when imported"
+        elif m.get("preloaded"):
+            why = "kept: imported before the program started"
+        elif str(m.get("file")).endswith("__init__.py"):
+            why = f"kept: {sum(1 for r in ran if r.startswith(name + '.'))} of its modules ran code, and its body " \
+                  "computes what it holds (not only re-exports)"
+        else:
+            why = f"kept: {m.get('functions_run', 0)} of its functions ran"
+        lines.append(f"import {name} costs {_cost(m) / 1e6:.1f} MB (probe): {why}")
+    return lines
+
+
+def _table_source(deferred, exports):
+    return ('"""What _memopt_lazy defers, written by memopt\'s lazy-imports pass."""\n'
+            f"DEFERRED = frozenset({sorted(deferred)!r})\n"
+            f"EXPORTS = {exports!r}\n")
+
+
+def run(script, outdir, profile=None, select=None):
+    report = Report("lazy-imports")
+    source, tree = read_program(script)
+    if any(isinstance(n, ast.Import) and any(a.name == RUNTIME for a in n.names) for n in tree.body):
+        raise PassRefused("the program's imports are deferred already")
+    plan = _plan(profile, script)
+    report.candidates = plan.candidates()
+    chosen = [c["id"] for c in report.candidates] if select is None else [g for g in select if g in plan.saving]
+    deferred = sorted(n for g in chosen for n in plan.deferred.get(g, []))
+    exports = {p: m for g in chosen for p, m in plan.exports.get(g, {}).items()}
+    notes = _heavy_imports(profile, script, plan)
+    if not deferred and not exports:
+        raise PassRefused("no module to defer: every pure-Python module imported ran code, and no package "
+                          "only re-exports" + ("; " + "; ".join(notes) if notes else ""))
+    report.files = prepare_outdir(script, outdir)
+    with open(os.path.join(outdir, RUNTIME + ".py"), "w", encoding="utf-8") as f:
+        f.write(runtime_source(RUNTIME + ".py"))
+    with open(os.path.join(outdir, TABLE + ".py"), "w", encoding="utf-8") as f:
+        f.write(_table_source(deferred, exports))
+    report.files += [RUNTIME + ".py", TABLE + ".py"]
+    insert_after_docstring_and_future(tree, [ast.Import(names=[ast.alias(name=RUNTIME)])])
+    report.program = write_program(script, outdir, unparse(tree, source))
+    report.applied = True
+    report.changes = [f"deferred {len(deferred)} never-run modules and skipped the bodies of {len(exports)} "
+                      f"re-exporting packages ({len(chosen)} of {len(plan.saving)} candidates)"] + \
+        [f"{c['id']}: ~{c['estimated_saving_bytes'] / 1e6:.1f} MB: {c['what']}" for c in report.candidates
+         if c["id"] in chosen][:12] + notes
+    return report

@@ -1,0 +1,156 @@
+"""The lazy-imports pass: what it defers, what it leaves alone, and that the rewritten
+program behaves as the original (run for real, with a package tree written here)."""
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+from memopt.transforms import lazy_imports
+from memopt.transforms.common import PassRefused
+
+PY = "/usr/bin/python3"
+
+# heavy/ re-exports `f` from heavy.used; heavy.unused allocates 8 MB at import and never runs.
+PACKAGE = {
+    "heavy/__init__.py": '"""A package that only re-exports."""\nfrom .used import f\nfrom . import unused\n'
+                         '__version__ = "1.0"\n',
+    "heavy/used.py": "import marks\n_ = marks.seen.append('used')\ndef f():\n    return 42\n",
+    "heavy/unused.py": "import marks\n_ = marks.seen.append('unused')\nBIG = bytearray(8 << 20)\n"
+                       "def g():\n    return len(BIG)\n",
+    "marks.py": "seen = []\n",
+    "registers.py": "import marks\nmarks.seen.append('registers')\nmarks.seen.sort()\n",
+    "computed/__init__.py": "def helper():\n    return 1\n",
+}
+
+
+def _write(root, files):
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def _profile(lib, ran=("heavy.used",), extra=None):
+    def entry(rel, runs):
+        return {"file": os.path.join(lib, rel), "preloaded": False, "functions_run": runs, "ran": bool(runs),
+                "cumulative": {"rss_bytes": 9 << 20 if "unused" in rel else 1 << 16}}
+    modules = {"heavy": entry("heavy/__init__.py", 0), "heavy.used": entry("heavy/used.py", 1),
+               "heavy.unused": entry("heavy/unused.py", 0), "registers": entry("registers.py", 0),
+               "computed": entry("computed/__init__.py", 1), "_json": {"file": "/x/_json.so", "functions_run": 0}}
+    for name in list(modules):
+        if name in ran:
+            modules[name]["functions_run"] = modules[name]["ran"] = 1
+    modules.update(extra or {})
+    return {"modules": modules}
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    lib = tmp_path / "lib"
+    _write(str(lib), PACKAGE)
+    # the pass imports the packages in a scratch interpreter, which must find them
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(lib), os.environ.get("PYTHONPATH", "")]))
+    return tmp_path, str(lib)
+
+
+def _program(tmp_path, body):
+    script = tmp_path / "app" / "app.py"
+    script.parent.mkdir()
+    script.write_text(textwrap.dedent(body))
+    return str(script)
+
+
+def _run(script, lib):
+    env = dict(os.environ, PYTHONPATH=lib)
+    done = subprocess.run([PY, script], capture_output=True, text=True, env=env, cwd=os.path.dirname(script))
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+APP = """\
+    import marks
+    from heavy import f
+    import heavy.unused
+    import heavy.unused as again
+    print(f(), heavy.__version__, sorted(marks.seen))
+    """
+
+
+def test_never_run_module_is_not_loaded_and_output_is_the_same(tree):
+    tmp_path, lib = tree
+    script = _program(tmp_path, APP)
+    out = tmp_path / "out"
+    report = lazy_imports.run(script, str(out), _profile(lib))
+    assert report.applied
+    ids = [c["id"] for c in report.candidates]
+    assert "heavy.unused" in ids and ids == sorted(ids, key=lambda g: -next(
+        c["estimated_saving_bytes"] for c in report.candidates if c["id"] == g))
+    # the original imports heavy.unused (8 MB); the rewrite binds it without running it,
+    # even though it is imported twice (the second import reads only __spec__)
+    assert _run(script, lib) == "42 1.0 ['unused', 'used']\n"
+    assert _run(report.program, lib) == "42 1.0 ['used']\n"
+    assert open(report.program).read().splitlines()[0] == "import _memopt_lazy"
+
+
+def test_a_deferred_module_runs_when_first_touched(tree):
+    tmp_path, lib = tree
+    script = _program(tmp_path, "import marks\nimport heavy.unused\nprint(heavy.unused.g(), 'unused' in marks.seen)\n")
+    report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib))
+    assert _run(report.program, lib) == _run(script, lib)
+
+
+def test_select_applies_only_the_chosen_candidates(tree):
+    tmp_path, lib = tree
+    script = _program(tmp_path, APP)
+    report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib), select=["heavy"])
+    table = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read()
+    assert "heavy.unused" not in table.split("EXPORTS")[0]
+    with pytest.raises(PassRefused):
+        lazy_imports.run(script, str(tmp_path / "out2"), _profile(lib), select=[])
+    assert report.applied
+
+
+def test_modules_with_import_time_calls_compiled_or_computed_bodies_are_left_alone(tree):
+    tmp_path, lib = tree
+    script = _program(tmp_path, "import registers, computed, marks\nprint(marks.seen)\n")
+    report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib))
+    table = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read()
+    assert "'registers'" not in table      # its top level calls marks.seen.sort() at import
+    assert "_json" not in table            # compiled
+    assert "'computed'" not in table       # its body defines a function: not a re-export
+    assert _run(report.program, lib) == _run(script, lib)
+
+
+def test_refuses_without_a_profile_and_on_a_rewritten_program(tree):
+    tmp_path, lib = tree
+    script = _program(tmp_path, APP)
+    with pytest.raises(PassRefused, match="profile"):
+        lazy_imports.run(script, str(tmp_path / "out"), None)
+    report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib))
+    with pytest.raises(PassRefused, match="already"):
+        lazy_imports.run(report.program, str(tmp_path / "out2"), _profile(lib))
+
+
+def test_two_threads_touching_a_deferred_module_run_its_body_once(tree):
+    tmp_path, lib = tree
+    script = _program(tmp_path, """\
+        import threading, marks
+        import heavy.unused
+        sizes = []
+        threads = [threading.Thread(target=lambda: sizes.append(heavy.unused.g())) for _ in range(8)]
+        [t.start() for t in threads]; [t.join() for t in threads]
+        print(sizes, marks.seen.count('unused'))
+        """)
+    report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib))
+    assert _run(report.program, lib) == _run(script, lib) == f"{[8 << 20] * 8} 1\n"
+
+
+def test_reports_each_heavy_import_and_what_was_done(tree):
+    tmp_path, lib = tree
+    script = _program(tmp_path, APP)
+    report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib))
+    said = [c for c in report.changes if c.startswith("import heavy.unused costs")]
+    assert said and "deferred" in said[0]
