@@ -124,8 +124,10 @@ std::string import_tree_section(const json& profile) {
             }
             const std::string name = string_at(*node, "name");
             const json& module = modules.contains(name) ? modules.at(name) : json::object();
-            const bool never_ran = module.is_object() && module.contains("ran") && module.at("ran").is_boolean() &&
-                                   !module.at("ran").get<bool>();
+            // a package ran when any module under it ran (the probe's subtree_ran; older profiles: ran)
+            const char* ran_field = module.is_object() && module.contains("subtree_ran") ? "subtree_ran" : "ran";
+            const bool never_ran = module.is_object() && module.contains(ran_field) && module.at(ran_field).is_boolean() &&
+                                   !module.at(ran_field).get<bool>();
             out += fmt::format("<li><span class=\"mono\">{}</span> — own {} MB / {:.3f} s, cumulative {} MB / {:.3f} s{}{}",
                                escape(name), mb(number_at((*node).at("own"), "rss_bytes")),
                                number_at((*node).at("own"), "time_s"), mb(number_at((*node).at("cumulative"), "rss_bytes")),

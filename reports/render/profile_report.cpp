@@ -114,7 +114,8 @@ void import_tree(std::string& out, const json& p) {
             }
             const std::string name = str(*node, "name");
             const json& module = modules.contains(name) ? modules.at(name) : json::object();
-            const bool ran = module.value("ran", true);
+            // a package ran when any module under it ran (the probe's subtree_ran; older profiles: ran)
+            const bool ran = module.value("subtree_ran", module.value("ran", true));
             out += fmt::format("  {:>8} {:>8} {:>8} {:>8.0f} {:>6}  {}{}{}{}\n", mb(cum),
                                mb(num((*node).at("own"), "rss_bytes")), mb(num((*node).at("cumulative"), "traced_bytes")),
                                num((*node).at("cumulative"), "time_s") * 1000,
