@@ -206,6 +206,29 @@ def test_clauses_of_if_elif_try_are_edited_in_place():
     assert text == source.replace("x = 2\n", "x = 22\n").replace("y = 2  # two", "y = 22  # two")
 
 
+def test_a_statement_that_cannot_be_edited_in_place_is_unparsed_alone():
+    source = code('''\
+        # top
+        x = 1  # one
+        if a:
+            y = 1  # lost with the rewritten if
+        elif b:
+            y = 2
+        try:
+            z = 1
+        except ValueError:  # lost with the rewritten try
+            z = 2
+        print(x)  # kept
+        ''')
+
+    def edit(tree):
+        tree.body[1].orelse = []  # the elif goes: the chain changed shape
+        tree.body[2].handlers[0].type = ast.Name("KeyError", ast.Load())  # a clause header changed
+    text = edited(source, edit)
+    assert text == "# top\nx = 1  # one\nif a:\n    y = 1\ntry:\n    z = 1\nexcept KeyError:\n    z = 2\n" \
+                   "print(x)  # kept\n"
+
+
 def test_statements_sharing_a_line():
     source = "import os\na = 1; b = 2  # both\nc = 3\n"
     # one of them changed: the line is written one statement per line, the comment after the last
