@@ -114,6 +114,12 @@ void write_markdown(const json& doc, const fs::path& path) {
                                                                             : doc["probe"]["note"].get<std::string>()) << ".\n";
     md << fmt::format("\nBaseline {} in {:.2f} s; final program `{}`: `{}`.\n", format_mb(base), base_t,
                       doc["final"].get<std::string>(), fmt::format("{}", fmt::join(doc["final_command"].get<std::vector<std::string>>(), " ")));
+    std::vector<std::string> diffs;
+    for (const auto& s : doc["steps"])
+        if (s.contains("diff") && s["accepted"].get<bool>()) diffs.push_back(fmt::format("`{}`", s["diff"].get<std::string>()));
+    if (!doc["final_diff"].get<std::string>().empty())
+        md << fmt::format("\nChanges to review: `{}` (the final program against the script); per accepted step {}.\n",
+                          doc["final_diff"].get<std::string>(), fmt::join(diffs, ", "));
 }
 
 void copy_step(const fs::path& from, const fs::path& to) {
@@ -288,6 +294,7 @@ bool try_pass(Loop& loop, const std::string& pass, int round) {
     const PassReport r = run_pass(pass, input);
     json e = step_entry(loop, loop.number, pass, r.applied ? input.out_dir : fs::path(), r.program);
     e["changes"] = r.changes;
+    if (!r.diff.empty()) e["diff"] = fs::relative(r.diff, loop.out).string();
     if (!r.applied) {
         fs::remove_all(input.out_dir);
         if (round > 0) { --loop.number; return false; } // said once already
@@ -329,6 +336,8 @@ Program write_results(Loop& loop) {
     Program final_program = loop.current;
     final_program.path = loop.out / "final" / loop.current.path.filename();
     doc["final"] = fs::relative(final_program.path, loop.out).string();
+    const auto final_diff = write_program_diff(loop.script, final_program.path, loop.out / "final");
+    doc["final_diff"] = final_diff ? fs::relative(*final_diff, loop.out).string() : "";
     doc["final_command"] = command_line(final_program, loop.args);
     doc["final_peak_rss_bytes"] = loop.peak;
     doc["threshold_bytes"] = loop.options.threshold_bytes ? json(*loop.options.threshold_bytes) : json(nullptr);

@@ -34,6 +34,7 @@ PassReport parse_report(const std::string& name, const std::string& text, const 
     for (const auto& c : j.value("changes", nlohmann::json::array())) report.changes.push_back(c.get<std::string>());
     report.program = input_program;
     if (report.applied) report.program.path = j.value("program", "");
+    if (report.applied && !j.value("diff", "").empty()) report.diff = report.program.path.parent_path() / j.value("diff", "");
     if (j.contains("launcher") && j["launcher"].is_object() && !j["launcher"].empty()) {
         report.program.python_flags = j["launcher"].value("python_flags", std::vector<std::string>{});
         report.program.env = j["launcher"].value("env", std::map<std::string, std::string>{});
@@ -49,6 +50,22 @@ PassReport run_python_pass(const std::string& name, const PassInput& input, cons
     if (output.status != 0)
         throw Error(fmt::format("pass {} failed on {}: {}", name, input.program.path.string(), output.last_error_line));
     return parse_report(name, output.out, input.program);
+}
+
+std::optional<fs::path> write_program_diff(const fs::path& old_program, const fs::path& new_program, const fs::path& out_dir) {
+    const PythonOutput output = run_transforms_module(
+        {"diff", fs::absolute(old_program).string(), fs::absolute(new_program).string(), fs::absolute(out_dir).string()},
+        (out_dir / ".diff").string());
+    if (output.status != 0)
+        throw Error(fmt::format("cannot write the changes of {}: {}", new_program.string(), output.last_error_line));
+    std::string name;
+    try {
+        name = nlohmann::json::parse(output.out).value("diff", "");
+    } catch (const nlohmann::json::exception&) {
+        throw Error(fmt::format("diff of {}: unreadable report", new_program.string()));
+    }
+    if (name.empty()) return std::nullopt;
+    return out_dir / name;
 }
 
 PassReport run_pass(const std::string& name, const PassInput& input) {

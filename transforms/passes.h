@@ -33,6 +33,7 @@ struct PassReport {
     std::vector<std::string> changes;
     std::string reason;                             // why it did not apply
     Program program;                                // the new program when applied
+    std::filesystem::path diff;                     // its unified diff against the input (empty: none)
 };
 
 // By name, as the pass table declares it; throws memopt::Error for an unknown name.
@@ -40,6 +41,13 @@ PassReport run_pass(const std::string& name, const PassInput& input);
 
 // Runs the Python side of pass `name` ("copy" copies the program and its local modules).
 PassReport run_python_pass(const std::string& name, const PassInput& input, const std::string& launcher_json = "");
+
+// Writes OUT_DIR/changes.diff, the unified diff of program NEW against OLD (the Python side's
+// one implementation); returns its path, or nothing when the two are identical (a stale one
+// is removed). Throws memopt::Error when it cannot be written.
+std::optional<std::filesystem::path> write_program_diff(const std::filesystem::path& old_program,
+                                                        const std::filesystem::path& new_program,
+                                                        const std::filesystem::path& out_dir);
 
 // A launcher pass (transforms/flags.cpp): measures interpreter options and environment
 // settings one after another, then has the pass's Python module write the chosen launcher.

@@ -1,9 +1,11 @@
 """python3 -m memopt.transforms PASS SCRIPT OUT_DIR [--profile P] [--launcher JSON]
 python3 -m memopt.transforms copy SCRIPT OUT_DIR     (the program and its local modules, unchanged)
 python3 -m memopt.transforms --list-json             (the pass table, PASSES in __init__.py)
+python3 -m memopt.transforms diff OLD NEW OUT_DIR    (OUT_DIR/changes.diff: NEW against OLD)
 
-Prints the pass's report as one JSON object on stdout; exit status 0 also when the pass
-refused (applied=false, reason given), 2 on bad usage."""
+Prints the pass's report as one JSON object on stdout (with "diff": "changes.diff" when the
+pass wrote one beside its program; `diff` prints {"diff": ...} alone); exit status 0 also when
+the pass refused (applied=false, reason given), 2 on bad usage."""
 import argparse
 import importlib
 import json
@@ -13,6 +15,7 @@ import sys
 from . import LAUNCHER, PASSES, find, table
 
 COPY = "copy"  # not a pass: the baseline step of `memopt optimize`
+DIFF = "diff"  # not a pass: the final program's changes against the script
 
 
 def parse(argv):
@@ -40,9 +43,25 @@ def read_profile(path):
 def copy_program(script, outdir):
     from .common import Report, prepare_outdir, write_program
     report = Report(COPY, applied=True, files=prepare_outdir(script, outdir))
-    with open(script, encoding="utf-8") as f:
+    with open(script, encoding="utf-8", newline="") as f:
         report.program = write_program(script, outdir, f.read())
     return report
+
+
+def diff_programs(argv):
+    """`diff OLD NEW OUT_DIR`: the one diff implementation (common.write_diff) for the C++ side."""
+    from .common import write_diff
+    if len(argv) != 3 or not all(os.path.isfile(p) for p in argv[:2]) or not os.path.isdir(argv[2]):
+        print("usage: python3 -m memopt.transforms diff OLD NEW OUT_DIR (existing files and directory)",
+              file=sys.stderr)
+        return 2
+    texts = []
+    for path in argv[:2]:
+        with open(path, encoding="utf-8", newline="") as f:
+            texts.append(f.read())
+    json.dump({"diff": write_diff(texts[0], texts[1], os.path.basename(argv[1]), argv[2])}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
 
 
 def run_pass(args):
@@ -57,7 +76,10 @@ def run_pass(args):
 
 
 def main(argv=None):
-    args = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [DIFF]:
+        return diff_programs(argv[1:])
+    args = parse(argv)
     if args is None:
         json.dump(table(), sys.stdout)
         sys.stdout.write("\n")
@@ -65,8 +87,12 @@ def main(argv=None):
     if not os.path.isfile(args.script):
         print(f"{args.script}: no such file", file=sys.stderr)
         return 2
+    from .common import DIFF_NAME
     report = copy_program(args.script, args.outdir) if args.pass_name == COPY else run_pass(args)
-    json.dump(report.as_dict(), sys.stdout)
+    result = report.as_dict()
+    if report.applied and os.path.isfile(os.path.join(args.outdir, DIFF_NAME)):
+        result["diff"] = DIFF_NAME  # written by common.write_program beside the program
+    json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0
 

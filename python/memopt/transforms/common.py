@@ -8,6 +8,8 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
+from .source_edits import regenerate, unified_diff
+
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
 
 
@@ -36,7 +38,7 @@ class Report:
 
 
 def read_program(path):
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", newline="") as f:  # line endings kept: unparse keeps them
         source = f.read()
     try:
         tree = ast.parse(source, filename=path)
@@ -51,8 +53,11 @@ def shebang(source):
 
 
 def unparse(tree, source):
+    """The program text of the pass's new `tree`: `source` edited where the tree changed, its
+    comments and layout kept (source_edits.py); the whole tree unparsed when that is not safe."""
     ast.fix_missing_locations(tree)
-    return shebang(source) + ast.unparse(tree) + "\n"
+    text = regenerate(tree, source)
+    return text if text is not None else shebang(source) + ast.unparse(tree) + "\n"
 
 
 def local_modules(script):
@@ -100,13 +105,33 @@ def prepare_outdir(script, outdir):
 
 
 def write_program(script, outdir, text):
+    """Writes `text` as the program in `outdir` and, when it differs from `script`,
+    DIFF_NAME beside it (write_diff)."""
     target = os.path.join(outdir, os.path.basename(script))
     if os.path.abspath(target) == os.path.abspath(script):
         raise PassRefused("output would overwrite the input program")
-    with open(target, "w", encoding="utf-8") as f:
+    with open(target, "w", encoding="utf-8", newline="") as f:
         f.write(text)
     os.chmod(target, 0o755)
+    with open(script, encoding="utf-8", newline="") as f:
+        write_diff(f.read(), text, os.path.basename(script), outdir)
     return target
+
+
+DIFF_NAME = "changes.diff"  # in a pass's output directory: its program against the input
+
+
+def write_diff(old, new, name, outdir):
+    """Writes OUTDIR/DIFF_NAME, the unified diff of program NAME from `old` to `new` text, and
+    returns DIFF_NAME; when they are equal removes a stale one and returns ""."""
+    path = os.path.join(outdir, DIFF_NAME)
+    if os.path.islink(path) or (old == new and os.path.isfile(path)):
+        os.remove(path)  # never written through a link
+    if old == new:
+        return ""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(unified_diff(old, new, name))
+    return DIFF_NAME
 
 
 def names_loaded(tree):

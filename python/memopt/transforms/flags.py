@@ -14,7 +14,7 @@ import os
 import shlex
 
 from .common import PassRefused, Report, insert_after_docstring_and_future, prepare_outdir, \
-    read_program, write_program
+    read_program, unparse, write_program
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PYTHON = "/usr/bin/python3"
@@ -38,8 +38,7 @@ def run(script, outdir, launcher):
             f"_memopt_os.environ.setdefault({k!r}, {v!r})\n" for k, v in sorted(in_program.items()))
         stmts = ast.parse(settings).body
         insert_after_docstring_and_future(tree, stmts)
-        ast.fix_missing_locations(tree)
-        body = ast.unparse(tree) + "\n"
+        body = unparse(tree, body)
     env_words = [f"{k}={v}" for k, v in sorted(env.items())]
     shebang = "#!/usr/bin/env -S " + " ".join(env_words + [PYTHON] + flags) + "\n"
     report.files = prepare_outdir(script, outdir)
