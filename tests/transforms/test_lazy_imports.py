@@ -22,6 +22,7 @@ PACKAGE = {
     "marks.py": "seen = []\n",
     "registers.py": "import marks\nmarks.seen.append('registers')\nmarks.seen.sort()\n",
     "computed/__init__.py": "def helper():\n    return 1\n",
+    "options.py": "import marks\nif True:\n    with open(__file__):\n        _ = marks.seen.append('options')\n",
 }
 
 
@@ -39,7 +40,7 @@ def _profile(lib, ran=("heavy.used",), extra=None):
                 "cumulative": {"rss_bytes": 9 << 20 if "unused" in rel else 1 << 16}}
     modules = {"heavy": entry("heavy/__init__.py", 0), "heavy.used": entry("heavy/used.py", 1),
                "heavy.unused": entry("heavy/unused.py", 0), "registers": entry("registers.py", 0),
-               "computed": entry("computed/__init__.py", 1), "_json": {"file": "/x/_json.so", "functions_run": 0}}
+               "computed": entry("computed/__init__.py", 1), "options": entry("options.py", 0), "_json": {"file": "/x/_json.so", "functions_run": 0}}
     for name in list(modules):
         if name in ran:
             modules[name]["functions_run"] = modules[name]["ran"] = 1
@@ -115,10 +116,11 @@ def test_select_applies_only_the_chosen_candidates(tree):
 
 def test_modules_with_import_time_calls_compiled_or_computed_bodies_are_left_alone(tree):
     tmp_path, lib = tree
-    script = _program(tmp_path, "import registers, computed, marks\nprint(marks.seen)\n")
+    script = _program(tmp_path, "import registers, computed, options, marks\nprint(marks.seen)\n")
     report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib))
     table = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read()
     assert "'registers'" not in table      # its top level calls marks.seen.sort() at import
+    assert "'options'" not in table        # a with block at its top level (inside an if)
     assert "_json" not in table            # compiled
     assert "'computed'" not in table       # its body defines a function: not a re-export
     assert _run(report.program, lib) == _run(script, lib)

@@ -114,15 +114,28 @@ def _body_effects(path):
 
 
 def _import_time_calls(path):
-    """Lines of the module's top level that call something for its effect (`x.update(...)`,
-    `register(...)`): such a module may register itself with another at import, which
-    deferring it would skip or delay, so it is not deferred."""
+    """Lines of the module's top level that call something for its effect: a call statement
+    (`x.update(...)`, `register(...)`) or a `with` block, also inside top-level if/try/for
+    blocks (not inside functions or classes, which run later or build the class). Such a
+    module may register itself with another at import (pandas' options, matplotlib's
+    docstrings), which deferring it would skip or delay, so it is not deferred."""
     try:
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read())
     except (OSError, SyntaxError, ValueError):
         return [0]
-    return [s.lineno for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)]
+    lines, todo = [], list(tree.body)
+    while todo:
+        stmt = todo.pop(0)
+        if isinstance(stmt, (ast.With, ast.AsyncWith)) or \
+                (isinstance(stmt, ast.Expr) and isinstance(stmt.value, (ast.Call, ast.Await))):
+            lines.append(stmt.lineno)
+        elif isinstance(stmt, (ast.If, ast.Try, ast.For, ast.While)):
+            for block in ("body", "orelse", "finalbody"):
+                todo.extend(getattr(stmt, block, []))
+            for handler in getattr(stmt, "handlers", []):
+                todo.extend(handler.body)
+    return sorted(lines)
 
 
 def _is_literal(node):
