@@ -258,10 +258,30 @@ def _heavy_imports(profile, script, plan):
     return lines
 
 
+def _encoded(where):
+    """One entry of the table's text form (runtime/_memopt_lazy.py parses it)."""
+    if where is None:
+        return "!\t"
+    if where[0] == "=":
+        value = where[1]
+        kind = {str: "s", int: "i", float: "f", bool: "b", type(None): "n"}[type(value)]
+        text = "1" if value is True else "0" if value is False else "" if value is None else repr(value) \
+            if kind == "f" else str(value)
+        return f"=\t{kind}:{text}"
+    return f"{where[0]}\t{where[1] or ''}"
+
+
 def _table_source(deferred, exports):
+    # strings, not dict literals: compiling thousands of entries cost 10 MB at every run
+    encoded = {}
+    for package, names in sorted(exports.items()):
+        lines = [f"{n}\t{_encoded(w)}" for n, w in sorted(names.items())
+                 if "\n" not in n and not (w and w[0] == "=" and isinstance(w[1], str) and
+                                            ("\n" in w[1] or "\t" in w[1]))]
+        encoded[package] = "\n".join(lines)
     return ('"""What _memopt_lazy defers, written by memopt\'s lazy-imports pass."""\n'
-            f"DEFERRED = frozenset({sorted(deferred)!r})\n"
-            f"EXPORTS = {exports!r}\n")
+            f"DEFERRED = {' '.join(sorted(deferred))!r}\n"
+            f"EXPORTS = {encoded!r}\n")
 
 
 def run(script, outdir, profile=None, select=None):

@@ -23,7 +23,42 @@ import sys
 import threading
 import types
 
-from _memopt_lazy_table import DEFERRED, EXPORTS
+import _memopt_lazy_table
+
+# The table is strings (cheap to compile: a dict literal of thousands of entries cost 10 MB
+# of RSS to compile at every run), parsed per package when first needed.
+DEFERRED = frozenset(_memopt_lazy_table.DEFERRED.split())
+_EXPORT_TEXT = _memopt_lazy_table.EXPORTS
+_LITERALS = {"s": str, "i": int, "f": float, "b": lambda v: v == "1", "n": lambda v: None}
+
+
+class _Exports(dict):
+    """package -> {name: (module, attribute or None) | ("=", value) | None}, parsed lazily."""
+
+    def get(self, package, default=None):
+        if dict.__contains__(self, package):
+            return dict.__getitem__(self, package)
+        text = _EXPORT_TEXT.get(package)
+        if text is None:
+            return default
+        names = {}
+        for line in text.split("\n"):
+            name, _, rest = line.partition("\t")
+            module, _, attr = rest.partition("\t")
+            if module == "!":
+                names[name] = None
+            elif module == "=":
+                names[name] = ("=", _LITERALS[attr[0]](attr[2:]))
+            else:
+                names[name] = (module, attr or None)
+        self[package] = names
+        return names
+
+    def __contains__(self, package):
+        return dict.__contains__(self, package) or package in _EXPORT_TEXT
+
+
+EXPORTS = _Exports()
 
 # What the import system reads from a module without that being a use of the module.
 _IMPORT_SYSTEM = frozenset({"__spec__", "__name__", "__loader__", "__package__", "__file__",
