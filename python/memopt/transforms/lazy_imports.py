@@ -56,7 +56,8 @@ def _modules(profile, script):
     """name -> module entry, for the modules the pass may defer."""
     modules = profile.get("modules") if isinstance(profile, dict) else None
     if not isinstance(modules, dict) or not modules:
-        raise PassRefused("needs the probe's profile (which modules ran): run optimize without --no-probe")
+        raise PassRefused("needs the probe's profile (which modules ran): give transform --profile P "
+                          "(from memopt probe), or run optimize without --no-probe")
     local = set(local_modules(script))
     out = {}
     for name, m in modules.items():
