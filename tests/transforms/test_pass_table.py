@@ -15,7 +15,7 @@ def module_main(*args, cwd=None):
 
 
 def test_every_entry_names_a_pass_module_with_run():
-    assert [p.name for p in PASSES] == ["static-to-dynamic", "dead-data", "flatten", "flags"]
+    assert [p.name for p in PASSES] == ["static-to-dynamic", "lazy-imports", "dead-data", "flatten", "flags"]
     for p in PASSES:
         module = importlib.import_module(f"memopt.transforms.{p.module}")
         assert callable(module.run), p.name
