@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import ast
 
-from . import copies
+from . import copies, dead_stores, mmap_loads
 from .common import FRAME_ACCESS, PassRefused, Report, bindings, describe_dynamic, dynamic_scope_uses, \
     module_dynamic_uses, prepare_outdir, probe_never_ran, read_program, unparse, user_code, uses_dynamic_scope, \
     write_program
@@ -425,14 +425,16 @@ def _add_usecols(tree, changes, notes):
 def run(script, outdir, profile=None):
     report = Report("dead-data")
     source, tree = read_program(script)
-    changes = []
+    changes, notes = [], []
+    dead_stores.remove_dead_stores(tree, script, source, profile, changes, notes)
+    _fill_empty_bodies(tree)
     if uses_dynamic_scope(tree):
         changes.append("imports kept: the program reads names dynamically")
     else:
         tree = _remove_unused_imports(tree, changes)
-    notes = []
     _add_usecols(tree, changes, notes)
     copies.remove_unneeded_copies(tree, changes, notes)
+    mmap_loads.map_loads(tree, changes, notes)
     _insert_dels_everywhere(tree, changes, notes)
     never = probe_never_ran(profile, tree)
     if never:
