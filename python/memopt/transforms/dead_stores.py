@@ -9,7 +9,7 @@ Safety condition (each part refused, the program left alone, when not shown):
 - no code reaches the scope's variables by a computed name: in a function none of eval,
   exec, locals(), vars(), dir(), `__dict__`, computed getattr, and no frame introspection
   anywhere in the program (common.dynamic_scope_uses); at module level none anywhere in the
-  program (common.module_dynamic_uses, dir() at module level), and the module cannot be
+  program (common.module_dynamic_uses, dir() included), and the module cannot be
   imported by another: the program does not import `__main__` or itself, and no local module
   it imports mentions `__main__` or the script's name;
 - the right-hand side has no effect (effects.py): PURE parts (constants, names certainly
@@ -140,15 +140,9 @@ class _Scope:
             self.visiting.discard(name)
 
 
-def _dir_calls(node):
-    return [(n.lineno, "dir()") for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-            and n.func.id == "dir" and not n.args]
-
-
 def _module_refusal(tree, script):
     """Why module-level stores may be read by code we cannot see, or ''."""
-    module_code = ast.Module([s for s in user_code(tree).body if not isinstance(s, NESTED)], [])
-    dynamic = module_dynamic_uses(tree) + _dir_calls(module_code)
+    dynamic = module_dynamic_uses(tree)
     if dynamic:
         return f"module globals are reached dynamically ({describe_dynamic(dynamic)})"
     stem = os.path.splitext(os.path.basename(script))[0]
@@ -168,7 +162,7 @@ def _module_refusal(tree, script):
 
 
 def _function_refusal(fn, frames):
-    dynamic = frames or dynamic_scope_uses(fn) + _dir_calls(fn)
+    dynamic = frames or dynamic_scope_uses(fn)
     return f"its variables are reached dynamically ({describe_dynamic(dynamic)})" if dynamic else ""
 
 

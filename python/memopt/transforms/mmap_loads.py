@@ -13,8 +13,8 @@ Safety condition (the load is left alone, with the reason in the report, when no
   parameter of one of the program's functions it is passed to): no item or attribute store,
   no augmented assignment, no in-place method (sort, fill, resize, put, itemset, partition,
   setfield, byteswap), no `out=` argument, not a ufunc's positional output, not the first
-  argument of np.copyto/put/place/putmask/fill_diagonal/random.shuffle, and not passed with
-  `copy=False` (which asks a library to work in place);
+  argument of np.copyto/put/place/putmask/fill_diagonal/random.shuffle; and no `copy=False`
+  anywhere in the program (it asks a library, or an estimator built with it, to work in place);
 - a write nobody can see statically (inside a library) raises ValueError("assignment
   destination is read-only") instead of changing the array: the run fails, which the
   differential check catches — it never silently changes a result;
@@ -127,6 +127,8 @@ class _Writes:
 
     def _use(self, node, depth):
         line = getattr(node, "lineno", "?")
+        if isinstance(self.parents.get(node), ast.AugAssign) and self.parents[node].target is node:
+            return f"augmented assignment (line {line})"  # x += 1 writes an ndarray in place
         if not isinstance(node.ctx, ast.Load):
             return ""  # a rebinding of the name is not a write to the array
         top = self._view_top(node)
@@ -150,9 +152,6 @@ class _Writes:
         return ""
 
     def _argument(self, call, position, depth, line):
-        if any(k.arg == "copy" and isinstance(k.value, ast.Constant) and k.value.value is False
-               for k in call.keywords):
-            return f"passed with copy=False (line {line})"
         name = self._numpy(call.func)
         if name in NUMPY_INPLACE and position == 0:
             return f"np.{name}() writes its first argument (line {line})"
@@ -250,4 +249,8 @@ def _refusal(tree, scope, st, numpy):
     captured = module_level or any(isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names
                                    for n in ast.walk(scope))
     code = user_code(tree) if captured else scope  # a global may be written in any function
+    in_place = next((k for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "copy"
+                     and isinstance(k.value, ast.Constant) and k.value.value is False), None)
+    if in_place:  # StandardScaler(copy=False).fit(x): the object given copy=False works in place
+        return f"copy=False asks a library to work in place (line {in_place.value.lineno})"
     return _Writes(tree, code, numpy).why({name}) or _file_writes(tree, call.args[0])
