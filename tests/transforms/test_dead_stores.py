@@ -1,12 +1,16 @@
 """dead-data's unread stores (dead_stores.py, effects.py): removed when nothing reads the name and
 its value has no effect; kept, with the output unchanged, for every way a read or an effect can
 hide. Each case runs the original and the rewritten program (test_soundness's helper)."""
+import ast
+import subprocess
+
 import pytest
 
 from memopt.transforms import dead_data, dead_stores
 from memopt.transforms.common import read_program
 from test_soundness import assert_same_or_refused
 
+PY = "/usr/bin/python3"
 CSV = {"t.csv": "a,b\n1,2\n3,4\n"}
 
 
@@ -173,3 +177,35 @@ def test_a_large_kept_store_is_reported_from_the_profile(tmp_path):
     assert any("unread store kept: unused = rng.random(10 ** 6) (line 3, 8.0 MB" in n and "calls" in n
                for n in notes), notes
     assert dead_stores.profile_line_sizes(profile, str(script), source) == {3: 8_000_000}
+
+
+def _profile(line, code, size=16_000_000):
+    return {"peak": {"top_lines": [{"file": "/baseline/app.py", "line": line, "code": code, "bytes": size}]}}
+
+
+@pytest.mark.parametrize("program, released", [
+    ("import numpy as np\nrng = np.random.default_rng(0)\nunused = rng.random(2_000_000)\nprint(rng.random())\n", True),
+    # a resource: releasing it early would close the file early
+    ("out = open('o.txt', 'w')\nunused = open('o.txt', 'a')\nprint(1)\n", False),
+    # code run at release: a __del__ would run earlier
+    ("class Big:\n    def __del__(self):\n        print('freed')\ndef make():\n    return Big()\n"
+     "unused = make()\nprint('end')\n", False),
+])
+def test_a_large_unread_result_is_released_at_once_unless_a_finalizer_could_see_it(tmp_path, program, released):
+    (tmp_path / "in").mkdir()
+    script = tmp_path / "in" / "app.py"
+    script.write_text(program)
+    line = next(i for i, text in enumerate(program.splitlines(), 1) if text.startswith("unused ="))
+    source, tree = read_program(str(script))
+    changes, notes = [], []
+    dead_stores.remove_dead_stores(tree, str(script), source, _profile(line, program.splitlines()[line - 1]),
+                                   changes, notes, dead_data._release_rule(tree))
+    if released:
+        assert any("is released at once" in c and "16.0 MB" in c for c in changes), changes
+        rewritten = tmp_path / "rewritten.py"
+        rewritten.write_text(ast.unparse(tree))
+        assert "\nrng.random(2000000)\n" in rewritten.read_text()
+        run = lambda p: subprocess.run([PY, str(p)], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+        assert run(rewritten) == run(script)
+    else:
+        assert not changes and any("not released at once" in n for n in notes), notes

@@ -146,6 +146,18 @@ def _finalizers(tree):
     return ""
 
 
+def _release_rule(tree):
+    """value -> '' when releasing it earlier has no visible effect (the `del` condition), else why."""
+    finalizer = _finalizers(tree)
+    makers = _resource_makers(user_code(tree))
+
+    def why(value):
+        if finalizer:
+            return f"the program has code run at release ({finalizer})"
+        return "" if _large_value(value, makers) else "it may be a resource (a file, a socket, a pool, ...)"
+    return why
+
+
 def _insert_dels(body, excluded, changes, where, makers=RESOURCE_CALLS):
     """Adds `del NAME` after the last top-level statement of `body` that mentions NAME."""
     mentions = [_names_in(s) for s in body]
@@ -426,7 +438,7 @@ def run(script, outdir, profile=None):
     report = Report("dead-data")
     source, tree = read_program(script)
     changes, notes = [], []
-    dead_stores.remove_dead_stores(tree, script, source, profile, changes, notes)
+    dead_stores.remove_dead_stores(tree, script, source, profile, changes, notes, _release_rule(tree))
     _fill_empty_bodies(tree)
     if uses_dynamic_scope(tree):
         changes.append("imports kept: the program reads names dynamically")

@@ -20,6 +20,13 @@ Safety condition (each part refused, the program left alone, when not shown):
   completes is unchanged, a run that would have raised there may now go on (a numpy warning
   that expression would have printed on stderr is not printed either).
 A store removed may make another name unread (`a = [...]; b = a`): repeated to a fixpoint.
+
+Large unread values made by code with an effect (`result = heavy(x)`, result never read)
+cannot be removed, but need not live until the end of their scope: when the probe saw the
+line hold at least 1 MB at the peak, `result = heavy(x)` becomes `heavy(x)` — the call and all
+its effects stay, the value is released as soon as it is made — under dead-data's condition
+for `del` (not a resource such as a file, socket or pool, nor made by a program function that
+makes one; no `__del__`, weakref or gc in the program; the name unread as above).
 """
 from __future__ import annotations
 
@@ -192,7 +199,7 @@ def _in_handler_reach(ancestors):
                for a in ancestors)
 
 
-def _one_pass(tree, scope, module_level, sizes, changes, kept, effects):
+def _one_pass(tree, scope, module_level, sizes, changes, kept, effects, release):
     """Removes the unread stores of `scope` whose value has no effect; True when any was."""
     s = _Scope(tree, scope, effects)
     where = "" if module_level else f", in {scope.name}()"
@@ -214,8 +221,15 @@ def _one_pass(tree, scope, module_level, sizes, changes, kept, effects):
                 "it may raise, and a caller could catch the exception"
         if effect not in (PURE, RAISES):
             if size >= LARGE_BYTES:
-                kept.append(f"unread store kept: {text} (line {st.lineno}{where}, {size / 1e6:.1f} MB at the "
-                            f"probe's peak): {effect}")
+                released = _release(st, block, release, f"{text} (line {st.lineno}{where})", size, changes)
+                if not released:
+                    kept.append(f"unread store kept: {text} (line {st.lineno}{where}, {size / 1e6:.1f} MB at the "
+                                f"probe's peak): {effect}")
+                elif released is not True:
+                    kept.append(f"unread store kept: {text} (line {st.lineno}{where}, {size / 1e6:.1f} MB at the "
+                                f"probe's peak): {effect}; its result is not released at once: {released}")
+                if released is True:
+                    return True
             continue
         why = "its value has no effect" if effect is PURE else \
             "its value has no effect but possibly raising, at module level outside try/with"
@@ -224,6 +238,23 @@ def _one_pass(tree, scope, module_level, sizes, changes, kept, effects):
         block.remove(st)
         return True
     return False
+
+
+def _release(st, block, release, what, size, changes):
+    """An unread name bound to a large value made by code with an effect: the code is kept as
+    an expression statement and the value is released at once, not when the scope ends.
+    Same condition as dead-data's `del` (release(value) says why not: a resource, finalizers).
+    True when done, else the reason (None: no release rule given)."""
+    if release is None:
+        return None
+    why = release(st.value) if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) else \
+        "the value is unpacked (that iterates it)"
+    if why:
+        return why
+    block[block.index(st)] = ast.copy_location(ast.Expr(st.value), st)
+    changes.append(f"unread store {what}: the name is never read; the call is kept and its result "
+                   f"({size / 1e6:.1f} MB at the probe's peak) is released at once instead of when its scope ends")
+    return True
 
 
 def _locals(fn):
@@ -247,8 +278,10 @@ def profile_line_sizes(profile, script, source):
     return out
 
 
-def remove_dead_stores(tree, script, source, profile, changes, notes):
-    """Removes unread stores whose value has no effect (the module docstring's condition)."""
+def remove_dead_stores(tree, script, source, profile, changes, notes, release=None):
+    """Removes unread stores whose value has no effect (the module docstring's condition);
+    with `release` (value -> '' or why not), a large unread value made by code with an
+    effect is released at once (_release)."""
     sizes = profile_line_sizes(profile, script, source)
     frames = [u for u in dynamic_scope_uses(user_code(tree)) if u[1].lstrip(".") in FRAME_ACCESS]
     kept = []
@@ -257,7 +290,7 @@ def remove_dead_stores(tree, script, source, profile, changes, notes):
     if refusal:
         notes.append(f"unread stores kept at module level: {refusal}")
     else:
-        while _one_pass(tree, tree, True, sizes, changes, kept, effects):
+        while _one_pass(tree, tree, True, sizes, changes, kept, effects, release):
             pass
     for fn in [n for n in ast.walk(user_code(tree)) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                and not n.name.startswith("_memopt")]:
@@ -266,6 +299,6 @@ def remove_dead_stores(tree, script, source, profile, changes, notes):
             if any(isinstance(n, ast.Assign) for n in ast.walk(fn)):
                 notes.append(f"unread stores kept in {fn.name}(): {refusal}")
             continue
-        while _one_pass(tree, fn, False, sizes, changes, kept, effects):
+        while _one_pass(tree, fn, False, sizes, changes, kept, effects, release):
             pass
     notes.extend(dict.fromkeys(kept))
