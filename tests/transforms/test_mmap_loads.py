@@ -108,6 +108,8 @@ def test_runtime_falls_back_to_np_load_for_what_it_cannot_map(tmp_path):
         assert load(np.load, f).shape == (0, 3)  # a file object: np.load itself
     with pytest.raises(FileNotFoundError):
         load(np.load, str(tmp_path / "missing.npy"))
+    with pytest.raises(IsADirectoryError):
+        load(np.load, str(tmp_path))  # not a regular file: np.load's own error
 
 
 def test_mapping_saves_the_pages_never_read(tmp_path):

@@ -7,7 +7,11 @@
   gets `usecols=[...]`, so the unread columns are never built;
 - copies never mutated (`b = a.copy()`, `np.array(a)`, `list(a)`, ...) become `b = a`
   (copies.py says when that is safe; the copies it keeps are listed with the reason);
-- modules the probe saw imported but never run are listed (removed when unused).
+- modules the probe saw imported but never run are listed (removed when unused);
+- stores never read are removed when their value has no effect, and a large unread value
+  made by code with an effect is released at once (dead_stores.py, effects.py say when);
+- `x = np.load(path)` of an array never written in place is memory-mapped read-only
+  (mmap_loads.py says when).
 
 Safety conditions (each refused, with the reason in the report, when not met):
 - imports: no name is read dynamically anywhere (globals(), eval, star imports, __all__);

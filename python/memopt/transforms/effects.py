@@ -32,7 +32,7 @@ RAISES = "raise"
 
 NUMERIC = {"const", "ndarray", "frame", "series", "value"}     # operators call no user code
 COPYABLE = {"list", "dict", "set", "ndarray", "array", "frame", "anyframe", "series"}
-ITERABLE = {"list", "tuple", "set", "dict", "range"}            # iterating cannot fail
+ITERABLE = {"list", "tuple", "set", "dict", "range"}            # iterating cannot fail, runs no user code
 NUMPY_MAKERS = {"zeros", "ones", "empty", "full", "arange", "linspace", "eye", "identity", "zeros_like",
                 "ones_like", "full_like", "empty_like", "loadtxt", "genfromtxt", "concatenate", "hstack",
                 "vstack", "column_stack", "stack", "sqrt", "exp", "log", "abs", "sum", "mean", "std", "var",
@@ -194,8 +194,8 @@ class Effects:
             return self._attribute(e)
         if isinstance(e, (ast.ListComp, ast.SetComp, ast.DictComp)):
             return self._comprehension(e)
-        if isinstance(e, ast.Lambda):
-            return PURE  # making a function runs none of it
+        if isinstance(e, ast.Lambda):  # making a function runs none of it, but its defaults
+            return worst(*[self.effect(d) for d in e.args.defaults + e.args.kw_defaults if d is not None])
         if isinstance(e, ast.Call):
             return self._call(e)
         return f"{type(e).__name__.lower()} {ast.unparse(e)[:40]!r}"
@@ -215,7 +215,7 @@ class Effects:
     def _operator(self, e):
         """Operators run the operands' own methods: only on known kinds, then they may raise."""
         if isinstance(e, ast.Subscript):
-            if self.kind(e.value) in ITERABLE | {"tuple"}:
+            if self.kind(e.value) in ITERABLE:
                 return worst(self.effect(e.value), self._index(e.slice), RAISES)
             return worst(self.effect(e.value), self._index(e.slice), self._known(e.value) or RAISES)
         if isinstance(e, ast.JoinedStr):
@@ -317,7 +317,7 @@ class Effects:
         if name in ("sorted", "set", "frozenset", "sum", "min", "max") and one is not None:
             return worst(self._iterate(one), RAISES if self._element_kind(one) else
                          f"{name}() of {ast.unparse(one)[:30]} compares or hashes elements of unknown type")
-        if name == "len" and one is not None and self.kind(one) in NUMERIC | COPYABLE | ITERABLE | {"tuple"}:
+        if name == "len" and one is not None and self.kind(one) in NUMERIC | COPYABLE | ITERABLE:
             return RAISES
         if name in ("abs", "float", "int", "str", "round", "bool", "repr") and e.args and \
                 not any(self._known(a) for a in e.args):

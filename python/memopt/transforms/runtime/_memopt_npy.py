@@ -6,14 +6,16 @@ numpy's magic string) is mapped read-only and returned as a plain ndarray view o
 the same values, dtype, shape and type as np.load gives, pages read only when touched, and
 any write raises "assignment destination is read-only". Anything else (a .npz or pickle
 file, an object array, which cannot be mapped, a file object, a missing file) is loaded by
-`load(file)` exactly as before, with its own result or error.
+`load(file)` exactly as before, with its own result or error; so is a path that is not a
+regular file (a FIFO: reading its magic first would consume it).
 """
 
 
 def _memopt_load_npy(load, file):
     import numpy as _memopt_np
-    if not isinstance(file, str) and not hasattr(file, "__fspath__"):
-        return load(file)
+    import os as _memopt_os
+    if not isinstance(file, str) and not hasattr(file, "__fspath__") or not _memopt_os.path.isfile(file):
+        return load(file)  # a file object, a FIFO (reading its magic would consume it), no file
     try:
         with open(file, "rb") as handle:
             magic = handle.read(6)
