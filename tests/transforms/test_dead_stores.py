@@ -209,3 +209,14 @@ def test_a_large_unread_result_is_released_at_once_unless_a_finalizer_could_see_
         assert run(rewritten) == run(script)
     else:
         assert not changes and any("not released at once" in n for n in notes), notes
+
+
+@pytest.mark.parametrize("patch", [
+    "np.zeros = lambda shape: print('patched') or 0",
+    "import builtins\nbuiltins.list = lambda x: print('patched') or []",
+])
+def test_store_kept_when_numpy_or_builtins_are_patched(tmp_path, patch):
+    report, text = assert_same_or_refused(tmp_path, dead_data, "import numpy as np\n" + patch + "\n"
+                                          "unused = np.zeros(3)\nalso = list([1])\nprint(np.__name__)\n")
+    assert kept(report, text, "unused = np.zeros(3)") or kept(report, text, "also = list([1])"), text
+    assert kept(report, text, "unused = np.zeros(3)" if "np.zeros" in patch else "also = list([1])"), text

@@ -129,3 +129,17 @@ def test_mapping_saves_the_pages_never_read(tmp_path):
                             check=True).stdout.split()
     assert original[0] == mapped[0] == "1000.0"
     assert int(original[1]) - int(mapped[1]) > 32_000, (original, mapped)
+
+
+def test_load_kept_inside_a_loop(tmp_path):
+    report, text = assert_same_or_refused(tmp_path, dead_data, """\
+        import numpy as np
+        kept = []
+        for _ in range(3):
+            x = np.load("d.npy")
+            kept.append(x)
+        print(sum(k.sum() for k in kept))
+        """, DATA)
+    said = report.changes if report else [text]
+    assert report is None or "_memopt_load_npy" not in text
+    assert any("np.load kept" in c and "inside a loop" in c for c in said), said

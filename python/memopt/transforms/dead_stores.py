@@ -203,12 +203,13 @@ def _one_pass(tree, scope, module_level, sizes, changes, kept, effects, release)
     """Removes the unread stores of `scope` whose value has no effect; True when any was."""
     s = _Scope(tree, scope, effects)
     where = "" if module_level else f", in {scope.name}()"
+    local = set() if module_level else _locals(scope)
     for st, block, ancestors in s.statements:
         if not isinstance(st, ast.Assign):
             continue
         names = _targets(st)
         if not names or any(n in s.reads or n.startswith("__") or n.lower().startswith("_memopt")
-                            or (not module_level and n not in _locals(scope)) for n in names):
+                            or (not module_level and n not in local) for n in names):
             continue
         s.current = st
         effect = s.effects.effect(st.value)

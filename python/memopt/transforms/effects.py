@@ -63,9 +63,13 @@ def module_aliases(tree, module):
                                                                      ast.AsyncFunctionDef, ast.Lambda,
                                                                      ast.ClassDef))
                  for n in bindings(scope, name) if n is not scope]
-        if every and all(isinstance(b, ast.Import) and all(a.name == module for a in b.names
-                                                            if (a.asname or a.name) == name) for b in every):
-            out.add(name)
+        patched = any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name
+                      and not isinstance(n.ctx, ast.Load) for n in ast.walk(tree)) or any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr")
+            and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == name for n in ast.walk(tree))
+        if every and not patched and all(isinstance(b, ast.Import) and all(
+                a.name == module for a in b.names if (a.asname or a.name) == name) for b in every):
+            out.add(name)  # np.zeros = f or setattr(np, ...) makes numpy's names the program's code
     return out
 
 
@@ -90,7 +94,11 @@ class Effects:
              for a in n.names} | {d.name for d in ast.walk(tree) if isinstance(d, (ast.FunctionDef, ast.ClassDef,
                                                                                      ast.AsyncFunctionDef))} | \
             {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
-        self.builtins = {b for b in dir(builtins) if b not in rebound}
+        patched = any((isinstance(n, ast.Name) and n.id == "__builtins__") or
+                      (isinstance(n, ast.Import) and any(a.name == "builtins" for a in n.names)) or
+                      (isinstance(n, ast.ImportFrom) and n.module == "builtins") for n in ast.walk(tree))
+        # a program that touches the builtins module may have replaced list, sorted, ...
+        self.builtins = set() if patched else {b for b in dir(builtins) if b not in rebound}
         self.bound_name = bound
         self.name_kind = kind
         self.local = {}  # comprehension variables: name -> kind

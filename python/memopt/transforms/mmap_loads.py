@@ -23,7 +23,9 @@ Safety condition (the load is left alone, with the reason in the report, when no
   rename, remove) is given the same path expression or the same constant path; a different
   expression naming the same file is not seen (it would change what a later read returns);
 - no code reaches the scope's variables by a computed name (eval, exec, ...: a write could
-  hide there).
+  hide there);
+- the load is not inside a loop: each live map holds a file descriptor (mmap duplicates it),
+  and a loop keeping thousands of arrays could run out of them where reading them did not.
 Measured (docs/optimize.md): the saving is the pages never touched; an array read whole
 costs the same RSS mapped (its pages are resident once read).
 """
@@ -211,6 +213,9 @@ def map_loads(tree, changes, notes):
                 continue
             if _owner(scope, st) is not scope:
                 continue
+            if _in_loop(scope, st):  # each live map holds a file descriptor: thousands could run out
+                notes.append(f"np.load kept: {ast.unparse(st)[:60]} (line {st.lineno}): inside a loop")
+                continue
             what = f"{ast.unparse(st.targets[0])} = {ast.unparse(call)} (line {st.lineno})"
             why = _refusal(tree, scope, st, numpy)
             if why:
@@ -224,6 +229,11 @@ def map_loads(tree, changes, notes):
     if done:
         helper = ast.parse(runtime_source("_memopt_npy.py"))
         insert_after_docstring_and_future(tree, [s for s in helper.body if not isinstance(s, ast.Expr)])
+
+
+def _in_loop(scope, st):
+    return any(isinstance(n, (ast.For, ast.AsyncFor, ast.While)) and any(m is st for m in ast.walk(n))
+               for n in ast.walk(scope))
 
 
 def _owner(scope, st):

@@ -25,6 +25,6 @@ def _memopt_load_npy(load, file):
         return load(file)
     try:
         mapped = load(file, mmap_mode="r")
-    except ValueError:  # Python objects in the dtype
+    except (ValueError, OSError):  # Python objects in the dtype; a file system that cannot map
         return load(file)
     return mapped.view(_memopt_np.ndarray) if isinstance(mapped, _memopt_np.memmap) else mapped
