@@ -61,6 +61,8 @@ def test_unread_stores_without_effect_are_removed(tmp_path):
     "def set_it():\n    global everything\n    everything = 1\nset_it()",
     "print(table.query('a > @everything.shape[0]'))",
     "import timeit\nprint(timeit.timeit('everything', setup='from __main__ import everything', number=1) >= 0)",
+    "import importlib\nprint(importlib.import_module('__main__').everything.shape)",
+    "import doctest\ndef f():\n    \"\"\"\n    >>> everything.shape\n    (2, 2)\n    \"\"\"\nprint(doctest.testmod())",
 ])
 def test_store_kept_when_read_by_a_name_we_cannot_see_as_a_load(tmp_path, reader):
     program = 'import pandas as pd\ntable = pd.read_csv("t.csv")\neverything = table.copy()\nprint(len(table))\n'

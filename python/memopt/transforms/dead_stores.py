@@ -10,8 +10,10 @@ Safety condition (each part refused, the program left alone, when not shown):
   exec, locals(), vars(), dir(), `__dict__`, computed getattr, and no frame introspection
   anywhere in the program (common.dynamic_scope_uses); at module level none anywhere in the
   program (common.module_dynamic_uses, dir() included), and the module cannot be
-  imported by another: the program does not import `__main__` or itself, and no local module
-  it imports mentions `__main__` or the script's name;
+  imported by another: the program does not import `__main__` or itself (nor give either name
+  to a call: importlib.import_module), nor doctest/pdb/code/IPython/runpy (they run code in
+  the module's globals), and no local module it imports mentions `__main__` or the script's
+  name;
 - the right-hand side has no effect (effects.py): PURE parts (constants, names certainly
   bound, displays of them, a copy of a list/dict/set/array/table) are removed in any scope;
   parts whose only possible effect is raising an exception (numpy/pandas arithmetic,
@@ -75,6 +77,10 @@ def _certain_binding(st, name):
 # pd.eval, numexpr.evaluate("2*a"), timeit.Timer("f(x)", setup="from __main__ import x") ...
 STRING_EVALUATORS = {"query", "eval", "evaluate", "exec", "compile", "run", "runctx", "timeit", "Timer",
                      "repeat", "execute"}
+
+
+# modules that run code in the module's globals: doctest's examples, pdb, code.interact
+REFLECTIVE = {"doctest", "pdb", "code", "IPython", "runpy"}
 
 
 def _string_reads(node):
@@ -158,6 +164,11 @@ def _module_refusal(tree, script):
             names = [a.name for a in n.names] + ([n.module] if isinstance(n, ast.ImportFrom) and n.module else [])
             if any(x.split(".")[0] in ("__main__", stem) for x in names):
                 return f"the program imports its own module (line {n.lineno})"
+            if any(x.split(".")[0] in REFLECTIVE for x in names):
+                return f"it imports {names[0]}, which runs code in the module's globals (line {n.lineno})"
+        if isinstance(n, ast.Call) and any(isinstance(a, ast.Constant) and a.value in ("__main__", stem)
+                                           for a in n.args + [k.value for k in n.keywords]):
+            return f"{ast.unparse(n.func)}() is given the module's name (line {n.lineno})"  # import_module
     for name, path in local_modules(script).items():
         files = [path] if os.path.isfile(path) else [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs
                                                      if f.endswith(".py")]
