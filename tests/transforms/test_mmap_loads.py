@@ -143,3 +143,16 @@ def test_load_kept_inside_a_loop(tmp_path):
     said = report.changes if report else [text]
     assert report is None or "_memopt_load_npy" not in text
     assert any("np.load kept" in c and "inside a loop" in c for c in said), said
+
+
+def test_a_view_of_a_load_is_mapped_and_its_writes_keep_it(tmp_path):
+    report, text = assert_same_or_refused(tmp_path, dead_data, """\
+        import numpy as np
+        head = np.load("d.npy")[:2]
+        col = np.load("d.npy").T[0]
+        col[0] = 7
+        print(head.sum(), col)
+        """, DATA)
+    assert "head = _memopt_load_npy(np.load, 'd.npy')[:2]" in text
+    assert "col = np.load('d.npy').T[0]" in text
+    assert any("np.load kept: col = " in c and "item or attribute assignment" in c for c in report.changes)

@@ -1,7 +1,8 @@
 """dead-data: arrays loaded whole and never written are mapped instead. `x = np.load(path)`
-becomes `x = _memopt_load_npy(np.load, path)` (runtime/_memopt_npy.py, inlined): a .npy file
-is memory-mapped read-only and handed over as a plain ndarray view of the map, so only the
-pages the program touches are read; any other file is loaded as before.
+(also a view of it: `x = np.load(path)[:1000]`, `.T`, `.reshape(...)`) becomes
+`x = _memopt_load_npy(np.load, path)` (runtime/_memopt_npy.py, inlined): a .npy file is
+memory-mapped read-only and handed over as a plain ndarray view of the map, so only the pages
+the program touches are read; any other file is loaded as before.
 
 Safety condition (the load is left alone, with the reason in the report, when not shown):
 - values are bit-identical (the same bytes of the same file), and so are dtype, shape and
@@ -207,28 +208,39 @@ def map_loads(tree, changes, notes):
     done = 0
     for scope in scopes:
         for st in [s for s in ast.walk(scope) if isinstance(s, ast.Assign)]:
-            call = st.value
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "load"
-                    and isinstance(call.func.value, ast.Name) and call.func.value.id in numpy):
-                continue
-            if _owner(scope, st) is not scope:
+            call = _load_under(st.value, numpy)
+            if call is None or _owner(scope, st) is not scope:
                 continue
             if _in_loop(scope, st):  # each live map holds a file descriptor: thousands could run out
                 notes.append(f"np.load kept: {ast.unparse(st)[:60]} (line {st.lineno}): inside a loop")
                 continue
-            what = f"{ast.unparse(st.targets[0])} = {ast.unparse(call)} (line {st.lineno})"
-            why = _refusal(tree, scope, st, numpy)
+            what = f"{ast.unparse(st.targets[0])} = {ast.unparse(st.value)[:60]} (line {st.lineno})"
+            why = _refusal(tree, scope, st, call, numpy)
             if why:
                 notes.append(f"np.load kept: {what}: {why}")
                 continue
-            st.value = ast.copy_location(ast.Call(ast.Name("_memopt_load_npy", ast.Load()),
-                                                  [call.func, call.args[0]], []), call)
+            call.func, call.args = ast.Name("_memopt_load_npy", ast.Load()), [call.func, call.args[0]]
             changes.append(f"{what} maps the .npy file read-only instead of reading it whole: "
                            f"{st.targets[0].id} is never written in place")
             done += 1
     if done:
         helper = ast.parse(runtime_source("_memopt_npy.py"))
         insert_after_docstring_and_future(tree, [s for s in helper.body if not isinstance(s, ast.Expr)])
+
+
+def _load_under(value, numpy):
+    """The np.load call `value` is, or is a view of (np.load(p)[:1000], np.load(p).T), or None."""
+    while True:
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "load" \
+                and isinstance(value.func.value, ast.Name) and value.func.value.id in numpy:
+            return value
+        if isinstance(value, ast.Subscript) or (isinstance(value, ast.Attribute) and value.attr in VIEW_ATTRIBUTES):
+            value = value.value
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                value.func.attr in VIEW_METHODS - {"__getitem__"}:
+            value = value.func.value
+        else:
+            return None
 
 
 def _in_loop(scope, st):
@@ -245,8 +257,7 @@ def _owner(scope, st):
     return scope
 
 
-def _refusal(tree, scope, st, numpy):
-    call = st.value
+def _refusal(tree, scope, st, call, numpy):
     if len(call.args) != 1 or call.keywords or isinstance(call.args[0], ast.Starred):
         return "arguments other than one path (mmap_mode, allow_pickle, ...)"
     if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name):
