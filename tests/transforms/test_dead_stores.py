@@ -222,3 +222,15 @@ def test_store_kept_when_numpy_or_builtins_are_patched(tmp_path, patch):
                                           "unused = np.zeros(3)\nalso = list([1])\nprint(np.__name__)\n")
     assert kept(report, text, "unused = np.zeros(3)") or kept(report, text, "also = list([1])"), text
     assert kept(report, text, "unused = np.zeros(3)" if "np.zeros" in patch else "also = list([1])"), text
+
+
+def test_a_value_that_may_warn_is_kept_when_the_program_handles_warnings(tmp_path):
+    report, text = assert_same_or_refused(tmp_path, dead_data, """\
+        import logging
+        import numpy as np
+        logging.captureWarnings(True)
+        zero = np.zeros(3)
+        ratio = zero / zero
+        print(zero.sum())
+        """)
+    assert kept(report, text, "ratio = zero / zero"), text

@@ -20,7 +20,9 @@ Safety condition (each part refused, the program left alone, when not shown):
   subscripts, astype, comprehensions over known kinds, sorted over numbers ...) only at
   module level outside any `try`/`with`, where an exception ends the program: a run that
   completes is unchanged, a run that would have raised there may now go on (a numpy warning
-  that expression would have printed on stderr is not printed either).
+  that expression would have printed on stderr is not printed either; when the program
+  touches warnings at all — the warnings module, captureWarnings, np.seterr/seterrcall/
+  errstate — such values are kept, since a warning could be logged, called back or raised).
 A store removed may make another name unread (`a = [...]; b = a`): repeated to a fixpoint.
 
 Large unread values made by code with an effect (`result = heavy(x)`, result never read)
@@ -231,6 +233,8 @@ def _one_pass(tree, scope, module_level, sizes, changes, kept, effects, release)
         if effect is RAISES and not (module_level and not _in_handler_reach(ancestors)):
             effect = "it may raise, and an exception here could be caught" if module_level else \
                 "it may raise, and a caller could catch the exception"
+        elif effect is RAISES and effects.warnings_handled:
+            effect = f"it may raise or warn, and the program handles warnings (line {effects.warnings_handled})"
         if effect not in (PURE, RAISES):
             if size >= LARGE_BYTES:
                 released = _release(st, block, release, f"{text} (line {st.lineno}{where})", size, changes)

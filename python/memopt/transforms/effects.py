@@ -48,6 +48,7 @@ NUMERIC_METHODS = {"sum", "mean", "std", "var", "min", "max", "median", "prod", 
                    "any", "all", "abs", "nunique", "unique", "isna", "notna", "to_list", "tolist", "astype"}
 NUMERIC_ATTRIBUTES = {"shape", "dtype", "ndim", "size", "nbytes", "T", "values", "columns", "index", "real",
                       "imag", "empty", "itemsize"}
+WARNING_HOOKS = {"warnings", "captureWarnings", "seterr", "seterrcall", "errstate", "showwarning"}
 TYPE_NAMES = {"float", "int", "bool", "complex", "str"}
 NUMPY_TYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
                "uint32", "uint64", "bool_", "double", "single", "intp", "complex64", "complex128"}
@@ -99,6 +100,10 @@ class Effects:
                       (isinstance(n, ast.ImportFrom) and n.module == "builtins") for n in ast.walk(tree))
         # a program that touches the builtins module may have replaced list, sorted, ...
         self.builtins = set() if patched else {b for b in dir(builtins) if b not in rebound}
+        # a warning a removed expression would have issued may be logged or raised: seen?
+        self.warnings_handled = next((n.lineno for n in ast.walk(tree) if (isinstance(n, ast.Name) and n.id in
+                                      WARNING_HOOKS) or (isinstance(n, ast.Attribute) and n.attr in WARNING_HOOKS)
+                                      or (isinstance(n, ast.alias) and n.name.split(".")[0] in WARNING_HOOKS)), 0)
         self.bound_name = bound
         self.name_kind = kind
         self.local = {}  # comprehension variables: name -> kind
