@@ -57,7 +57,7 @@ def test_copies_never_mutated_become_the_original(tmp_path):
     ("print(id(b) == id(a))", "passed to id()"),
     ("helper = max; helper(b.tolist()); sorted(b.ravel()); print(b is a)", "compare"),
     ("v = b.reshape(-1); v[0] = 1", "assign"),
-    ("len(kept.copy()); store = {'k': kept}", "dict"),
+    ("len(kept.copy()); store = {'k': kept}; print(len(store))", "dict"),
     ("unknown = print; unknown(b)", "passed to unknown()"),
 ])
 def test_copy_kept_when_mutated_or_leaked(tmp_path, mutation, why):

@@ -149,6 +149,8 @@ def uses_dynamic_scope(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id in {"globals", "locals", "vars", "eval", "exec", "__import__"}:
             return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dir" and not node.args:
+            return True  # dir() lists the names imports bind
         if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
             return True
         if isinstance(node, ast.Name) and node.id == "__all__":
@@ -255,13 +257,14 @@ def dynamic_scope_uses(node):
     [(line, what)]. eval/exec/locals()/globals()/vars()/breakpoint(), `__dict__`,
     getattr/setattr/delattr/hasattr with a name that is not a constant string, frame
     introspection (sys._getframe, inspect.currentframe, f_locals, ...), `import *`, and
-    `sys.modules` other than in a membership test (a module reaches its globals through it)."""
+    `sys.modules` other than in a membership test (a module reaches its globals through it),
+    and dir() without an argument (it lists the scope's names)."""
     found = []
     parents = {c: p for p in ast.walk(node) for c in ast.iter_child_nodes(p)}
     for n in ast.walk(node):
         line = getattr(n, "lineno", 0)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
-            if n.func.id in SCOPE_READERS:
+            if n.func.id in SCOPE_READERS or (n.func.id == "dir" and not n.args):
                 found.append((line, f"{n.func.id}()"))
             elif n.func.id in NAMED_ACCESS and (len(n.args) < 2 or not (
                     isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str))):

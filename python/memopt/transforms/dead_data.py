@@ -7,7 +7,11 @@
   gets `usecols=[...]`, so the unread columns are never built;
 - copies never mutated (`b = a.copy()`, `np.array(a)`, `list(a)`, ...) become `b = a`
   (copies.py says when that is safe; the copies it keeps are listed with the reason);
-- modules the probe saw imported but never run are listed (removed when unused).
+- modules the probe saw imported but never run are listed (removed when unused);
+- stores never read are removed when their value has no effect, and a large unread value
+  made by code with an effect is released at once (dead_stores.py, effects.py say when);
+- `x = np.load(path)` of an array never written in place is memory-mapped read-only
+  (mmap_loads.py says when).
 
 Safety conditions (each refused, with the reason in the report, when not met):
 - imports: no name is read dynamically anywhere (globals(), eval, star imports, __all__);
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import ast
 
-from . import copies
+from . import copies, dead_stores, mmap_loads
 from .common import FRAME_ACCESS, PassRefused, Report, bindings, describe_dynamic, dynamic_scope_uses, \
     module_dynamic_uses, prepare_outdir, probe_never_ran, read_program, unparse, user_code, uses_dynamic_scope, \
     write_program
@@ -146,6 +150,18 @@ def _finalizers(tree):
                 (getattr(n, "module", None) or a.name).split(".")[0] in ("weakref", "gc") for a in n.names):
             return f"weakref/gc imported (line {n.lineno})"
     return ""
+
+
+def _release_rule(tree):
+    """value -> '' when releasing it earlier has no visible effect (the `del` condition), else why."""
+    finalizer = _finalizers(tree)
+    makers = _resource_makers(user_code(tree))
+
+    def why(value):
+        if finalizer:
+            return f"the program has code run at release ({finalizer})"
+        return "" if _large_value(value, makers) else "it may be a resource (a file, a socket, a pool, ...)"
+    return why
 
 
 def _insert_dels(body, excluded, changes, where, makers=RESOURCE_CALLS):
@@ -427,14 +443,16 @@ def _add_usecols(tree, changes, notes):
 def run(script, outdir, profile=None):
     report = Report("dead-data")
     source, tree = read_program(script)
-    changes = []
+    changes, notes = [], []
+    dead_stores.remove_dead_stores(tree, script, source, profile, changes, notes, _release_rule(tree))
+    _fill_empty_bodies(tree)
     if uses_dynamic_scope(tree):
         changes.append("imports kept: the program reads names dynamically")
     else:
         tree = _remove_unused_imports(tree, changes)
-    notes = []
     _add_usecols(tree, changes, notes)
     copies.remove_unneeded_copies(tree, changes, notes)
+    mmap_loads.map_loads(tree, changes, notes)
     _insert_dels_everywhere(tree, changes, notes)
     never = probe_never_ran(profile, tree)
     if never:
