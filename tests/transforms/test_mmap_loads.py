@@ -154,5 +154,5 @@ def test_a_view_of_a_load_is_mapped_and_its_writes_keep_it(tmp_path):
         print(head.sum(), col)
         """, DATA)
     assert "head = _memopt_load_npy(np.load, 'd.npy')[:2]" in text
-    assert "col = np.load('d.npy').T[0]" in text
+    assert "col = np.load('d.npy').T[0]" in text or 'col = np.load("d.npy").T[0]' in text  # kept as written
     assert any("np.load kept: col = " in c and "item or attribute assignment" in c for c in report.changes)
