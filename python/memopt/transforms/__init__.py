@@ -38,7 +38,7 @@ PASSES = (
     Pass("lazy-imports", 3, REWRITE, "lazy_imports",
          "modules whose code never ran are not loaded; re-exporting packages skip their bodies"),
     Pass("dead-data", 3, REWRITE, "dead_data",
-         "unused imports, data alive after its last use, unread CSV columns, needless copies"),
+         "unused imports and stores, data alive after its last use, unread CSV columns, needless copies, .npy loads mapped read-only"),
     Pass("flatten", 4, REWRITE, "flatten",
          "pandas replaced by an inlined stand-in; local helper modules inlined"),
     Pass("flags", 5, LAUNCHER, "flags",
