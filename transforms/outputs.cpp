@@ -1,5 +1,7 @@
 #include "transforms/outputs.h"
 
+#include "transforms/timings.h"
+
 #include "common/error.h"
 #include "common/paths.h"
 
@@ -178,7 +180,37 @@ std::string same_outputs(const std::map<std::string, Content>& expected, const s
     return "";
 }
 
+// Whether `actual` shows the text of `expected`: the same bytes, or, when the reference's
+// timings vary, the same text with timings masked.
+bool same_text(const Content& expected, const Content& actual) {
+    if (actual.sha256 == expected.sha256) return true;
+    return expected.timings_vary && actual.size == actual.head.size() &&
+           mask_timings(expected.head) == mask_timings(actual.head);
+}
+
+bool only_timings_differ(const std::vector<Observation>& refs, Content Observation::*which) {
+    bool differ = false;
+    for (const Observation& r : refs) {
+        const Content& c = r.*which;
+        if (c.size != c.head.size()) return false; // beyond the kept MiB: not masked
+        if (c.sha256 != (refs[0].*which).sha256) differ = true;
+    }
+    if (!differ) return false;
+    const std::string first = mask_timings((refs[0].*which).head);
+    return std::all_of(refs.begin(), refs.end(), [&](const Observation& r) { return mask_timings((r.*which).head) == first; });
+}
+
 } // namespace
+
+bool mark_varying_timings(std::vector<Observation>& references) {
+    bool marked = false;
+    for (Content Observation::*which : {&Observation::out, &Observation::err}) {
+        if (!only_timings_differ(references, which)) continue;
+        for (Observation& r : references) (r.*which).timings_vary = true;
+        marked = true;
+    }
+    return marked;
+}
 
 // Under -I, -E or -S the hook cannot load (they hide PYTHONPATH or site): the run's figures
 // and writes outside are then unknown, so a reference with figures cannot be matched.
@@ -189,8 +221,8 @@ std::string difference(const Observation& expected, const Observation& actual, b
     if (actual.status != expected.status)
         return fmt::format("exit status {} instead of {}{}", actual.status, expected.status,
                            actual.err_tail.empty() ? "" : ": " + actual.err_tail);
-    if (actual.out.sha256 != expected.out.sha256) return "stdout " + where_differs(expected.out, actual.out);
-    if (compare_stderr && actual.err.sha256 != expected.err.sha256) return "stderr " + where_differs(expected.err, actual.err);
+    if (!same_text(expected.out, actual.out)) return "stdout " + where_differs(expected.out, actual.out);
+    if (compare_stderr && !same_text(expected.err, actual.err)) return "stderr " + where_differs(expected.err, actual.err);
     if (std::string why = same_outputs(expected.files, actual.files); !why.empty()) return why;
     if (hook_missing) return "";
     if (std::string why = same_outputs(expected.figures, actual.figures); !why.empty()) return why;

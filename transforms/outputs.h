@@ -21,6 +21,9 @@ struct Content {
     std::uintmax_t size = 0;
     std::string head;
     bool deleted = false;
+    // Set on the reference runs' stdout/stderr when they differ only in timings (timings.h):
+    // such an output is then compared with its timings masked.
+    bool timings_vary = false;
 };
 
 struct Observation {
@@ -57,6 +60,11 @@ std::vector<std::string> observable_outputs(const Observation& run, bool compare
 // "" when `actual` shows what `expected` shows, else the first difference, naming the output
 // ("stdout line 3: expected ..., got ...", "pred.csv: line 1 ...", "did not write out.csv").
 std::string difference(const Observation& expected, const Observation& actual, bool compare_stderr);
+
+// Marks the references' stdout and stderr `timings_vary` when they differ between the runs
+// only in the timings they print (timings.h; the whole output within the kept first MiB).
+// Returns whether it marked any.
+bool mark_varying_timings(std::vector<Observation>& references);
 
 // "" when every reference run shows the same; else which output varies between which runs.
 std::string variation(const std::vector<Observation>& references, bool compare_stderr);

@@ -66,6 +66,7 @@ Comparison Verifier::establish(const Program& baseline, const std::string& what)
         c.method = "check";
         return c;
     }
+    const bool timings_masked = mark_varying_timings(references_);
     const std::string varies = variation(references_, options_.compare_stderr);
     if (!varies.empty())
         throw Error(fmt::format("{}'s output varies between runs ({}; {}): no rewrite of it can be proven to behave the "
@@ -73,6 +74,10 @@ Comparison Verifier::establish(const Program& baseline, const std::string& what)
                                 what, varies, seeds_used(options_.reference_runs)));
     c.outputs = observable_outputs(references_.front(), options_.compare_stderr);
     c.method = c.outputs.empty() ? "exit status only" : "outputs";
+    if (timings_masked)
+        c.note = "the timings the program prints (numbers with a time unit, and the numbers of lines saying "
+                 "time/took/elapsed/duration/done in) differ between its own runs: they are masked, the rest of "
+                 "its output is compared byte for byte";
     if (c.outputs.empty())
         c.note = "the program shows no output (no stdout, no file written or deleted, no figure): candidates are "
                  "compared by their exit status only and are not proven identical; give --check CMD to say what to compare";

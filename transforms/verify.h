@@ -32,7 +32,7 @@ struct VerifyOptions {
 struct Comparison {
     std::string method;               // "outputs", "check" or "exit status only"
     std::vector<std::string> outputs; // the reference's outputs compared ("stdout", "pred.csv", ...)
-    std::string note;                 // "" or why an accepted candidate is not proven identical
+    std::string note;                 // "" or what the comparison leaves out (masked timings, or why it proves nothing)
     std::string sandbox;              // Sandbox::summary()
 };
 
