@@ -1,11 +1,18 @@
-"""python3 -m memopt.transforms PASS SCRIPT OUT_DIR [--profile P] [--launcher JSON]
+"""python3 -m memopt.transforms PASS SCRIPT OUT_DIR [--profile P] [--launcher JSON] [--select IDS]
 python3 -m memopt.transforms copy SCRIPT OUT_DIR     (the program and its local modules, unchanged)
 python3 -m memopt.transforms --list-json             (the pass table, PASSES in __init__.py)
 
 Prints the pass's report as one JSON object on stdout; exit status 0 also when the pass
-refused (applied=false, reason given), 2 on bad usage."""
+refused (applied=false, reason given), 2 on bad usage.
+
+Candidates (docs/optimize.md, "Candidate-subset search"): a rewrite pass may list the edits it
+can make as `candidates` in its report ([{"id", "estimated_saving_bytes", "what"}], largest
+saving first) and take `--select ID1,ID2,...` (`--select ""`: none) to write a program applying
+only those. The selection reaches the pass's run() as the keyword `select` (a list of ids;
+absent: every candidate) only when run() declares that parameter; other passes never see it."""
 import argparse
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -24,6 +31,7 @@ def parse(argv):
     parser.add_argument("outdir")
     parser.add_argument("--profile")
     parser.add_argument("--launcher", help="launcher passes: JSON {\"python_flags\": [...], \"env\": {...}}")
+    parser.add_argument("--select", help="rewrite passes with candidates: comma-separated ids to apply (\"\": none)")
     return parser.parse_args(argv)
 
 
@@ -50,8 +58,14 @@ def run_pass(args):
     entry = find(args.pass_name)
     module = importlib.import_module(f".{entry.module}", __package__)
     extra = json.loads(args.launcher or "{}") if entry.kind == LAUNCHER else read_profile(args.profile)
+    kwargs = {}
+    if args.select is not None:
+        if "select" not in inspect.signature(module.run).parameters:
+            print(f"memopt.transforms: pass {entry.name} has no candidates to select (--select)", file=sys.stderr)
+            sys.exit(2)
+        kwargs["select"] = [i for i in args.select.split(",") if i]
     try:
-        return module.run(args.script, args.outdir, extra)
+        return module.run(args.script, args.outdir, extra, **kwargs)
     except PassRefused as e:
         return Report(entry.name, reason=str(e))
 
@@ -66,7 +80,10 @@ def main(argv=None):
         print(f"{args.script}: no such file", file=sys.stderr)
         return 2
     report = copy_program(args.script, args.outdir) if args.pass_name == COPY else run_pass(args)
-    json.dump(report.as_dict(), sys.stdout)
+    result = report.as_dict()
+    if getattr(report, "candidates", None) and "candidates" not in result:
+        result["candidates"] = list(report.candidates)  # a Report that carries them as an attribute
+    json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0
 
