@@ -31,9 +31,9 @@ namespace {
 bool g_quiet = false;
 int g_planned_runs = 0; // runs made so far plus those the loop still expects (plan_runs)
 
-// One line on stderr; a line announcing a step ("memopt optimize: step 3 flags ...") ends with the estimate of
-// what is left: `[12/30 runs, ~40 s left]`, from the runs planned and the mean wall time of
-// the runs made so far (transforms/measure.h's tally).
+// One line on stderr; a line announcing a step ("memopt optimize: step 3 flags ...") ends
+// with the estimate of what is left, `[12/30 runs, ~40 s left]`: the runs planned and the
+// mean wall time of the program runs made so far (transforms/measure.h's tally).
 void progress(const std::string& text) {
     if (g_quiet) return;
     const RunTally tally = run_tally();
