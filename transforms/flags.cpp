@@ -173,7 +173,8 @@ PassReport search_launcher(const PassInfo& pass, const PassInput& input) {
         own->establish(input.program, input.program.path.string());
     }
     Verifier& verifier = input.verifier ? *input.verifier : *own;
-    Search search{input.program, input.current_screen_peak ? input.current_screen_peak : verifier.reference_peak(), input.current_peak_runs, false, {}};
+    const std::uint64_t screen_peak = input.current_screen_peak ? input.current_screen_peak : verifier.reference_peak();
+    Search search{input.program, screen_peak, input.current_peak_runs, false, {}};
     for (const Candidate& c : candidates(input.allow_env_flags)) {
         if (has_candidate(search.chosen, c)) continue;
         if (interpreter_default(c)) {
@@ -201,7 +202,7 @@ PassReport search_launcher(const PassInfo& pass, const PassInput& input) {
     PassReport written = run_python_pass(pass.name, input, launcher.dump());
     written.program.python_flags = search.chosen.python_flags;
     written.program.env = search.chosen.env;
-    written.changes.push_back("measured: " + measured);
+    written.changes.push_back("screened: " + measured);
     return written;
 }
 

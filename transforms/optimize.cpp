@@ -69,6 +69,7 @@ struct Loop {
     int version = 0;                 // accepted steps so far: which program `current` is
     int source_version = 0;          // accepted rewrite steps so far: which source `current` has
     std::string made_by;             // the pass whose step `current` is ("" for the baseline)
+    std::string source_made_by;      // the rewrite pass whose step made `current`'s source ("" for the baseline)
     std::map<std::string, std::pair<int, int>> seen; // per pass, the version and source version it last ran on
     int number = 0;                  // the last step number given
     json doc;
@@ -241,15 +242,16 @@ void run_baseline(Loop& loop) {
 }
 
 // Whether `pass` would see nothing new: the current program is the one it last ran on, or
-// its own result with nothing accepted since (a pass applies all it can in one go), or - for
-// a rewrite pass - only the launcher changed since (a rewrite reads the source alone).
+// its own result with nothing accepted since (a pass applies all it can in one go). A rewrite
+// pass reads the source alone: for it, only the source counts (a launcher step changes none).
 bool unchanged_for(const Loop& loop, const std::string& pass) {
     const auto it = loop.seen.find(pass);
     if (it == loop.seen.end()) return false;
-    const bool rewrite = find_pass(pass).kind == PassKind::Rewrite;
     const auto& [version, source_version] = it->second;
-    return version == loop.version || (loop.made_by == pass && version == loop.version - 1) ||
-           (rewrite && source_version == loop.source_version);
+    if (find_pass(pass).kind == PassKind::Rewrite)
+        return source_version == loop.source_version ||
+               (loop.source_made_by == pass && source_version == loop.source_version - 1);
+    return version == loop.version || (loop.made_by == pass && version == loop.version - 1);
 }
 
 // The runs the loop still expects from `passes[next]` on in this round, and the traces after:
@@ -305,7 +307,10 @@ void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, co
                    const Measurement& m, const Check& check) {
     loop.screen_peak = check.hooked == loop.verifier->reference_hooked() ? check.peak_rss_bytes : 0;
     ++loop.version;
-    if (find_pass(report.name).kind == PassKind::Rewrite) ++loop.source_version;
+    if (find_pass(report.name).kind == PassKind::Rewrite) {
+        ++loop.source_version;
+        loop.source_made_by = report.name;
+    }
     loop.made_by = report.name;
     loop.current = report.program;
     loop.current_dir = dir;
