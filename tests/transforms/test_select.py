@@ -1,10 +1,7 @@
 """`python3 -m memopt.transforms PASS SCRIPT OUT --select IDS` (docs/optimize.md, "Candidate-subset
 search"): the ids reach run() as `select` only for a pass whose run() declares it; the passes
-that do not are run as before, and refuse a selection with exit status 2; candidates a pass
-reports reach the JSON."""
+that do not are run as before, and refuse a selection with exit status 2."""
 import argparse
-import io
-import json
 import sys
 import types
 
@@ -48,21 +45,3 @@ def test_a_pass_without_select_runs_as_before_and_refuses_a_selection(monkeypatc
     with pytest.raises(SystemExit) as e:
         cli.run_pass(args("a"))
     assert e.value.code == 2
-
-
-def test_candidates_reach_the_json(monkeypatch, tmp_path):
-    script = tmp_path / "s.py"
-    script.write_text("print(1)\n")
-
-    def run(script, outdir, profile, select=None):
-        report = Report("fake", applied=True, program=str(script))
-        report.candidates = [{"id": "x", "estimated_saving_bytes": 5, "what": "lazy x"}]
-        return report
-
-    fake_pass(monkeypatch, run)
-    monkeypatch.setattr(cli, "parse", lambda argv: argparse.Namespace(
-        pass_name="fake", script=str(script), outdir=str(tmp_path / "o"), profile=None, launcher=None, select=None))
-    out = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", out)
-    assert cli.main([]) == 0
-    assert json.loads(out.getvalue())["candidates"] == [{"id": "x", "estimated_saving_bytes": 5, "what": "lazy x"}]

@@ -3,13 +3,7 @@ python3 -m memopt.transforms copy SCRIPT OUT_DIR     (the program and its local 
 python3 -m memopt.transforms --list-json             (the pass table, PASSES in __init__.py)
 
 Prints the pass's report as one JSON object on stdout; exit status 0 also when the pass
-refused (applied=false, reason given), 2 on bad usage.
-
-Candidates (docs/optimize.md, "Candidate-subset search"): a rewrite pass may list the edits it
-can make as `candidates` in its report ([{"id", "estimated_saving_bytes", "what"}], largest
-saving first) and take `--select ID1,ID2,...` (`--select ""`: none) to write a program applying
-only those. The selection reaches the pass's run() as the keyword `select` (a list of ids;
-absent: every candidate) only when run() declares that parameter; other passes never see it."""
+refused (applied=false, reason given), 2 on bad usage."""
 import argparse
 import importlib
 import inspect
@@ -58,6 +52,9 @@ def run_pass(args):
     entry = find(args.pass_name)
     module = importlib.import_module(f".{entry.module}", __package__)
     extra = json.loads(args.launcher or "{}") if entry.kind == LAUNCHER else read_profile(args.profile)
+    # Candidates (docs/optimize.md, "Candidate-subset search"): a rewrite pass may list the edits
+    # it can make as `candidates` in its report and take `--select ID1,ID2,...` (`""`: none).
+    # The ids reach run() as the keyword `select` only when run() declares that parameter.
     kwargs = {}
     if args.select is not None:
         if "select" not in inspect.signature(module.run).parameters:
@@ -80,10 +77,7 @@ def main(argv=None):
         print(f"{args.script}: no such file", file=sys.stderr)
         return 2
     report = copy_program(args.script, args.outdir) if args.pass_name == COPY else run_pass(args)
-    result = report.as_dict()
-    if getattr(report, "candidates", None) and "candidates" not in result:
-        result["candidates"] = list(report.candidates)  # a Report that carries them as an attribute
-    json.dump(result, sys.stdout)
+    json.dump(report.as_dict(), sys.stdout)
     sys.stdout.write("\n")
     return 0
 
