@@ -34,9 +34,9 @@ struct PassReport {
     std::string name;
     bool applied = false;
     std::vector<std::string> changes;
+    std::vector<PassCandidate> candidates;          // the edits it can make one by one (--select), largest first
     std::string reason;                             // why it did not apply
     Program program;                                // the new program when applied
-    std::vector<PassCandidate> candidates;          // the edits it can make one by one (--select), largest first
 };
 
 // By name, as the pass table declares it; throws memopt::Error for an unknown name.

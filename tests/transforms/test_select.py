@@ -2,7 +2,6 @@
 search"): the ids reach run() as `select` only for a pass whose run() declares it; the passes
 that do not are run as before, and refuse a selection with exit status 2."""
 import argparse
-import sys
 import types
 
 import pytest
