@@ -16,6 +16,7 @@
 #include "transforms/step_traces.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -386,6 +387,8 @@ void search_candidates(Loop& loop, json& e, const std::string& pass, const PassI
     };
     progress(fmt::format("memopt optimize:   {} candidates fail together ({}): searching the largest subset that passes",
                          r.candidates.size(), check.difference));
+    const int one_failing = 2 * static_cast<int>(std::ceil(std::log2(static_cast<double>(r.candidates.size())))) + 2;
+    g_planned_runs += std::min(loop.options.max_candidate_runs, one_failing); // the tries if one candidate fails
     const SubsetSearch s = search_passing_subset(r.candidates, check.difference, try_subset, loop.options.max_candidate_runs);
     e["candidates"] = candidates_json(s.verdicts);
     e["candidate_check_runs"] = s.tries;
@@ -490,10 +493,12 @@ OptimizeResult optimize(const OptimizeOptions& o) {
     run_rounds(loop);
     const Program final_program = write_results(loop);
     output.keep();
-    progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {}",
+    const RunTally tally = run_tally();
+    progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {} "
+                         "({} runs of the program, {:.0f} s)",
                          format_mb(static_cast<double>(loop.baseline_peak)), format_mb(static_cast<double>(loop.peak)),
                          100.0 * mb(loop.peak) / mb(loop.baseline_peak), final_program.path.string(),
-                         (loop.out / "steps.md").string()));
+                         (loop.out / "steps.md").string(), tally.runs, tally.wall_s));
     return {loop.baseline_peak, loop.peak, !o.threshold_bytes || loop.threshold_met(), final_program.path};
 }
 
