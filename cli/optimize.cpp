@@ -18,7 +18,7 @@ namespace {
 std::string usage() {
     return "memopt optimize SCRIPT.py [--threshold-mb N] [--check CMD] [-o OUT_DIR] [--runs N]\n"
            "                [--passes LIST] [--no-probe] [--compare-stderr] [--reference-runs N]\n"
-           "                [--sandbox-max-mb N] [--allow-env-flags] [-- ARGS...]\n\n"
+           "                [--sandbox-max-mb N] [--allow-env-flags] [--max-candidate-runs N] [-q] [-- ARGS...]\n\n"
            "Applies the passes in the paper's order (" + transforms::pass_name_list() + "),\n"
            "keeps each candidate only when it behaves identically (exit status, stdout, every file\n"
            "it writes or deletes, its figures; or CMD passes instead) and its median peak RSS falls\n"
@@ -64,7 +64,7 @@ std::string fresh_output(const std::string& script) {
 
 int run_optimize(const Args& args) {
     const SplitScript split = split_script(args, {"--threshold-mb", "--check", "-o", "--output", "--runs", "--passes", "--rounds",
-                                                  "--reference-runs", "--sandbox-max-mb"});
+                                                  "--reference-runs", "--sandbox-max-mb", "--max-candidate-runs"});
     transforms::OptimizeOptions o;
     double threshold_mb = 0, sandbox_mb = 512.0 * 1024 * 1024 / 1e6;
     std::string output, passes;
@@ -81,6 +81,8 @@ int run_optimize(const Args& args) {
         ("runs", po::value(&o.runs)->default_value(3), "measured runs per step (median)")
         ("rounds", po::value(&o.max_rounds)->default_value(3), "at most this many rounds over the passes")
         ("passes", po::value(&passes), "comma-separated subset of the passes, in order")
+        ("max-candidate-runs", po::value(&o.max_candidate_runs)->default_value(24),
+         "at most N check runs per pass searching the subset of its candidates that passes")
         ("no-probe", "do not run `memopt probe` first")
         ("quiet,q", "no progress output");
     po::variables_map vm;
@@ -98,6 +100,7 @@ int run_optimize(const Args& args) {
     o.compare_stderr = vm.count("compare-stderr") > 0;
     o.allow_env_flags = vm.count("allow-env-flags") > 0;
     if (o.reference_runs < 2) throw Error("--reference-runs must be at least 2");
+    if (o.max_candidate_runs < 0) throw Error("--max-candidate-runs must be at least 0");
     if (sandbox_mb <= 0) throw Error("--sandbox-max-mb must be positive");
     o.sandbox_max_bytes = static_cast<std::uintmax_t>(sandbox_mb * 1e6);
     o.quiet = vm.count("quiet") > 0;

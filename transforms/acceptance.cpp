@@ -40,4 +40,20 @@ Acceptance judge_saving(const std::vector<std::uint64_t>& before_runs, const std
     return a;
 }
 
+Acceptance screen_saving(std::uint64_t current, std::uint64_t candidate, const std::vector<std::uint64_t>& current_runs) {
+    const std::uint64_t noise = current_runs.empty() ? 0 : spread(current_runs);
+    const auto minimum = std::max<std::uint64_t>(kMinimumSavingBytes,
+                                                 static_cast<std::uint64_t>(kMinimumSavingFraction * static_cast<double>(current)));
+    Acceptance a;
+    a.saved_bytes = static_cast<std::int64_t>(current) - static_cast<std::int64_t>(candidate);
+    a.needed_bytes = std::max(noise, minimum);
+    a.keep = a.saved_bytes > static_cast<std::int64_t>(a.needed_bytes);
+    if (!a.keep)
+        a.reason = fmt::format("screening run {} vs {}: saves {} KiB, not more than {} KiB (the larger of the current "
+                               "program's measured spread, {} KiB, and the minimum, 0.5 % and at least 128 KiB)",
+                               format_mb(static_cast<double>(candidate)), format_mb(static_cast<double>(current)),
+                               a.saved_bytes / 1024, a.needed_bytes / 1024, noise / 1024);
+    return a;
+}
+
 } // namespace memopt::transforms

@@ -23,4 +23,10 @@ struct Acceptance {
 // `before_runs` and `after_runs` are the peak RSS of each measured run (bytes, non-empty).
 Acceptance judge_saving(const std::vector<std::uint64_t>& before_runs, const std::vector<std::uint64_t>& after_runs);
 
+// The screening of a candidate by one run against one run of the current program, both
+// observed the same way (docs/optimize.md, "Speed"): it goes on to the measured runs only when
+// its saving exceeds what the rule above will ask at least: the larger of the minimum and the
+// spread of the current program's measured runs (`current_runs`; empty: the minimum alone).
+Acceptance screen_saving(std::uint64_t current, std::uint64_t candidate, const std::vector<std::uint64_t>& current_runs);
+
 } // namespace memopt::transforms

@@ -1,8 +1,11 @@
 // The launcher passes (the pass table's kind "launcher"; the flags pass, step 5 of the
 // paper): interpreter options and runtime settings, each measured.
-// Every candidate is added to the set kept so far, run once in the sandbox for the output
-// check (transforms/verify.h) and `runs` times for peak RSS; it stays only when the output is
-// unchanged and the loop's one acceptance rule (transforms/acceptance.h) keeps it. Options
+// Every candidate is added to the set kept so far and run once in the sandbox: the output
+// check (transforms/verify.h), whose peak RSS is the candidate's screening measurement; it
+// stays only when the output is unchanged and that one run passes the loop's acceptance rule
+// (transforms/acceptance.h) against the screening run of what was kept before. The launcher
+// kept is then confirmed by `runs` measured runs: by the loop as the step's measurement, or
+// here when the pass runs alone. Options
 // that change how the program sees its environment (-s, -E, -S, -I) are tried only with
 // --allow-env-flags, and their label says what they change. The pass's Python module
 // (python/memopt/transforms/flags.py) then writes the program with the chosen launcher
@@ -28,6 +31,7 @@ struct Candidate {
     std::string label;
     std::vector<std::string> flags;
     std::map<std::string, std::string> env;
+    std::string is_default = ""; // a Python expression, true when the interpreter already does this
 };
 
 // Options that change the program's contract with its environment (offered only with
@@ -47,7 +51,8 @@ std::vector<Candidate> candidates(bool allow_env_flags) {
     std::vector<Candidate> list = {
         {"-OO (no docstrings, no asserts)", {"-OO"}, {}},
         {"-X no_debug_ranges", {"-X", "no_debug_ranges"}, {}},
-        {"-X frozen_modules=on", {"-X", "frozen_modules=on"}, {}},
+        // on by default in an installed 3.11 (not in a source build): then there is nothing to try
+        {"-X frozen_modules=on", {"-X", "frozen_modules=on"}, {}, "__import__('_imp').is_frozen('os')"},
     };
     if (allow_env_flags) list.insert(list.end(), environment_candidates().begin(), environment_candidates().end());
     const std::vector<Candidate> settings = {
@@ -74,43 +79,89 @@ bool has_candidate(const Program& program, const Candidate& c) {
     return all;
 }
 
+// Whether the interpreter already runs with `c` (its is_default expression holds): a trial
+// would run the same program twice.
+bool interpreter_default(const Candidate& c) {
+    if (c.is_default.empty()) return false;
+    RunSpec spec;
+    spec.argv = {kPython, "-c", "import sys; sys.exit(0 if (" + c.is_default + ") else 1)"};
+    spec.tallied = false;
+    return run_once(spec).status == 0;
+}
+
 Program with_candidate(Program program, const Candidate& c) {
     program.python_flags.insert(program.python_flags.end(), c.flags.begin(), c.flags.end());
     for (const auto& [k, v] : c.env) program.env[k] = v;
     return program;
 }
 
-// The launcher being built: the program with the candidates kept so far, its median peak,
-// and one line per candidate tried.
+// The launcher being built: the program with the candidates kept so far, the peak of its
+// screening run, and one line per candidate tried.
 struct Search {
     Program chosen;
-    std::vector<std::uint64_t> best_runs; // peak RSS of each measured run of `chosen`
+    std::uint64_t screen_peak = 0;                  // hooked run of `chosen` (the reference's for the input)
+    std::vector<std::uint64_t> measured_runs;       // measured runs to screen against when the hook cannot load
+    bool hook_hidden = false;                       // an option kept hides the hook (-I, -E, -S): screen by measuring
     std::vector<std::string> measured;
 };
 
-// Runs `c` on top of what is kept: once in the sandbox for the output check, `runs` times
-// for the peak; keeps it when the output is the same and the acceptance rule says so.
+// The trial's screening peak: its checked run when the hook loaded as in the reference runs
+// (the hook's cost is then in both); else (-I, -E, -S) one measured run, compared with the
+// measured runs of the input. The verdict is of one run each (only the minimum applies).
+struct Screening {
+    Acceptance verdict;
+    std::uint64_t peak = 0;
+    bool by_check = true; // the peak is the checked run's
+};
+
+Screening screen(const PassInput& input, Verifier& verifier, const Program& trial, const Check& check, Search& search) {
+    if (check.hooked == verifier.reference_hooked() && !search.hook_hidden)
+        return {screen_saving(search.screen_peak, check.peak_rss_bytes, input.current_peak_runs), check.peak_rss_bytes, true};
+    if (search.measured_runs.empty())
+        search.measured_runs = verifier.measure(input.program, input.runs, input.program.path.string()).peak_rss_runs;
+    const std::uint64_t peak = verifier.measure(trial, 1, input.program.path.string()).peak_rss_bytes;
+    std::vector<std::uint64_t> runs = search.measured_runs;
+    std::sort(runs.begin(), runs.end());
+    return {screen_saving(runs[runs.size() / 2], peak, search.measured_runs), peak, false};
+}
+
+// Runs `c` on top of what is kept, once in the sandbox: the output check and the screening
+// measurement (docs/optimize.md, "Speed"); keeps it when the output is the same and the
+// screening run passes the acceptance rule. The loop confirms the launcher kept with --runs
+// measured runs (or search_launcher does, when the pass runs alone).
 void try_candidate(const PassInfo& pass, const PassInput& input, Verifier& verifier, const Candidate& c, Search& search) {
     const Program trial = with_candidate(search.chosen, c);
-    const std::string diff = verifier.compare(trial);
-    if (!diff.empty()) {
-        search.measured.push_back(fmt::format("{}: rejected, {}", c.label, diff));
-        say(input, fmt::format("  {}: {} rejected: {}", pass.name, c.label, diff));
+    const Check check = verifier.check(trial);
+    if (!check.difference.empty()) {
+        search.measured.push_back(fmt::format("{}: rejected, {}", c.label, check.difference));
+        say(input, fmt::format("  {}: {} rejected: {}", pass.name, c.label, check.difference));
         return;
     }
-    const Measurement m = verifier.measure(trial, input.runs, input.program.path.string());
-    const Acceptance verdict = judge_saving(search.best_runs, m.peak_rss_runs);
-    search.measured.push_back(fmt::format("{}: peak {} ({:+.1f} MB){}", c.label, format_mb(static_cast<double>(m.peak_rss_bytes)),
-                                          -static_cast<double>(verdict.saved_bytes) / 1e6,
-                                          verdict.keep ? ", kept" : ", not kept"));
+    const Screening s = screen(input, verifier, trial, check, search);
+    search.measured.push_back(fmt::format("{}: screening run {} ({:+.1f} MB){}", c.label, format_mb(static_cast<double>(s.peak)),
+                                          -static_cast<double>(s.verdict.saved_bytes) / 1e6,
+                                          s.verdict.keep ? ", kept" : ", not kept"));
     say(input, fmt::format("  {}: {}", pass.name, search.measured.back()));
-    if (verdict.keep) {
-        search.chosen = trial;
-        search.best_runs = m.peak_rss_runs;
+    if (!s.verdict.keep) return;
+    search.chosen = trial;
+    if (s.by_check) search.screen_peak = s.peak;
+    else {
+        search.hook_hidden = true; // later trials are screened by measured runs too
+        search.measured_runs = {s.peak};
     }
 }
 
+// Run alone (memopt transform), nothing confirms the screening: the launcher is measured
+// `runs` times against the input and kept by the acceptance rule; "" when kept, else why not.
+std::string confirm_alone(const PassInput& input, Verifier& verifier, const Search& search) {
+    const Measurement before = verifier.measure(input.program, input.runs, input.program.path.string());
+    const Measurement after = verifier.measure(search.chosen, input.runs, input.program.path.string());
+    return judge_saving(before.peak_rss_runs, after.peak_rss_runs).reason;
+}
+
 } // namespace
+
+int launcher_trial_count(bool allow_env_flags) { return static_cast<int>(candidates(allow_env_flags).size()); }
 
 PassReport search_launcher(const PassInfo& pass, const PassInput& input) {
     const fs::path work = input.work_dir / pass.name;
@@ -122,26 +173,36 @@ PassReport search_launcher(const PassInfo& pass, const PassInput& input) {
         own->establish(input.program, input.program.path.string());
     }
     Verifier& verifier = input.verifier ? *input.verifier : *own;
-    Search search{input.program, input.current_peak_runs, {}};
-    if (search.best_runs.empty())
-        search.best_runs = verifier.measure(input.program, input.runs, input.program.path.string()).peak_rss_runs;
-    for (const Candidate& c : candidates(input.allow_env_flags))
-        if (!has_candidate(search.chosen, c)) try_candidate(pass, input, verifier, c, search);
+    const std::uint64_t screen_peak = input.current_screen_peak ? input.current_screen_peak : verifier.reference_peak();
+    Search search{input.program, screen_peak, input.current_peak_runs, false, {}};
+    for (const Candidate& c : candidates(input.allow_env_flags)) {
+        if (has_candidate(search.chosen, c)) continue;
+        if (interpreter_default(c)) {
+            search.measured.push_back(c.label + ": not tried, the interpreter's default");
+            continue;
+        }
+        try_candidate(pass, input, verifier, c, search);
+    }
+    std::string unconfirmed;
+    const bool changed = search.chosen.python_flags != input.program.python_flags || search.chosen.env != input.program.env;
+    if (!input.verifier && changed) unconfirmed = confirm_alone(input, verifier, search);
     own.reset();
     fs::remove_all(work);
     const std::string measured = fmt::format("{}", fmt::join(search.measured, "; "));
-    if (search.chosen.python_flags == input.program.python_flags && search.chosen.env == input.program.env) {
+    if (!changed || !unconfirmed.empty()) {
         PassReport report;
         report.name = pass.name;
         report.program = input.program;
-        report.reason = "no option lowered peak memory with the same output (" + measured + ")";
+        report.reason = unconfirmed.empty() ? "no option lowered peak memory with the same output (" + measured + ")"
+                                            : "the options kept by their screening runs (" + measured +
+                                                  ") were not confirmed by the measured runs: " + unconfirmed;
         return report;
     }
     const nlohmann::json launcher = {{"python_flags", search.chosen.python_flags}, {"env", search.chosen.env}};
     PassReport written = run_python_pass(pass.name, input, launcher.dump());
     written.program.python_flags = search.chosen.python_flags;
     written.program.env = search.chosen.env;
-    written.changes.push_back("measured: " + measured);
+    written.changes.push_back("screened: " + measured);
     return written;
 }
 

@@ -14,6 +14,8 @@ runner::Redirect output(const std::filesystem::path& path) {
     return path.empty() ? runner::Redirect::null() : runner::Redirect::file(path);
 }
 
+RunTally g_tally; // one optimize or transform per process; runs are made one at a time
+
 template <typename T> T median(std::vector<T> values) {
     std::sort(values.begin(), values.end());
     return values[values.size() / 2];
@@ -34,8 +36,15 @@ RunOutcome run_once(const RunSpec& spec) {
     result.status = outcome.status();
     result.max_rss_kib = static_cast<long>(outcome.peak_rss_bytes / 1024);
     result.wall_s = outcome.wall_s;
+    if (spec.tallied) {
+        ++g_tally.runs;
+        g_tally.wall_s += outcome.wall_s;
+    }
     return result;
 }
+
+RunTally run_tally() { return g_tally; }
+
 Measurement measure(const RunSpec& spec, int runs, const std::string& what) {
     Measurement m;
     for (int i = 0; i < runs; ++i) {

@@ -16,6 +16,7 @@ struct RunSpec {
     std::filesystem::path stdout_file;        // empty: /dev/null
     std::filesystem::path stderr_file;        // empty: /dev/null
                                               // (stdin is /dev/null)
+    bool tallied = true;                      // counted by run_tally() (the programs' runs, not memopt's helpers)
 };
 
 struct RunOutcome {
@@ -26,6 +27,14 @@ struct RunOutcome {
 
 // Runs once; throws memopt::Error when the program cannot be started.
 RunOutcome run_once(const RunSpec& spec);
+
+// Every run made through run_once in this process: how many and their total wall time (the
+// optimize loop's estimate of the time left).
+struct RunTally {
+    int runs = 0;
+    double wall_s = 0;
+};
+RunTally run_tally();
 
 struct Measurement {
     std::uint64_t peak_rss_bytes = 0; // median

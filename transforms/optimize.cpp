@@ -9,13 +9,17 @@
 #include "common/paths.h"
 #include "common/sizes.h"
 #include "transforms/acceptance.h"
+#include "transforms/candidate_search.h"
 #include "transforms/passes.h"
 #include "transforms/verify.h"
 #include "transforms/output_dir.h"
 #include "transforms/step_traces.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
@@ -26,8 +30,19 @@ namespace memopt::transforms {
 namespace {
 
 bool g_quiet = false;
+int g_planned_runs = 0; // runs made so far plus those the loop still expects (plan_runs)
+
+// One line on stderr; a line announcing a step ("memopt optimize: step 3 flags ...") ends
+// with the estimate of what is left, `[12/30 runs, ~40 s left]`: the runs planned and the
+// mean wall time of the program runs made so far (transforms/measure.h's tally).
 void progress(const std::string& text) {
-    if (!g_quiet) fmt::print(stderr, "{}\n", text);
+    if (g_quiet) return;
+    const RunTally tally = run_tally();
+    const bool step_line = text.size() > 4 && text.substr(text.size() - 4) == " ...";
+    if (!step_line || tally.runs == 0) return (void)fmt::print(stderr, "{}\n", text);
+    const int planned = std::max(g_planned_runs, tally.runs);
+    const double left = (planned - tally.runs) * tally.wall_s / tally.runs;
+    fmt::print(stderr, "{} [{}/{} runs, ~{:.0f} s left]\n", text, tally.runs, planned, left);
 }
 
 double mb(std::uint64_t bytes) { return static_cast<double>(bytes) / 1e6; }
@@ -51,6 +66,12 @@ struct Loop {
     std::uint64_t baseline_peak = 0;
     std::uint64_t peak = 0;          // median peak RSS of `current`
     std::vector<std::uint64_t> peak_runs; // its measured runs (the acceptance rule's noise)
+    std::uint64_t screen_peak = 0;   // its hooked run's peak (the screening of candidates; 0: none)
+    int version = 0;                 // accepted steps so far: which program `current` is
+    int source_version = 0;          // accepted rewrite steps so far: which source `current` has
+    std::string made_by;             // the pass whose step `current` is ("" for the baseline)
+    std::string source_made_by;      // the rewrite pass whose step made `current`'s source ("" for the baseline)
+    std::map<std::string, std::pair<int, int>> seen; // per pass, the version and source version it last ran on
     int number = 0;                  // the last step number given
     json doc;
     json steps = json::array();
@@ -79,6 +100,12 @@ void set_measurement(json& e, const Measurement& m, std::uint64_t before) {
     e["saved_pct"] = before ? 100.0 * saved / static_cast<double>(before) : 0.0;
 }
 
+// "candidates: 5 kept, 2 dropped" (steps.md)
+std::string candidate_counts(const json& candidates) {
+    const auto kept = std::count_if(candidates.begin(), candidates.end(), [](const json& c) { return c.value("kept", false); });
+    return fmt::format("candidates: {} kept, {} dropped", kept, static_cast<std::ptrdiff_t>(candidates.size()) - kept);
+}
+
 void write_markdown(const json& doc, const fs::path& path) {
     std::ofstream md(path);
     const double base = doc["baseline"]["peak_rss_bytes"].get<double>();
@@ -91,6 +118,7 @@ void write_markdown(const json& doc, const fs::path& path) {
         std::string what;
         if (!s["accepted"].get<bool>()) what = s["reason"].get<std::string>();
         for (const auto& c : s["changes"]) what += (what.empty() ? "" : "; ") + c.get<std::string>();
+        if (s.contains("candidates")) what += (what.empty() ? "" : "; ") + candidate_counts(s["candidates"]);
         for (auto& ch : what) if (ch == '|' || ch == '\n') ch = ' ';
         md << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", s["step"].get<int>(), s["pass"].get<std::string>(),
                           s["accepted"].get<bool>() ? "yes" : "no",
@@ -211,6 +239,7 @@ void run_baseline(Loop& loop) {
     loop.verifier = std::make_unique<Verifier>(loop.runs_dir / "verify", fs::current_path(), o.args,
                                                std::vector<fs::path>{loop.out}, verify);
     loop.comparison = loop.verifier->establish(loop.current, o.script.string());
+    loop.screen_peak = loop.verifier->reference_peak(); // hooked runs, as every candidate's check
     comparison_established(loop);
     const fs::path run_dir = loop.verifier->sandbox().cwd();
     const Measurement base = loop.verifier->measure(loop.current, o.runs, o.script.string());
@@ -219,9 +248,36 @@ void run_baseline(Loop& loop) {
     baseline_measured(loop, run_dir, base);
 }
 
+// Whether `pass` would see nothing new: the current program is the one it last ran on, or
+// its own result with nothing accepted since (a pass applies all it can in one go). A rewrite
+// pass reads the source alone: for it, only the source counts (a launcher step changes none).
+bool unchanged_for(const Loop& loop, const std::string& pass) {
+    const auto it = loop.seen.find(pass);
+    if (it == loop.seen.end()) return false;
+    const auto& [version, source_version] = it->second;
+    if (find_pass(pass).kind == PassKind::Rewrite)
+        return source_version == loop.source_version ||
+               (loop.source_made_by == pass && source_version == loop.source_version - 1);
+    return version == loop.version || (loop.made_by == pass && version == loop.version - 1);
+}
+
+// The runs the loop still expects from `passes[next]` on in this round, and the traces after:
+// one check run per rewrite pass still to run, a launcher's trials with its check and
+// measured runs (the measured runs of a rewrite step are added once its screening passed).
+void plan_runs(const Loop& loop, const std::vector<std::string>& passes, std::size_t next, int extra = 0) {
+    int left = extra + 1 + (loop.traced.size() > 1 ? 1 : 0);
+    for (std::size_t i = next; i < passes.size(); ++i) {
+        if (i != next && unchanged_for(loop, passes[i])) continue;
+        const bool launcher = find_pass(passes[i]).kind == PassKind::Launcher;
+        left += launcher ? launcher_trial_count(loop.options.allow_env_flags) + 1 + loop.options.runs : 1;
+    }
+    g_planned_runs = run_tally().runs + left;
+}
+
 void run_probe_step(Loop& loop) {
     std::string note = "not run (--no-probe)";
     if (loop.options.probe) {
+        plan_runs(loop, loop.options.passes.empty() ? pass_names() : loop.options.passes, 0, 1);
         progress("memopt optimize: probe ...");
         loop.profile = run_probe(loop.current, loop.verifier->sandbox(), loop.out, note);
     }
@@ -239,6 +295,7 @@ PassInput pass_input(const Loop& loop, const fs::path& out_dir) {
     input.current_peak_runs = loop.peak_runs;
     input.verifier = loop.verifier.get();
     input.allow_env_flags = loop.options.allow_env_flags;
+    input.current_screen_peak = loop.screen_peak;
     input.progress = progress;
     return input;
 }
@@ -250,14 +307,18 @@ void reject(Loop& loop, json& e, const std::string& reason, const std::string& s
     loop.steps.push_back(e);
 }
 
-// "" when the candidate shows what every reference run showed (or passes the user's check).
-std::string output_difference(Loop& loop, const Program& candidate) { return loop.verifier->compare(candidate); }
-
 // A step is accepted: `report.program` (in `dir`) ran in RUN_DIR with loop.args, with the
 // baseline's output, and measured `m`, below the previous peak; it becomes the current
 // program. The place for anything recorded of an accepted step (loop.number is its number).
 void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, const fs::path& /*run_dir*/,
-                   const Measurement& m) {
+                   const Measurement& m, const Check& check) {
+    loop.screen_peak = check.hooked == loop.verifier->reference_hooked() ? check.peak_rss_bytes : 0;
+    ++loop.version;
+    if (find_pass(report.name).kind == PassKind::Rewrite) {
+        ++loop.source_version;
+        loop.source_made_by = report.name;
+    }
+    loop.made_by = report.name;
     loop.current = report.program;
     loop.current_dir = dir;
     if (loop.traced.size() == 1) loop.traced.push_back({loop.number, report.program});
@@ -266,7 +327,8 @@ void step_accepted(Loop& loop, const PassReport& report, const fs::path& dir, co
 }
 
 // Measures a candidate whose output is the baseline's and gives the verdict; true when accepted.
-bool judge_measured(Loop& loop, json& e, const PassReport& r, const fs::path& dir, const fs::path& run_dir) {
+bool judge_measured(Loop& loop, json& e, const PassReport& r, const fs::path& dir, const fs::path& run_dir,
+                    const Check& check) {
     const Measurement m = loop.verifier->measure(r.program, loop.options.runs, r.program.path.string());
     set_measurement(e, m, loop.peak);
     const Acceptance verdict = judge_saving(loop.peak_runs, m.peak_rss_runs);
@@ -280,18 +342,84 @@ bool judge_measured(Loop& loop, json& e, const PassReport& r, const fs::path& di
                          -e["saved_pct"].get<double>(), m.wall_s, lower ? "accepted" : "rejected: " + verdict.reason));
     for (const auto& c : r.changes) progress("memopt optimize:     " + c);
     loop.steps.push_back(e);
-    if (lower) step_accepted(loop, r, dir, run_dir, m);
+    if (lower) step_accepted(loop, r, dir, run_dir, m, check);
     return lower;
 }
 
-// One step: run `pass` on the current program, check its output, measure it. A pass that
-// does not apply is listed in the first round only. True when the step was accepted.
+// The screening of a checked candidate (docs/optimize.md, "Speed"): its checked run against
+// the current program's, one run each, by the acceptance rule (only its minimum applies to
+// single runs). Both load the runtime hook, whose cost (an audit hook; the rendering of the
+// figures, which a candidate passing the check draws identically) is in both. "" when the
+// candidate goes on to its measured runs, else why not. A run the hook could not see (-I,
+// -E, -S) is not screened.
+std::string screened_out(const Loop& loop, const Check& check, json& e) {
+    if (!loop.screen_peak || check.hooked != loop.verifier->reference_hooked()) return "";
+    e["screen_peak_rss_bytes"] = check.peak_rss_bytes;
+    e["screen_current_bytes"] = loop.screen_peak;
+    const Acceptance verdict = screen_saving(loop.screen_peak, check.peak_rss_bytes, loop.peak_runs);
+    return verdict.keep ? "" : verdict.reason + "; not measured further";
+}
+
+// The candidates of a pass (steps.json): each with whether it is in the program judged.
+json candidates_json(const std::vector<CandidateVerdict>& verdicts) {
+    json list = json::array();
+    for (const CandidateVerdict& v : verdicts)
+        list.push_back({{"id", v.candidate.id}, {"estimated_saving_bytes", v.candidate.estimated_saving_bytes},
+                        {"what", v.candidate.what}, {"kept", v.kept}, {"reason", v.reason}});
+    return list;
+}
+
+// The pass's program applying every candidate failed the check: look for the largest passing
+// subset (transforms/candidate_search.h), each try the pass run with --select into scratch
+// space and one check run. The passing subset's program replaces the step's (r, check).
+void search_candidates(Loop& loop, json& e, const std::string& pass, const PassInput& input, PassReport& r, Check& check) {
+    int tries = 0;
+    std::optional<std::pair<PassReport, Check>> passing;
+    fs::path passing_dir;
+    const TrySubset try_subset = [&](const std::vector<std::string>& ids) -> std::string {
+        PassInput in = input;
+        in.select = ids;
+        in.out_dir = loop.runs_dir / fmt::format("select-{}", ++tries);
+        const PassReport sub = run_pass(pass, in);
+        if (!sub.applied) return "not applicable: " + sub.reason;
+        const Check c = loop.verifier->check(sub.program);
+        if (!c.difference.empty()) fs::remove_all(in.out_dir);
+        else {
+            if (!passing_dir.empty()) fs::remove_all(passing_dir);
+            passing = std::make_pair(sub, c);
+            passing_dir = in.out_dir;
+        }
+        return c.difference;
+    };
+    progress(fmt::format("memopt optimize:   {} candidates fail together ({}): searching the largest subset that passes",
+                         r.candidates.size(), check.difference));
+    const int one_failing = 2 * static_cast<int>(std::ceil(std::log2(static_cast<double>(r.candidates.size())))) + 2;
+    g_planned_runs += std::min(loop.options.max_candidate_runs, one_failing); // the tries if one candidate fails
+    const SubsetSearch s = search_passing_subset(r.candidates, check.difference, try_subset, loop.options.max_candidate_runs);
+    e["candidates"] = candidates_json(s.verdicts);
+    e["candidate_check_runs"] = s.tries;
+    progress(fmt::format("memopt optimize:   {} of {} candidates kept after {} check runs{}", s.kept.size(), r.candidates.size(),
+                         s.tries, s.capped ? " (the cap, --max-candidate-runs)" : ""));
+    if (s.kept.empty() || !passing) return; // the step fails with the difference of all candidates
+    fs::remove_all(input.out_dir);
+    fs::rename(passing_dir, input.out_dir);
+    const fs::path inner = fs::relative(passing->first.program.path, passing_dir);
+    r = passing->first;
+    r.program.path = input.out_dir / inner;
+    check = passing->second;
+    e["program"] = fs::relative(r.program.path, loop.out).string();
+    e["changes"] = r.changes;
+}
+
+// One step: run `pass` on the current program, check its output (searching the passing
+// subset of its candidates when they fail together), screen it, measure it. A pass that does
+// not apply is listed in the first round only. True when the step was accepted.
 bool try_pass(Loop& loop, const std::string& pass, int round) {
     ++loop.number;
     const std::string dir_name = fmt::format("step{}-{}", loop.number, pass);
     const PassInput input = pass_input(loop, loop.out / dir_name);
     progress(fmt::format("memopt optimize: step {} {} ...", loop.number, pass));
-    const PassReport r = run_pass(pass, input);
+    PassReport r = run_pass(pass, input);
     json e = step_entry(loop, loop.number, pass, r.applied ? input.out_dir : fs::path(), r.program);
     e["changes"] = r.changes;
     if (!r.diff.empty()) e["diff"] = fs::relative(r.diff, loop.out).string();
@@ -302,23 +430,38 @@ bool try_pass(Loop& loop, const std::string& pass, int round) {
         return false;
     }
     const fs::path run_dir = loop.verifier->sandbox().cwd();
-    const std::string why = output_difference(loop, r.program);
-    if (!why.empty()) {
-        reject(loop, e, "output differs: " + why, "rejected, output differs: " + why);
+    Check check = loop.verifier->check(r.program);
+    if (!check.difference.empty() && !r.candidates.empty()) search_candidates(loop, e, pass, input, r, check);
+    else if (!r.candidates.empty())
+        e["candidates"] = candidates_json([&] {
+            std::vector<CandidateVerdict> all;
+            for (const PassCandidate& c : r.candidates) all.push_back({c, true, ""});
+            return all;
+        }());
+    if (!check.difference.empty()) {
+        reject(loop, e, "output differs: " + check.difference, "rejected, output differs: " + check.difference);
         return false;
     }
-    return judge_measured(loop, e, r, input.out_dir, run_dir);
+    if (const std::string why = screened_out(loop, check, e); !why.empty()) {
+        reject(loop, e, why, "rejected by its " + why);
+        return false;
+    }
+    g_planned_runs += find_pass(pass).kind == PassKind::Rewrite ? loop.options.runs : 0;
+    return judge_measured(loop, e, r, input.out_dir, run_dir, check);
 }
 
 // The passes in order, round after round, until a round improves nothing, the threshold is
-// met or the rounds are used up.
+// met or the rounds are used up. A pass is not run again on a program it has already seen.
 void run_rounds(Loop& loop) {
     const std::vector<std::string> passes = loop.options.passes.empty() ? pass_names() : loop.options.passes;
     for (int round = 0; round < loop.options.max_rounds && !loop.threshold_met(); ++round) {
         bool improved = false;
-        for (const std::string& pass : passes) {
+        for (std::size_t i = 0; i < passes.size(); ++i) {
             if (loop.threshold_met()) break;
-            improved |= try_pass(loop, pass, round);
+            if (unchanged_for(loop, passes[i])) continue;
+            plan_runs(loop, passes, i);
+            loop.seen[passes[i]] = {loop.version, loop.source_version};
+            improved |= try_pass(loop, passes[i], round);
         }
         if (!improved) break;
     }
@@ -359,10 +502,12 @@ OptimizeResult optimize(const OptimizeOptions& o) {
     run_rounds(loop);
     const Program final_program = write_results(loop);
     output.keep();
-    progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {}",
+    const RunTally tally = run_tally();
+    progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {} "
+                         "({} runs of the program, {:.0f} s)",
                          format_mb(static_cast<double>(loop.baseline_peak)), format_mb(static_cast<double>(loop.peak)),
                          100.0 * mb(loop.peak) / mb(loop.baseline_peak), final_program.path.string(),
-                         (loop.out / "steps.md").string()));
+                         (loop.out / "steps.md").string(), tally.runs, tally.wall_s));
     return {loop.baseline_peak, loop.peak, !o.threshold_bytes || loop.threshold_met(), final_program.path};
 }
 

@@ -25,6 +25,7 @@ struct OptimizeOptions {
     std::vector<std::string> passes;  // names from the pass table, in order; empty: every pass (pass_table.h)
     int runs = 3;
     int max_rounds = 3;
+    int max_candidate_runs = 24;  // --max-candidate-runs: check runs of one pass's candidate-subset search
     bool probe = true;
     bool quiet = false;
 };

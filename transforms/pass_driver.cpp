@@ -17,6 +17,7 @@ std::vector<std::string> python_pass_args(const std::string& name, const PassInp
     std::vector<std::string> args = {name, fs::absolute(input.program.path).string(), fs::absolute(input.out_dir).string()};
     if (input.profile) args.insert(args.end(), {"--profile", input.profile->string()});
     if (!launcher_json.empty()) args.insert(args.end(), {"--launcher", launcher_json});
+    if (input.select) args.insert(args.end(), {"--select", fmt::format("{}", fmt::join(*input.select, ","))});
     return args;
 }
 
@@ -32,6 +33,13 @@ PassReport parse_report(const std::string& name, const std::string& text, const 
     report.applied = j.value("applied", false);
     report.reason = j.value("reason", "");
     for (const auto& c : j.value("changes", nlohmann::json::array())) report.changes.push_back(c.get<std::string>());
+    try {
+        for (const auto& c : j.value("candidates", nlohmann::json::array()))
+            report.candidates.push_back({c.at("id").get<std::string>(), c.value("estimated_saving_bytes", std::uint64_t{0}),
+                                         c.value("what", "")});
+    } catch (const nlohmann::json::exception&) {
+        throw Error(fmt::format("pass {}: unreadable candidates in its report (each needs an \"id\")", name));
+    }
     report.program = input_program;
     if (report.applied) report.program.path = j.value("program", "");
     if (report.applied && !j.value("diff", "").empty()) report.diff = report.program.path.parent_path() / j.value("diff", "");

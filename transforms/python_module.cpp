@@ -39,6 +39,7 @@ PythonOutput run_transforms_module(const std::vector<std::string>& args, const f
     spec.env["PYTHONPATH"] = python_package_dir().string();
     spec.stdout_file = capture_base.string() + ".out";
     spec.stderr_file = capture_base.string() + ".err";
+    spec.tallied = false; // a pass's own run, not one of the program's
     PythonOutput output;
     try {
         output.status = run_once(spec).status;

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
@@ -84,12 +85,28 @@ Comparison Verifier::establish(const Program& baseline, const std::string& what)
     return c;
 }
 
-std::string Verifier::compare(const Program& candidate) {
-    if (references_.empty()) throw Error("internal: compare() before establish()");
+Check Verifier::check(const Program& candidate) {
+    if (references_.empty()) throw Error("internal: check() before establish()");
     ObserveOptions observe_options;
     observe_options.hash_seed = std::to_string(options_.reference_runs + 1);
     observe_options.block_outside = options_.check.empty();
     const Observation o = observe(candidate, *sandbox_, observe_options);
+    Check c;
+    c.peak_rss_bytes = static_cast<std::uint64_t>(o.run.max_rss_kib) * 1024;
+    c.hooked = o.hooked;
+    c.difference = difference_from_references(o);
+    return c;
+}
+
+std::uint64_t Verifier::reference_peak() const {
+    std::vector<std::uint64_t> peaks;
+    for (const Observation& o : references_) peaks.push_back(static_cast<std::uint64_t>(o.run.max_rss_kib) * 1024);
+    if (peaks.empty()) return 0;
+    std::sort(peaks.begin(), peaks.end());
+    return peaks[peaks.size() / 2];
+}
+
+std::string Verifier::difference_from_references(const Observation& o) const {
     if (!options_.check.empty()) {
         if (o.status != references_.front().status)
             return fmt::format("exit status {} instead of {}{}", o.status, references_.front().status,

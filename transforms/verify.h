@@ -14,6 +14,7 @@
 #include "transforms/outputs.h"
 #include "transforms/sandbox.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -36,6 +37,14 @@ struct Comparison {
     std::string sandbox;              // Sandbox::summary()
 };
 
+// A candidate's checked run: whether it showed what every reference run showed, and its
+// peak RSS as observed (with the runtime hook: the screening measurement, docs/optimize.md).
+struct Check {
+    std::string difference;        // "" when identical (or the check passed against each reference)
+    std::uint64_t peak_rss_bytes = 0;
+    bool hooked = false;           // the runtime hook loaded (not under -I, -E, -S)
+};
+
 class Verifier {
   public:
     // The sandbox goes to `work_dir`/sandbox (work_dir is created and is optimize's scratch
@@ -49,7 +58,13 @@ class Verifier {
     Comparison establish(const Program& baseline, const std::string& what);
     // "" when `candidate` shows what every reference run showed (or passes the check against
     // each), else why not.
-    std::string compare(const Program& candidate);
+    std::string compare(const Program& candidate) { return check(candidate).difference; }
+    // The same, with the run's peak RSS (one run with the hook, like the reference runs).
+    Check check(const Program& candidate);
+    // The reference runs' median peak RSS: what a hooked run of the baseline peaks at.
+    std::uint64_t reference_peak() const;
+    // Whether the reference runs loaded the hook (a candidate's screening run compares with them).
+    bool reference_hooked() const { return !references_.empty() && references_.front().hooked; }
     // Measured runs (no hook), each from the pristine sandbox.
     Measurement measure(const Program& program, int runs, const std::string& what);
 
@@ -58,6 +73,7 @@ class Verifier {
 
   private:
     std::string run_check(std::size_t reference) const;
+    std::string difference_from_references(const Observation& o) const;
     void keep_reference_outputs(std::size_t index);
 
     std::filesystem::path work_dir_;

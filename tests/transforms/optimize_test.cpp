@@ -138,6 +138,9 @@ TEST_CASE("optimize and transform errors") {
     CHECK(r.err.find("missing.py: no such file") != std::string::npos);
     r = run(kMemopt + " transform --pass nonsense " + quote(script.string()));
     CHECK(r.status == 2);
+    r = run(kMemopt + " optimize " + quote(script.string()) + " --max-candidate-runs -1");
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--max-candidate-runs must be at least 0") != std::string::npos);
 }
 
 TEST_CASE("transform fresh directory and refusals") {

@@ -1,4 +1,4 @@
-"""python3 -m memopt.transforms PASS SCRIPT OUT_DIR [--profile P] [--launcher JSON]
+"""python3 -m memopt.transforms PASS SCRIPT OUT_DIR [--profile P] [--launcher JSON] [--select IDS]
 python3 -m memopt.transforms copy SCRIPT OUT_DIR     (the program and its local modules, unchanged)
 python3 -m memopt.transforms --list-json             (the pass table, PASSES in __init__.py)
 python3 -m memopt.transforms diff OLD NEW OUT_DIR    (OUT_DIR/changes.diff: NEW against OLD)
@@ -8,6 +8,7 @@ pass wrote one beside its program; `diff` prints {"diff": ...} alone); exit stat
 the pass refused (applied=false, reason given), 2 on bad usage."""
 import argparse
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -27,6 +28,7 @@ def parse(argv):
     parser.add_argument("outdir")
     parser.add_argument("--profile")
     parser.add_argument("--launcher", help="launcher passes: JSON {\"python_flags\": [...], \"env\": {...}}")
+    parser.add_argument("--select", help="rewrite passes with candidates: comma-separated ids to apply (\"\": none)")
     return parser.parse_args(argv)
 
 
@@ -69,8 +71,17 @@ def run_pass(args):
     entry = find(args.pass_name)
     module = importlib.import_module(f".{entry.module}", __package__)
     extra = json.loads(args.launcher or "{}") if entry.kind == LAUNCHER else read_profile(args.profile)
+    # Candidates (docs/optimize.md, "Candidate-subset search"): a rewrite pass may list the edits
+    # it can make as `candidates` in its report and take `--select ID1,ID2,...` (`""`: none).
+    # The ids reach run() as the keyword `select` only when run() declares that parameter.
+    kwargs = {}
+    if args.select is not None:
+        if "select" not in inspect.signature(module.run).parameters:
+            print(f"memopt.transforms: pass {entry.name} has no candidates to select (--select)", file=sys.stderr)
+            sys.exit(2)
+        kwargs["select"] = [i for i in args.select.split(",") if i]
     try:
-        return module.run(args.script, args.outdir, extra)
+        return module.run(args.script, args.outdir, extra, **kwargs)
     except PassRefused as e:
         return Report(entry.name, reason=str(e))
 
