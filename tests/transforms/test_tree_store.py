@@ -191,3 +191,12 @@ def test_a_store_of_another_format_is_not_read(tmp_path):
     # and the key names the format: format 1's key (path, size, mtime only) is another directory
     runtime._MEMOPT_FORMAT = 1
     assert runtime._memopt_store_dir(str(tmp_path / "m.joblib")) != store
+
+
+def test_a_tree_that_is_a_single_leaf(tmp_path):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(30, 3)).astype(np.float32)
+    model = DecisionTreeRegressor().fit(X, np.full(30, 2.5))
+    assert model.tree_.node_count == 1
+    store = store_of(tmp_path, model)
+    assert store.predict(X).tobytes() == model.predict(X).tobytes()
