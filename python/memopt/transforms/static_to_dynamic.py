@@ -13,7 +13,12 @@ Safe because the store is exact on what it answers (predict, predict_proba with 
 argument; n_features_in_, classes_, n_classes_, estimators_, n_estimators, tree_ and the
 trees' node_count, max_depth, n_leaves) and hands everything else to the real model loaded
 with joblib (other attributes, repr, pickling, setting attributes, a changed estimators_
-list). The pass refuses the store statically when the program names a model attribute the
+list). The store's narrow arrays are exact by construction, checked at conversion for every
+node: a float32 threshold only where it is the largest float32 not above scikit-learn's
+float64 one (so `x <= t` agrees for every float32 input x), int16 indices only where every
+value fits (int32 otherwise; a tree beyond int32 is left to joblib), the left child implied
+only where it is the next node for every inner node. The store's format is part of its key:
+a store written by another version of the runtime is never read. The pass refuses the store statically when the program names a model attribute the
 store does not mirror (get_depth, feature_importances_, tree_.feature, score, fit, ...) or
 uses type()/__class__: the fallback would load the whole model, the memory the pass saves.
 
