@@ -406,6 +406,7 @@ void search_candidates(Loop& loop, json& e, const std::string& pass, const PassI
     const fs::path inner = fs::relative(passing->first.program.path, passing_dir);
     r = passing->first;
     r.program.path = input.out_dir / inner;
+    if (!r.diff.empty()) r.diff = input.out_dir / fs::relative(passing->first.diff, passing_dir);
     check = passing->second;
     e["program"] = fs::relative(r.program.path, loop.out).string();
     e["changes"] = r.changes;
@@ -498,8 +499,10 @@ OptimizeResult optimize(const OptimizeOptions& o) {
     Loop loop(o, output.path(), script);
     loop.doc = {{"schema", "memopt.steps/1"}, {"script", script.string()}, {"args", o.args}};
     run_baseline(loop);
-    run_probe_step(loop);
-    run_rounds(loop);
+    if (loop.comparison.method != "varies") { // else nothing can be proven: the baseline is the result
+        run_probe_step(loop);
+        run_rounds(loop);
+    }
     const Program final_program = write_results(loop);
     output.keep();
     const RunTally tally = run_tally();
