@@ -4,7 +4,7 @@
 # writes docs/generality.md and keeps the raw JSON lines in scripts/bench/results/generality.jsonl.
 #   scripts/bench-optimize.sh [--only PATTERN] [--jobs N] [--out DIR] [--runs N]
 #                             [--time-limit-min M] [--doc docs/generality.md]
-# --only: a glob or substring of the corpus paths (svm/*, plot_iris). --jobs: scripts at a time
+# --only: globs or substrings of the corpus paths, comma-separated (svm/*,plot_iris). --jobs: scripts at a time
 # (default 1: measurements must not overlap). --out: raw per-script directories (default
 # build/bench-optimize). Per-script steps are described in scripts/bench/optimize_corpus.py.
 set -euo pipefail

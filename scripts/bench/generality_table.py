@@ -47,7 +47,7 @@ def table_row(row):
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-def summary_lines(rows):
+def summary_lines(rows, corpus_size):
     savings = [saving_pct(r) for r in rows if "plain_peak_bytes" in r]
     ratios = [r["optimize_s"] / r["plain_wall_s"] for r in rows if "optimize_s" in r and r.get("plain_wall_s")]
     with_final = [r for r in rows if "final_command" in r]
@@ -57,7 +57,7 @@ def summary_lines(rows):
     median_ratio = statistics.median(ratios) if ratios else float("nan")
     met = lambda ok: "**met**" if ok else "**not met**"
     return [
-        f"- scripts: {len(rows)}; optimize gave a final program for {len(with_final)}; "
+        f"- scripts: {len(rows)} of the corpus's {corpus_size}; optimize gave a final program for {len(with_final)}; "
         f"failed or timed out on {len(failed)}" + (" (" + ", ".join(f"`{r['script']}`" for r in failed) + ")" if failed else ""),
         f"- identical output of the final program (independent check): {identical} of {len(with_final)}",
         f"- median peak-RSS saving: **{median_saving:.1f} %** (mean {statistics.mean(savings) if savings else 0:.1f} %, "
@@ -75,8 +75,12 @@ def main():
     parser.add_argument("--command", default="scripts/bench-optimize.sh")
     parser.add_argument("--code", default="", help="which memopt was measured (commit, passes)")
     parser.add_argument("--date", default=str(datetime.date.today()))
+    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "optimize-corpus.txt"),
+                        help="list only the results of scripts in this corpus file")
     args = parser.parse_args()
+    corpus = {l.partition("#")[0].strip() for l in open(args.corpus)} - {""}
     rows = sorted((json.loads(l) for l in open(args.results) if l.strip()), key=lambda r: r["script"])
+    rows = [r for r in rows if r["script"] in corpus]
     results_rel = os.path.relpath(args.results, os.path.dirname(os.path.abspath(args.out)))
     lines = [
         "# Generality: `memopt optimize` on scikit-learn's examples",
@@ -119,13 +123,13 @@ def main():
     ]
     lines += [table_row(r) for r in rows]
     lines += ["", "## Summary", ""]
-    lines += summary_lines(rows)
+    lines += summary_lines(rows, len(corpus))
     lines += ["", "The median saving counts a script without a final program, or whose final program's "
               "output differs, as 0 %. The time ratio is over every script optimize ran on, "
               "failures included.", ""]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
-    print("\n".join(summary_lines(rows)))
+    print("\n".join(summary_lines(rows, len(corpus))))
 
 
 if __name__ == "__main__":

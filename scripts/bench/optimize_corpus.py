@@ -191,8 +191,9 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep optimize's sandbox (OUT/.runs)")
     args = parser.parse_args()
     args.memopt = os.path.abspath(args.memopt)
+    patterns = [p for p in args.only.split(",") if p]
     corpus = [(s, t) for s, t in read_corpus(args.corpus)
-              if not args.only or fnmatch.fnmatch(s, args.only) or args.only in s]
+              if not patterns or any(fnmatch.fnmatch(s, p) or p in s for p in patterns)]
     if not corpus:
         sys.exit(f"bench-optimize: no corpus script matches {args.only!r}")
     os.makedirs(args.out, exist_ok=True)
