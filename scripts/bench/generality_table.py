@@ -78,7 +78,9 @@ def main():
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "optimize-corpus.txt"),
                         help="list only the results of scripts in this corpus file")
     args = parser.parse_args()
-    corpus = {l.partition("#")[0].strip() for l in open(args.corpus)} - {""}
+    corpus_lines = open(args.corpus).read().splitlines()
+    corpus = {l.partition("#")[0].strip() for l in corpus_lines} - {""}
+    counts = next((l.lstrip("# ").strip() for l in corpus_lines if l.startswith("# Counts:")), "")
     rows = sorted((json.loads(l) for l in open(args.results) if l.strip()), key=lambda r: r["script"])
     rows = [r for r in rows if r["script"] in corpus]
     results_rel = os.path.relpath(args.results, os.path.dirname(os.path.abspath(args.out)))
@@ -94,17 +96,19 @@ def main():
         "```",
         "",
         f"Raw results (one JSON line per script): [{os.path.basename(args.results)}]({results_rel}); "
-        "regenerate this page with `scripts/bench/generality_table.py " + results_rel.replace("../", "") + "`.",
+        "regenerate this page with `scripts/bench/generality_table.py " + os.path.relpath(args.results)
+        + " --out " + os.path.relpath(args.out) + "` (from the repository's top directory).",
         "",
         "**Corpus.** [scripts/bench/optimize-corpus.txt](../scripts/bench/optimize-corpus.txt): the examples of "
         "Debian's `python-sklearn-doc` (/usr/share/doc/python-sklearn-doc/examples/) in the folders cluster/, "
         "svm/, model_selection/, decomposition/, gaussian_process/, mixture/, preprocessing/, manifold/, "
         "feature_selection/, covariance/, semi_supervised/, calibration/, inspection/, impute/, "
         "cross_decomposition/, classification/ that run offline (no network, empty scikit-learn data home) "
-        "in under 30 s with `MPLBACKEND=Agg` and `/usr/bin/python3`, and print the same stdout and write the "
-        "same files twice (selected by `scripts/bench/select_corpus.py`; the file lists the excluded scripts "
-        "and why). ensemble/, tree/, neighbors/, linear_model/, compose/ and exercises/ are reserved for "
-        "independent evaluation and are never run.",
+        "in under 30 s with `MPLBACKEND=Agg` and `/usr/bin/python3`, and print the same stdout, write the "
+        "same files and draw the same figures (pixels hashed by optimize's own runtime hook) in two runs with "
+        "different `PYTHONHASHSEED` (selected by `scripts/bench/select_corpus.py`; the file lists the excluded "
+        "scripts and why). ensemble/, tree/, neighbors/, linear_model/, compose/ and exercises/ are reserved "
+        "for independent evaluation and are never run." + (f" Selection verdicts: {counts}" if counts else ""),
         "",
         "**Columns.** *plain peak*: the original script's peak RSS, median of 3 runs, each in a fresh copy "
         "of its work directory (`/usr/bin/time -f %M`, i.e. wait4's `ru_maxrss`, the figure optimize "

@@ -118,6 +118,8 @@ def classify(rel, timeout, limit_s):
         return dict(row, verdict=">30 s", reason=f"{first['wall_s']:.1f} s wall, {first['cpu_s']:.1f} s CPU")
     second = run_once(rel, timeout, 2)
     row["wall_s2"] = second["wall_s"]
+    if second["status"] in (124, 137):
+        return dict(row, verdict=">30 s", reason=f"second run killed after {timeout} s")
     if second["status"] != 0:
         return dict(row, verdict="varies", reason=f"second run exited {second['status']}")
     if second["stdout"] != first["stdout"]:
@@ -153,13 +155,13 @@ def write_corpus(rows, out, args):
         f"# in at most {args.limit_s:g} s and a second run (PYTHONHASHSEED=2 vs 1) printed the same stdout, wrote",
         "# the same files and drew the same figures (pixels hashed at each plt.show() and at exit by",
         "# optimize's own hook, python/memopt/_sandbox/sitecustomize.py, which also names writes outside).",
-        "# The machine was loaded (load average 10-14 from other jobs): a first pass (killed after 40 s)",
+        "# The machine was loaded (load average 10-30 from other jobs): a first pass (killed after 40 s)",
         "# kept its network and error verdicts; every other script ran again (--recheck, killed after",
         f"# {args.timeout} s), and its \"time\" is min(wall, user+sys CPU): waiting for a core does not",
         "# count, and a script over 30 s of CPU is out even when BLAS spread it over both cores.",
         "# Counts: " + ", ".join(f"{v} {n}" for v, n in counts.items()) + ".",
-        "# One path per line, relative to the examples directory; plain wall time and peak RSS of the",
-        "# first run in the comment.",
+        "# One path per line, relative to the examples directory; the first run's time (as above) and",
+        "# peak RSS in the comment (scripts/bench/optimize_corpus.py reads the time for its ETA).",
         "",
     ]
     lines += [f"{r['script']}  # {min(r['wall_s'], r.get('cpu_s', r['wall_s'])):.1f} s, {r['peak_kib'] / 1024:.0f} MiB"
@@ -179,12 +181,17 @@ def main():
     parser.add_argument("--only", default="*")
     parser.add_argument("--results", default="scripts/bench/results/corpus-selection.jsonl")
     parser.add_argument("--out", default="scripts/bench/optimize-corpus.txt")
+    parser.add_argument("--rewrite", action="store_true", help="only rewrite --out from --results")
     parser.add_argument("--recheck", action="store_true",
                         help="rerun every script of --results not judged network or error (or missing) and merge")
     args = parser.parse_args()
     scripts = [s for s in corpus_scripts() if fnmatch.fnmatch(s, args.only) or args.only in s]
     os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
     rows, lock = [], threading.Lock()
+    if args.rewrite:
+        rows = [json.loads(line) for line in open(args.results)]
+        print(f"select: {len(write_corpus(rows, args.out, args))} of {len(rows)} scripts kept in {args.out}")
+        return
     if args.recheck:
         previous = [json.loads(line) for line in open(args.results)]
         rows = [r for r in previous if r["verdict"] in ("network", "error") and r["script"] in scripts]
