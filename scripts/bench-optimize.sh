@@ -3,7 +3,7 @@
 # (scripts/bench/optimize-corpus.txt), each final program checked and measured independently;
 # writes docs/generality.md and keeps the raw JSON lines in scripts/bench/results/generality.jsonl.
 #   scripts/bench-optimize.sh [--only PATTERN] [--jobs N] [--out DIR] [--runs N]
-#                             [--time-limit-min M] [--doc docs/generality.md]
+#                             [--time-limit-min M] [--doc docs/generality.md] [--note TEXT]
 # --only: globs or substrings of the corpus paths, comma-separated (svm/*,plot_iris). --jobs: scripts at a time
 # (default 1: measurements must not overlap). --out: raw per-script directories (default
 # build/bench-optimize). Per-script steps are described in scripts/bench/optimize_corpus.py.
@@ -15,6 +15,7 @@ out=build/bench-optimize
 runs=3
 limit=20
 doc=docs/generality.md
+note=""
 while (($#)); do
   case "$1" in
     --only) only=$2; shift 2 ;;
@@ -23,6 +24,7 @@ while (($#)); do
     --runs) runs=$2; shift 2 ;;
     --time-limit-min) limit=$2; shift 2 ;;
     --doc) doc=$2; shift 2 ;;
+    --note) note=$2; shift 2 ;;
     *) echo "bench-optimize: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -48,11 +50,12 @@ dirty=$(git status --porcelain -- transforms python 2>/dev/null | head -1)
 command="scripts/bench-optimize.sh"
 [ -n "$only" ] && command+=" --only '$only'"
 ((jobs != 1)) && command+=" --jobs $jobs"
+[ "$limit" = 20 ] || command+=" --time-limit-min $limit"
 echo "bench-optimize: $command (started $started, memopt at $commit${dirty:+ with local changes})" >&2
 /usr/bin/python3 scripts/bench/optimize_corpus.py --memopt build/bin/memopt --out "$out" \
   --only "$only" --jobs "$jobs" --runs "$runs" --time-limit-min "$limit" >/dev/null
 mkdir -p scripts/bench/results
 cp "$out/results.jsonl" scripts/bench/results/generality.jsonl
 /usr/bin/python3 scripts/bench/generality_table.py scripts/bench/results/generality.jsonl --out "$doc" \
-  --command "$command" --code "commit $commit${dirty:+ with local changes}, started $started" --date "${started%% *}"
+  --command "$command" --code "commit $commit${dirty:+ with local changes}, started $started" --date "${started%% *}" --note "$note"
 echo "bench-optimize: wrote $doc and scripts/bench/results/generality.jsonl" >&2

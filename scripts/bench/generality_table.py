@@ -2,7 +2,8 @@
 """Writes docs/generality.md from the JSON lines of scripts/bench/optimize_corpus.py.
 
     scripts/bench/generality_table.py RESULTS.jsonl [--out docs/generality.md] [--command CMD]
-                                      [--code DESCRIPTION] [--date YYYY-MM-DD]
+                                      [--code DESCRIPTION] [--date YYYY-MM-DD] [--note TEXT]
+                                      [--corpus scripts/bench/optimize-corpus.txt]
 """
 import argparse
 import datetime
@@ -75,6 +76,7 @@ def main():
     parser.add_argument("--command", default="scripts/bench-optimize.sh")
     parser.add_argument("--code", default="", help="which memopt was measured (commit, passes)")
     parser.add_argument("--date", default=str(datetime.date.today()))
+    parser.add_argument("--note", default="", help="a paragraph on the conditions of this run")
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "optimize-corpus.txt"),
                         help="list only the results of scripts in this corpus file")
     args = parser.parse_args()
@@ -99,6 +101,7 @@ def main():
         "regenerate this page with `scripts/bench/generality_table.py " + os.path.relpath(args.results)
         + " --out " + os.path.relpath(args.out) + "` (from the repository's top directory).",
         "",
+        *([args.note, ""] if args.note else []),
         "**Corpus.** [scripts/bench/optimize-corpus.txt](../scripts/bench/optimize-corpus.txt): the examples of "
         "Debian's `python-sklearn-doc` (/usr/share/doc/python-sklearn-doc/examples/) in the folders cluster/, "
         "svm/, model_selection/, decomposition/, gaussian_process/, mixture/, preprocessing/, manifold/, "
