@@ -32,6 +32,14 @@ def identical_cell(row):
     return "yes" if row["identical"] else "no: " + row["difference"]
 
 
+def accepted_cell(row):
+    """The passes kept, in order, a pass kept in several rounds once with its count (flags ×2)."""
+    if "final_command" not in row:
+        return "—"
+    names = list(dict.fromkeys(row.get("accepted", [])))
+    return ", ".join(n + (f" ×{row['accepted'].count(n)}" if row["accepted"].count(n) > 1 else "") for n in names) or "none"
+
+
 def table_row(row):
     plain = row.get("plain_peak_bytes")
     final = row.get("final_peak_bytes")
@@ -40,7 +48,7 @@ def table_row(row):
              f"{plain / MB:.1f}" if plain else "—",
              f"{final / MB:.1f}" if final else "—",
              f"{100 * (1 - final / plain):.1f} %" if final and plain else "—",
-             ", ".join(row.get("accepted", [])) or ("none" if "final_command" in row else "—"),
+             accepted_cell(row),
              identical_cell(row),
              f"{row['optimize_s']:.0f}" if "optimize_s" in row else "—",
              f"{row['plain_wall_s']:.2f}" if row.get("plain_wall_s") else "—",
