@@ -14,6 +14,7 @@ packages=(
   cloc heaptrack valgrind time bc
   chromium libxml2-utils
   clang
+  python-sklearn-doc
 )
 
 missing=()
