@@ -188,19 +188,27 @@ def runtime_source(name):
         return f.read()
 
 
-def probe_never_ran(profile, tree):
-    """Modules the script itself imports that the probe (memopt.profile/1) saw imported but
-    never running a function: [(name, cumulative RSS bytes)], largest first. Empty when the
-    profile is missing or not understood (the passes then use static analysis only)."""
-    if not isinstance(profile, dict) or not isinstance(profile.get("modules"), dict):
-        return []
+def imported_modules(tree, with_names=False):
+    """Absolute module names the program imports (`import a.b`: a.b; `from m import x`: m, and
+    m.x too `with_names`, since x may be a submodule)."""
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module)
-            imported |= {f"{node.module}.{a.name}" for a in node.names}
+            if with_names:
+                imported |= {f"{node.module}.{a.name}" for a in node.names}
+    return imported
+
+
+def probe_never_ran(profile, tree):
+    """Modules the script itself imports that the probe (memopt.profile/1) saw imported but
+    never running a function: [(name, cumulative RSS bytes)], largest first. Empty when the
+    profile is missing or not understood (the passes then use static analysis only)."""
+    if not isinstance(profile, dict) or not isinstance(profile.get("modules"), dict):
+        return []
+    imported = imported_modules(tree, with_names=True)
     modules = profile["modules"]
     ran = {n for n, m in modules.items() if isinstance(m, dict) and m.get("ran")}
     out = []

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 
-from .common import PassRefused, Report, insert_after_docstring_and_future, local_modules, \
+from .common import PassRefused, Report, imported_modules, insert_after_docstring_and_future, local_modules, \
     prepare_outdir, read_program, runtime_source, unparse, write_program
 
 RUNTIME = "_memopt_lazy"
@@ -227,12 +227,7 @@ def _plan(profile, script):
 def _heavy_imports(profile, script, plan):
     """One line per import of the script costing MIN_REPORTED_BYTES or more: done or why not."""
     _, tree = read_program(script)
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+    names = imported_modules(tree)
     modules, ran = profile["modules"], _ran(profile["modules"])
     lines = []
     for name in sorted(names):
