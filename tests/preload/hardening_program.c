@@ -244,28 +244,58 @@ static int realloc_fail(void) {
 static void* g_left_range;
 static size_t g_left_length;
 static void* g_remapped;
+/* The helper thread starts before the race and makes a traced call first: a thread created
+ * inside the mremap would map its stack, and its first traced call the tracer's buffer for
+ * it, and either could land in the range just left, making the test's own mmap fail. */
+static pthread_mutex_t g_race_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_race_cond = PTHREAD_COND_INITIALIZER;
+static int g_race_state; /* 0 ready to start, 1 warmed up, 2 asked to map, 3 mapped */
+
+static void set_race_state(int state) {
+    pthread_mutex_lock(&g_race_lock);
+    g_race_state = state;
+    pthread_cond_broadcast(&g_race_cond);
+    pthread_mutex_unlock(&g_race_lock);
+}
+
+static void wait_race_state(int state) {
+    pthread_mutex_lock(&g_race_lock);
+    while (g_race_state != state) pthread_cond_wait(&g_race_cond, &g_race_lock);
+    pthread_mutex_unlock(&g_race_lock);
+}
 
 static void* map_left_range(void* arg) {
     (void)arg;
+    free(malloc(64)); /* the tracer sets this thread up now, not during the race */
+    set_race_state(1);
+    wait_race_state(2);
     g_remapped = mmap(g_left_range, g_left_length, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    set_race_state(3);
     return NULL;
 }
 
 __attribute__((visibility("default"))) void memopt_test_inside_mremap(void* old_address, size_t old_length) {
     g_left_range = old_address;
     g_left_length = old_length;
-    pthread_t thread;
-    pthread_create(&thread, NULL, map_left_range, NULL);
-    pthread_join(thread, NULL);
+    set_race_state(2);
+    wait_race_state(3);
 }
 
 static int mremap_race(void) {
     const size_t length = 8u << 20;
+    pthread_t helper;
+    pthread_create(&helper, NULL, map_left_range, NULL);
+    wait_race_state(1);
     char* first = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     /* a hole after it, so growing must move */
     char* blocker = mmap(first + length, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     char* moved = mremap(first, length, 2 * length, MREMAP_MAYMOVE);
+    pthread_mutex_lock(&g_race_lock);
+    const int raced = g_race_state >= 2;
+    pthread_mutex_unlock(&g_race_lock);
+    if (!raced) set_race_state(2); /* the shim never ran: let the helper finish (length 0 fails) */
+    pthread_join(helper, NULL);
     const int ok = moved != MAP_FAILED && moved != first && g_remapped == first;
     printf("moved %d, old range mapped again %d\n", moved != first, g_remapped == first);
     /* both mappings stay mapped to the end: 8 + 16 MiB */
