@@ -197,7 +197,7 @@ bool only_timings_differ(const std::vector<Observation>& refs, Content Observati
     }
     if (!differ) return false;
     const std::string first = mask_timings((refs[0].*which).head);
-    return std::all_of(refs.begin(), refs.end(), [&](const Observation& r) { return mask_timings((r.*which).head) == first; });
+    return std::all_of(refs.begin() + 1, refs.end(), [&](const Observation& r) { return mask_timings((r.*which).head) == first; });
 }
 
 } // namespace

@@ -177,6 +177,7 @@ class _Plan:
         self.saving = {}      # id -> estimated bytes
         self.notes = {}       # id -> [why]
         self.kept = {}        # never-run module -> why it is not deferred
+        self.ran = set()      # modules under which some function ran (_ran)
 
     def add(self, gid, saving, note):
         self.saving[gid] = self.saving.get(gid, 0) + saving
@@ -200,8 +201,8 @@ class _Plan:
 
 def _plan(profile, script):
     modules = _modules(profile, script)
-    ran = _ran(profile["modules"])
     plan = _Plan()
+    ran = plan.ran = _ran(profile["modules"])
     for name, m in modules.items():
         if name not in ran:
             effects = _import_time_calls(m["file"])
@@ -212,11 +213,12 @@ def _plan(profile, script):
             parent = name.rpartition(".")[0]
             if not parent or parent in ran or parent not in modules:
                 plan.add(_group(name), _cost(m), f"{name} never ran ({_cost(m) / 1e6:.1f} MB)")
-    packages = [n for n, m in modules.items() if n in ran and str(m.get("file")).endswith("__init__.py")
-                and _body_effects(m["file"]) is not None]
+    bodies = {n: _body_effects(m["file"]) for n, m in modules.items()
+              if n in ran and str(m.get("file")).endswith("__init__.py")}
+    packages = [n for n, effects in bodies.items() if effects is not None]
     for package, emap in _export_maps(packages).items():
         plan.exports.setdefault(_group(package), {})[package] = emap
-        effects = _body_effects(modules[package]["file"]) or []
+        effects = bodies[package]
         skipped = "" if not effects else ", skipping " + ", ".join(f"line {s.lineno}" for s in effects)
         fetched = sum(1 for w in emap.values() if w is not None)
         plan.add(_group(package), 0, f"{package}: {fetched} names from their submodules{skipped}")
@@ -224,11 +226,10 @@ def _plan(profile, script):
     return plan
 
 
-def _heavy_imports(profile, script, plan):
-    """One line per import of the script costing MIN_REPORTED_BYTES or more: done or why not."""
-    _, tree = read_program(script)
+def _heavy_imports(profile, tree, plan):
+    """One line per import of the program (`tree`) costing MIN_REPORTED_BYTES or more: done or why not."""
     names = imported_modules(tree)
-    modules, ran = profile["modules"], _ran(profile["modules"])
+    modules, ran = profile["modules"], plan.ran
     lines = []
     for name in sorted(names):
         m = modules.get(name)
@@ -290,7 +291,7 @@ def run(script, outdir, profile=None, select=None):
     chosen = [c["id"] for c in report.candidates] if select is None else [g for g in select if g in plan.saving]
     deferred = sorted(n for g in chosen for n in plan.deferred.get(g, []))
     exports = {p: m for g in chosen for p, m in plan.exports.get(g, {}).items()}
-    notes = _heavy_imports(profile, script, plan)
+    notes = _heavy_imports(profile, tree, plan)
     if not deferred and not exports:
         raise PassRefused("no module to defer: every pure-Python module imported ran code, and no package "
                           "only re-exports" + ("; " + "; ".join(notes) if notes else ""))
