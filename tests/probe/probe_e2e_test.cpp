@@ -38,7 +38,9 @@ TEST_CASE("a known import shows up with a plausible cost") {
 TEST_CASE("import totals add up to the growth during imports") {
     Sandbox box;
     box.write("imports.py", "import json, csv, decimal\n");
-    REQUIRE(box.probe("-o p.json imports.py").status == 0);
+    // Every allocation tracked: these imports allocate a few hundred kB, which the default
+    // sampling (one sample per ~256 KiB, random) can miss entirely (CI saw traced_bytes 0).
+    REQUIRE(box.probe("-o p.json --sample-bytes 1 imports.py").status == 0);
     const json p = box.profile();
     double own_rss = 0, own_traced = 0, own_time = 0;
     for (const auto& node : p["imports"]["tree"]) {
