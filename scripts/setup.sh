@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config git
   libboost-program-options-dev pybind11-dev libfmt-dev catch2 libunwind-dev
-  nlohmann-json3-dev libssl-dev libxxhash-dev
+  nlohmann-json3-dev libssl-dev libxxhash-dev libdw-dev libzstd-dev
   python3 python3-dev python3-numpy python3-scipy python3-pandas python3-sklearn
   python3-joblib python3-psutil python3-memory-profiler python3-pytest
   cloc heaptrack valgrind time bc
