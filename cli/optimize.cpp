@@ -7,6 +7,7 @@
 #include "transforms/pass_table.h"
 
 #include <fmt/format.h>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -18,7 +19,7 @@ namespace {
 std::string usage() {
     return "memopt optimize SCRIPT.py [--threshold-mb N] [--check CMD] [-o OUT_DIR] [--runs N]\n"
            "                [--passes LIST] [--no-probe] [--compare-stderr] [--reference-runs N]\n"
-           "                [--sandbox-max-mb N] [--allow-env-flags] [--max-candidate-runs N] [-q] [-- ARGS...]\n\n"
+           "                [--sandbox-max-mb N] [--allow-env-flags] [--max-candidate-runs N] [-j N] [-q] [-- ARGS...]\n\n"
            "Applies the passes in the paper's order (" + transforms::pass_name_list() + "),\n"
            "keeps each candidate only when it behaves identically (exit status, stdout, every file\n"
            "it writes or deletes, its figures; or CMD passes instead) and its median peak RSS falls\n"
@@ -60,11 +61,14 @@ std::string fresh_output(const std::string& script) {
     return candidate.string();
 }
 
+// Two runs at a time where there are two cores to run them on.
+int default_jobs() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
+
 } // namespace
 
 int run_optimize(const Args& args) {
     const SplitScript split = split_script(args, {"--threshold-mb", "--check", "-o", "--output", "--runs", "--passes", "--rounds",
-                                                  "--reference-runs", "--sandbox-max-mb", "--max-candidate-runs"});
+                                                  "--reference-runs", "--sandbox-max-mb", "--max-candidate-runs", "--jobs", "-j"});
     transforms::OptimizeOptions o;
     double threshold_mb = 0, sandbox_mb = 512.0 * 1024 * 1024 / 1e6;
     std::string output, passes;
@@ -79,6 +83,8 @@ int run_optimize(const Args& args) {
         ("allow-env-flags", "let the flags pass try -s, -E, -S, -I (they change how the program sees its environment)")
         ("output,o", po::value(&output), "output directory (default: SCRIPT.optimized/, a fresh name)")
         ("runs", po::value(&o.runs)->default_value(3), "measured runs per step (median)")
+        ("jobs,j", po::value(&o.jobs)->default_value(default_jobs()),
+         "program runs at a time, 1 or 2 (2: a second copy of the sandbox; peaks are per process, wall times less exact)")
         ("rounds", po::value(&o.max_rounds)->default_value(3), "at most this many rounds over the passes")
         ("passes", po::value(&passes), "comma-separated subset of the passes, in order")
         ("max-candidate-runs", po::value(&o.max_candidate_runs)->default_value(24),
@@ -101,6 +107,7 @@ int run_optimize(const Args& args) {
     o.allow_env_flags = vm.count("allow-env-flags") > 0;
     if (o.reference_runs < 2) throw Error("--reference-runs must be at least 2");
     if (o.max_candidate_runs < 0) throw Error("--max-candidate-runs must be at least 0");
+    if (o.jobs < 1 || o.jobs > 2) throw Error("--jobs must be 1 or 2");
     if (sandbox_mb <= 0) throw Error("--sandbox-max-mb must be positive");
     o.sandbox_max_bytes = static_cast<std::uintmax_t>(sandbox_mb * 1e6);
     o.quiet = vm.count("quiet") > 0;

@@ -79,6 +79,14 @@ bool has_candidate(const Program& program, const Candidate& c) {
     return all;
 }
 
+// Whether `c` keeps the runtime hook from loading (-I, -E, -S): its trial is screened by a
+// measured run, not by its checked run.
+bool hides_hook(const Candidate& c) {
+    for (const std::string& f : c.flags)
+        if (f == "-I" || f == "-E" || f == "-S") return true;
+    return false;
+}
+
 // Whether the interpreter already runs with `c` (its is_default expression holds): a trial
 // would run the same program twice.
 bool interpreter_default(const Candidate& c) {
@@ -129,25 +137,49 @@ Screening screen(const PassInput& input, Verifier& verifier, const Program& tria
 // measurement (docs/optimize.md, "Speed"); keeps it when the output is the same and the
 // screening run passes the acceptance rule. The loop confirms the launcher kept with --runs
 // measured runs (or search_launcher does, when the pass runs alone).
-void try_candidate(const PassInfo& pass, const PassInput& input, Verifier& verifier, const Candidate& c, Search& search) {
+// Returns whether `c` was kept.
+bool judge_candidate(const PassInfo& pass, const PassInput& input, Verifier& verifier, const Candidate& c, const Check& check,
+                     Search& search) {
     const Program trial = with_candidate(search.chosen, c);
-    const Check check = verifier.check(trial);
     if (!check.difference.empty()) {
         search.measured.push_back(fmt::format("{}: rejected, {}", c.label, check.difference));
         say(input, fmt::format("  {}: {} rejected: {}", pass.name, c.label, check.difference));
-        return;
+        return false;
     }
     const Screening s = screen(input, verifier, trial, check, search);
     search.measured.push_back(fmt::format("{}: screening run {} ({:+.1f} MB){}", c.label, format_mb(static_cast<double>(s.peak)),
                                           -static_cast<double>(s.verdict.saved_bytes) / 1e6,
                                           s.verdict.keep ? ", kept" : ", not kept"));
     say(input, fmt::format("  {}: {}", pass.name, search.measured.back()));
-    if (!s.verdict.keep) return;
+    if (!s.verdict.keep) return false;
     search.chosen = trial;
     if (s.by_check) search.screen_peak = s.peak;
     else {
         search.hook_hidden = true; // later trials are screened by measured runs too
         search.measured_runs = {s.peak};
+    }
+    return true;
+}
+
+// The trials in order, each on top of what is kept before it. Two at a time when the
+// verifier can (verify.h, check_two): the next trial is run beside, on the guess that the
+// first is not kept (most are not); when the first is kept, the guess is dropped and the next
+// trial is made again on top of it. Either way each trial is judged on exactly the program
+// one-at-a-time trials would run. A trial that hides the hook is never run beside.
+void run_trials(const PassInfo& pass, const PassInput& input, Verifier& verifier, const std::vector<Candidate>& trials,
+                Search& search) {
+    for (std::size_t i = 0; i < trials.size(); ++i) {
+        const bool beside = verifier.can_check_two() && i + 1 < trials.size() && !search.hook_hidden &&
+                            !hides_hook(trials[i]) && !hides_hook(trials[i + 1]);
+        if (!beside) {
+            judge_candidate(pass, input, verifier, trials[i], verifier.check(with_candidate(search.chosen, trials[i])), search);
+            continue;
+        }
+        const auto [first, second] =
+            verifier.check_two(with_candidate(search.chosen, trials[i]), with_candidate(search.chosen, trials[i + 1]));
+        if (judge_candidate(pass, input, verifier, trials[i], first, search)) continue; // the guess is void
+        judge_candidate(pass, input, verifier, trials[i + 1], second, search);
+        ++i;
     }
 }
 
@@ -175,14 +207,13 @@ PassReport search_launcher(const PassInfo& pass, const PassInput& input) {
     Verifier& verifier = input.verifier ? *input.verifier : *own;
     const std::uint64_t screen_peak = input.current_screen_peak ? input.current_screen_peak : verifier.reference_peak();
     Search search{input.program, screen_peak, input.current_peak_runs, false, {}};
+    std::vector<Candidate> trials;
     for (const Candidate& c : candidates(input.allow_env_flags)) {
         if (has_candidate(search.chosen, c)) continue;
-        if (interpreter_default(c)) {
-            search.measured.push_back(c.label + ": not tried, the interpreter's default");
-            continue;
-        }
-        try_candidate(pass, input, verifier, c, search);
+        if (interpreter_default(c)) search.measured.push_back(c.label + ": not tried, the interpreter's default");
+        else trials.push_back(c);
     }
+    run_trials(pass, input, verifier, trials, search);
     std::string unconfirmed;
     const bool changed = search.chosen.python_flags != input.program.python_flags || search.chosen.env != input.program.env;
     if (!input.verifier && changed) unconfirmed = confirm_alone(input, verifier, search);

@@ -4,6 +4,7 @@
 #include "common/runner.h"
 
 #include <algorithm>
+#include <memory>
 #include <fmt/format.h>
 
 namespace memopt::transforms {
@@ -14,7 +15,7 @@ runner::Redirect output(const std::filesystem::path& path) {
     return path.empty() ? runner::Redirect::null() : runner::Redirect::file(path);
 }
 
-RunTally g_tally; // one optimize or transform per process; runs are made one at a time
+RunTally g_tally; // one optimize or transform per process; runs are started and reaped by one thread
 
 template <typename T> T median(std::vector<T> values) {
     std::sort(values.begin(), values.end());
@@ -23,7 +24,9 @@ template <typename T> T median(std::vector<T> values) {
 
 } // namespace
 
-RunOutcome run_once(const RunSpec& spec) {
+namespace {
+
+runner::Command command_of(const RunSpec& spec) {
     runner::Command command;
     command.argv = spec.argv;
     command.cwd = spec.cwd;
@@ -31,7 +34,10 @@ RunOutcome run_once(const RunSpec& spec) {
     command.in = runner::Redirect::null();
     command.out = output(spec.stdout_file);
     command.err = output(spec.stderr_file);
-    const runner::Outcome outcome = runner::run(command);
+    return command;
+}
+
+RunOutcome outcome_of(const RunSpec& spec, const runner::Outcome& outcome) {
     RunOutcome result;
     result.status = outcome.status();
     result.max_rss_kib = static_cast<long>(outcome.peak_rss_bytes / 1024);
@@ -41,6 +47,21 @@ RunOutcome run_once(const RunSpec& spec) {
         g_tally.wall_s += outcome.wall_s;
     }
     return result;
+}
+
+} // namespace
+
+RunOutcome run_once(const RunSpec& spec) { return run_together({spec}).front(); }
+
+std::vector<RunOutcome> run_together(const std::vector<RunSpec>& specs) {
+    // All are started before any is waited for; each is its own process, so each peak is its
+    // own (ru_maxrss from wait4 of that process). No output is captured: nothing can block.
+    std::vector<std::unique_ptr<runner::Process>> started;
+    for (const RunSpec& spec : specs) started.push_back(std::make_unique<runner::Process>(command_of(spec)));
+    std::vector<RunOutcome> outcomes;
+    for (std::size_t i = 0; i < specs.size(); ++i) outcomes.push_back(outcome_of(specs[i], started[i]->reap()));
+    if (std::any_of(specs.begin(), specs.end(), [](const RunSpec& s) { return s.tallied; })) ++g_tally.rounds;
+    return outcomes;
 }
 
 RunTally run_tally() { return g_tally; }

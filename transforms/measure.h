@@ -27,12 +27,16 @@ struct RunOutcome {
 
 // Runs once; throws memopt::Error when the program cannot be started.
 RunOutcome run_once(const RunSpec& spec);
+// Runs every spec at the same time and waits for all (optimize's two sandboxes, verify.h);
+// throws memopt::Error when one cannot be started (those started are killed).
+std::vector<RunOutcome> run_together(const std::vector<RunSpec>& specs);
 
 // Every run made through run_once in this process: how many and their total wall time (the
 // optimize loop's estimate of the time left).
 struct RunTally {
     int runs = 0;
     double wall_s = 0;
+    int rounds = 0; // the times runs were started together (a run alone counts one): the runs' critical path
 };
 RunTally run_tally();
 

@@ -16,6 +16,7 @@
 #include "transforms/step_traces.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
@@ -31,17 +32,20 @@ namespace {
 
 bool g_quiet = false;
 int g_planned_runs = 0; // runs made so far plus those the loop still expects (plan_runs)
+std::chrono::steady_clock::time_point g_start;
 
 // One line on stderr; a line announcing a step ("memopt optimize: step 3 flags ...") ends
 // with the estimate of what is left, `[12/30 runs, ~40 s left]`: the runs planned and the
-// mean wall time of the program runs made so far (transforms/measure.h's tally).
+// time per run so far (elapsed time over the program runs made, transforms/measure.h's
+// tally: runs made two at a time count half).
 void progress(const std::string& text) {
     if (g_quiet) return;
     const RunTally tally = run_tally();
     const bool step_line = text.size() > 4 && text.substr(text.size() - 4) == " ...";
     if (!step_line || tally.runs == 0) return (void)fmt::print(stderr, "{}\n", text);
     const int planned = std::max(g_planned_runs, tally.runs);
-    const double left = (planned - tally.runs) * tally.wall_s / tally.runs;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
+    const double left = (planned - tally.runs) * elapsed / tally.runs;
     fmt::print(stderr, "{} [{}/{} runs, ~{:.0f} s left]\n", text, tally.runs, planned, left);
 }
 
@@ -189,6 +193,7 @@ std::optional<fs::path> run_probe(const Program& program, Sandbox& sandbox, cons
 fs::path checked_script(const OptimizeOptions& o) {
     if (!fs::is_regular_file(o.script)) throw Error(fmt::format("{}: no such file", o.script.string()));
     if (o.runs < 1) throw Error("--runs must be at least 1");
+    if (o.jobs < 1 || o.jobs > 2) throw Error("--jobs must be 1 or 2");
     for (const std::string& pass : o.passes) find_pass(pass); // an unknown name fails before anything runs
     return fs::absolute(o.script).lexically_normal();
 }
@@ -235,6 +240,7 @@ void run_baseline(Loop& loop) {
     verify.check = o.check;
     verify.compare_stderr = o.compare_stderr;
     verify.reference_runs = o.reference_runs;
+    verify.jobs = o.jobs;
     verify.limits.max_bytes = o.sandbox_max_bytes;
     loop.verifier = std::make_unique<Verifier>(loop.runs_dir / "verify", fs::current_path(), o.args,
                                                std::vector<fs::path>{loop.out}, verify);
@@ -431,7 +437,9 @@ bool try_pass(Loop& loop, const std::string& pass, int round) {
         return false;
     }
     const fs::path run_dir = loop.verifier->sandbox().cwd();
-    Check check = loop.verifier->check(r.program);
+    // Its first measured run goes beside the check (verify.h): wasted only when the check or
+    // the screening turns the step down.
+    Check check = loop.verifier->check(r.program, /*measure_beside=*/true);
     if (!check.difference.empty() && !r.candidates.empty()) search_candidates(loop, e, pass, input, r, check);
     else if (!r.candidates.empty())
         e["candidates"] = candidates_json([&] {
@@ -494,6 +502,7 @@ Program write_results(Loop& loop) {
 
 OptimizeResult optimize(const OptimizeOptions& o) {
     g_quiet = o.quiet;
+    g_start = std::chrono::steady_clock::now();
     const fs::path script = checked_script(o);
     OutputDirectory output(o.out_dir); // removed again unless kept below
     Loop loop(o, output.path(), script);
@@ -507,10 +516,11 @@ OptimizeResult optimize(const OptimizeOptions& o) {
     output.keep();
     const RunTally tally = run_tally();
     progress(fmt::format("memopt optimize: {} -> {} ({:.1f} % of the baseline); final program {}; table {} "
-                         "({} runs of the program, {:.0f} s)",
+                         "({} runs of the program in {} rounds, {:.0f} s)",
                          format_mb(static_cast<double>(loop.baseline_peak)), format_mb(static_cast<double>(loop.peak)),
                          100.0 * mb(loop.peak) / mb(loop.baseline_peak), final_program.path.string(),
-                         (loop.out / "steps.md").string(), tally.runs, tally.wall_s));
+                         (loop.out / "steps.md").string(), tally.runs, tally.rounds,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count()));
     return {loop.baseline_peak, loop.peak, !o.threshold_bytes || loop.threshold_met(), final_program.path};
 }
 

@@ -24,6 +24,7 @@ struct OptimizeOptions {
     bool allow_env_flags = false; // --allow-env-flags: flags may try -s, -E, -S, -I
     std::vector<std::string> passes;  // names from the pass table, in order; empty: every pass (pass_table.h)
     int runs = 3;
+    int jobs = 1;                 // --jobs: program runs at a time (1 or 2; verify.h, the twin sandbox)
     int max_rounds = 3;
     int max_candidate_runs = 24;  // --max-candidate-runs: check runs of one pass's candidate-subset search
     bool probe = true;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
+#include <set>
 #include <openssl/evp.h>
 #include <sstream>
 
@@ -114,11 +115,12 @@ RunSpec sandbox_spec(const Program& program, const Sandbox& sandbox, const Obser
     return spec;
 }
 
-Observation observe(const Program& program, Sandbox& sandbox, const ObserveOptions& options) {
-    sandbox.reset();
-    const RunSpec spec = sandbox_spec(program, sandbox, options);
+namespace {
+
+// What the run in `sandbox` showed, once it has ended.
+Observation collected(const RunSpec& spec, const Sandbox& sandbox, const RunOutcome& run) {
     Observation o;
-    o.run = run_once(spec);
+    o.run = run;
     o.status = o.run.status;
     o.out = content_of(spec.stdout_file);
     o.err = content_of(spec.stderr_file);
@@ -135,16 +137,66 @@ Observation observe(const Program& program, Sandbox& sandbox, const ObserveOptio
     return o;
 }
 
-Measurement measure_in(const Program& program, Sandbox& sandbox, int runs, const std::string& what) {
-    Measurement m;
+} // namespace
+
+Observation observe(const Program& program, Sandbox& sandbox, const ObserveOptions& options) {
+    return observe_all({{&program, &sandbox, options}}).front();
+}
+
+std::vector<Observation> observe_all(const std::vector<ObserveJob>& jobs) {
+    std::vector<RunSpec> specs;
+    for (const ObserveJob& job : jobs) {
+        job.sandbox->reset();
+        specs.push_back(sandbox_spec(*job.program, *job.sandbox, job.options));
+    }
+    const std::vector<RunOutcome> runs = run_together(specs);
+    std::vector<Observation> observations;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (!jobs[i].options.hook) { // a measured run: only its status and peak count
+            Observation o;
+            o.run = runs[i];
+            o.status = runs[i].status;
+            observations.push_back(std::move(o));
+        } else
+            observations.push_back(collected(specs[i], *jobs[i].sandbox, runs[i]));
+    }
+    return observations;
+}
+
+std::set<std::string> files_beside(const Program& program) {
+    std::set<std::string> names;
+    std::error_code ec;
+    const fs::path dir = fs::absolute(program.path).parent_path();
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        names.insert(fs::relative(it->path(), dir, ec).string());
+    return names;
+}
+
+Measurement measure_in(const Program& program, const std::vector<Sandbox*>& sandboxes, int runs, const std::string& what,
+                       std::vector<RunOutcome> done) {
     ObserveOptions options;
     options.hook = false;
-    for (int i = 0; i < runs; ++i) {
-        sandbox.reset();
-        const RunOutcome o = run_once(sandbox_spec(program, sandbox, options));
-        if (o.status != 0) throw Error(fmt::format("{} exited with status {} in measured run {}", what, o.status, i + 1));
-        m.peak_rss_runs.push_back(static_cast<std::uint64_t>(o.max_rss_kib) * 1024);
-        m.wall_runs.push_back(o.wall_s);
+    bool redone = false;
+    while (static_cast<int>(done.size()) < runs) {
+        std::vector<ObserveJob> jobs;
+        for (std::size_t i = 0; i < sandboxes.size() && static_cast<int>(done.size() + jobs.size()) < runs; ++i)
+            jobs.push_back({&program, sandboxes[i], options});
+        const std::set<std::string> before = files_beside(program);
+        const std::vector<Observation> round = observe_all(jobs);
+        // A run that wrote beside the program built a cache (the tree store, keyed by the
+        // model's path in its copy): it paid a one-time cost a later run does not. Once.
+        if (sandboxes.size() > 1 && !redone && files_beside(program) != before) {
+            redone = true;
+            continue;
+        }
+        for (const Observation& o : round) done.push_back(o.run);
+    }
+    Measurement m;
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        if (done[i].status != 0)
+            throw Error(fmt::format("{} exited with status {} in measured run {}", what, done[i].status, i + 1));
+        m.peak_rss_runs.push_back(static_cast<std::uint64_t>(done[i].max_rss_kib) * 1024);
+        m.wall_runs.push_back(done[i].wall_s);
     }
     auto median = [](auto values) { std::sort(values.begin(), values.end()); return values[values.size() / 2]; };
     m.peak_rss_bytes = median(m.peak_rss_runs);

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,25 @@ RunSpec sandbox_spec(const Program& program, const Sandbox& sandbox, const Obser
 // Resets the sandbox, runs the program once in it and collects what it showed.
 Observation observe(const Program& program, Sandbox& sandbox, const ObserveOptions& options = {});
 
-// Runs `runs` times without the hook, resetting the sandbox before each run (medians as in
-// measure()); throws memopt::Error naming `what` when a run fails.
-Measurement measure_in(const Program& program, Sandbox& sandbox, int runs, const std::string& what);
+// Several runs at the same time, each in its own sandbox (reset first); the observations in
+// order. A run without the hook (a measured run) gives only its status and RunOutcome.
+struct ObserveJob {
+    const Program* program;
+    Sandbox* sandbox;
+    ObserveOptions options;
+};
+std::vector<Observation> observe_all(const std::vector<ObserveJob>& jobs);
+
+// `runs` measured runs without the hook, as many at a time as there are sandboxes (each reset
+// before its run), after the runs `done` already made (medians as in measure()); throws
+// memopt::Error naming `what` when a run fails.
+// With two sandboxes, a round of runs that wrote beside the program (a cache built in one
+// copy) is made again, once.
+Measurement measure_in(const Program& program, const std::vector<Sandbox*>& sandboxes, int runs, const std::string& what,
+                       std::vector<RunOutcome> done = {});
+
+// The names of the files and directories in the program's directory, recursively.
+std::set<std::string> files_beside(const Program& program);
 
 // The names of the outputs beyond the exit status ("stdout", "pred.csv", "figure 1 ...");
 // empty: the program shows nothing a comparison could check.

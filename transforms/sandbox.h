@@ -56,6 +56,8 @@ class Sandbox {
     const std::vector<std::string>& args() const { return args_; }
     // One line: what was copied ("12 files, 3.1 MB from /home/u/proj; 1 argument outside it").
     std::string summary() const;
+    // Bytes of the pristine copy (what a second copy would cost).
+    std::uintmax_t bytes() const { return bytes_; }
 
     // Back to the pristine copy: removes what runs created, re-copies what they changed or
     // deleted, empties tmp/ and memopt/.

@@ -29,6 +29,33 @@ std::string seeds_used(int runs) {
     return out;
 }
 
+// A second copy costs its bytes again and the time to copy them; above this the runs go one
+// at a time.
+constexpr std::uintmax_t kTwinMaxBytes = std::uintmax_t{64} << 20;
+
+std::vector<std::string> program_key(const Program& program) {
+    std::vector<std::string> key = command_line(program, {});
+    for (const auto& [k, v] : program.env) key.push_back(k + "=" + v);
+    return key;
+}
+
+ObserveOptions reference_options(int seed, bool block_outside) {
+    ObserveOptions o;
+    o.hash_seed = std::to_string(seed);
+    o.block_outside = block_outside;
+    return o;
+}
+
+ObserveOptions measured_options() {
+    ObserveOptions o;
+    o.hook = false;
+    return o;
+}
+
+void clear_timing_marks(std::vector<Observation>& references) {
+    for (Observation& o : references) o.out.timings_vary = o.err.timings_vary = false;
+}
+
 } // namespace
 
 Verifier::Verifier(const fs::path& work_dir, const fs::path& user_cwd, const std::vector<std::string>& args,
@@ -37,38 +64,86 @@ Verifier::Verifier(const fs::path& work_dir, const fs::path& user_cwd, const std
     if (options_.reference_runs < 2) throw Error("the reference must run at least twice (--reference-runs)");
     fs::create_directories(work_dir_);
     sandbox_ = std::make_unique<Sandbox>(work_dir_ / "sandbox", user_cwd, args, exclude, options_.limits);
+    if (options_.jobs >= 2 && sandbox_->bytes() <= kTwinMaxBytes)
+        twin_ = std::make_unique<Sandbox>(work_dir_ / "sandbox-2", user_cwd, args, exclude, options_.limits);
+}
+
+std::vector<Sandbox*> Verifier::sandboxes() {
+    std::vector<Sandbox*> all{sandbox_.get()};
+    if (twin_) all.push_back(twin_.get());
+    return all;
+}
+
+// A reference run must exit 0 and write nothing outside the sandbox (unless --check).
+void Verifier::validate_reference(const Observation& o, const std::string& what) const {
+    if (!o.outside_writes.empty() && options_.check.empty())
+        throw Error(fmt::format("{} writes outside its sandbox ({}): optimize can neither keep that file untouched nor "
+                                "compare it (the write was blocked); give --check CMD to optimize it anyway (its runs "
+                                "then write there)",
+                                what, fmt::join(o.outside_writes, ", ")));
+    if (o.status != 0)
+        throw Error(fmt::format("{} exited with status {} in the baseline run{}", what, o.status,
+                                o.err_tail.empty() ? "" : ": " + o.err_tail));
+}
+
+void Verifier::accept_reference(Observation o, const std::string& what) {
+    validate_reference(o, what);
+    references_.push_back(std::move(o));
+    if (!options_.check.empty()) {
+        keep_reference_outputs(references_.size() - 1);
+        const std::string why = run_check(0);
+        if (!why.empty()) throw Error("the baseline does not pass its own check: " + why);
+    }
+}
+
+// The reference runs: one after the other in the sandbox; with the twin (and no --check,
+// whose command reads the first copy), the second in the twin beside the first, and each
+// later one beside a measured run of the baseline in the twin.
+void Verifier::observe_references(const Program& baseline, const std::string& what) {
+    const bool block = options_.check.empty();
+    if (!twin_ || !block) {
+        for (int i = 1; i <= options_.reference_runs; ++i)
+            accept_reference(observe(baseline, *sandbox_, reference_options(i, block)), what);
+        return;
+    }
+    std::vector<Observation> two = observe_all({{&baseline, sandbox_.get(), reference_options(1, block)},
+                                                {&baseline, twin_.get(), reference_options(2, block)}});
+    accept_reference(std::move(two[0]), what);
+    accept_reference(std::move(two[1]), what);
+    banked_ = {program_key(baseline), {}};
+    for (int i = 3; i <= options_.reference_runs; ++i) {
+        const std::set<std::string> before = files_beside(baseline);
+        std::vector<Observation> pair = observe_all({{&baseline, sandbox_.get(), reference_options(i, block)},
+                                                     {&baseline, twin_.get(), measured_options()}});
+        accept_reference(std::move(pair[0]), what);
+        if (files_beside(baseline) == before) banked_.runs.push_back(pair[1].run); // else a cache was built (outputs.h)
+    }
+    twin_checks_ = true;
 }
 
 Comparison Verifier::establish(const Program& baseline, const std::string& what) {
     references_.clear();
-    for (int i = 1; i <= options_.reference_runs; ++i) {
-        ObserveOptions observe_options;
-        observe_options.hash_seed = std::to_string(i);
-        observe_options.block_outside = options_.check.empty();
-        Observation o = observe(baseline, *sandbox_, observe_options);
-        if (!o.outside_writes.empty() && options_.check.empty())
-            throw Error(fmt::format("{} writes outside its sandbox ({}): optimize can neither keep that file untouched nor "
-                                    "compare it (the write was blocked); give --check CMD to optimize it anyway (its runs "
-                                    "then write there)",
-                                    what, fmt::join(o.outside_writes, ", ")));
-        if (o.status != 0)
-            throw Error(fmt::format("{} exited with status {} in the baseline run{}", what, o.status,
-                                    o.err_tail.empty() ? "" : ": " + o.err_tail));
-        references_.push_back(std::move(o));
-        if (!options_.check.empty()) {
-            keep_reference_outputs(references_.size() - 1);
-            const std::string why = run_check(0);
-            if (!why.empty()) throw Error("the baseline does not pass its own check: " + why);
-        }
-    }
+    banked_ = {};
+    twin_checks_ = false;
+    observe_references(baseline, what);
     Comparison c;
     c.sandbox = sandbox_->summary();
     if (!options_.check.empty()) {
         c.method = "check";
         return c;
     }
-    const bool timings_masked = mark_varying_timings(references_);
-    const std::string varies = variation(references_, options_.compare_stderr);
+    bool timings_masked = mark_varying_timings(references_);
+    std::string varies = variation(references_, options_.compare_stderr);
+    if (!varies.empty() && twin_checks_) {
+        // The twin's run may differ only by where it ran: made again in the first copy, and
+        // the twin no longer checks.
+        twin_checks_ = false;
+        clear_timing_marks(references_);
+        references_[1] = observe(baseline, *sandbox_, reference_options(2, true));
+        validate_reference(references_[1], what);
+        timings_masked = mark_varying_timings(references_);
+        varies = variation(references_, options_.compare_stderr);
+    }
     if (!varies.empty()) {
         // not an error: optimize keeps the program as it is and says why (exit status 0)
         c.method = "varies";
@@ -89,17 +164,30 @@ Comparison Verifier::establish(const Program& baseline, const std::string& what)
     return c;
 }
 
-Check Verifier::check(const Program& candidate) {
-    if (references_.empty()) throw Error("internal: check() before establish()");
-    ObserveOptions observe_options;
-    observe_options.hash_seed = std::to_string(options_.reference_runs + 1);
-    observe_options.block_outside = options_.check.empty();
-    const Observation o = observe(candidate, *sandbox_, observe_options);
+Check Verifier::check_of(const Observation& o) const {
     Check c;
     c.peak_rss_bytes = static_cast<std::uint64_t>(o.run.max_rss_kib) * 1024;
     c.hooked = o.hooked;
     c.difference = difference_from_references(o);
     return c;
+}
+
+Check Verifier::check(const Program& candidate, bool measure_beside) {
+    if (references_.empty()) throw Error("internal: check() before establish()");
+    const ObserveOptions options = reference_options(options_.reference_runs + 1, options_.check.empty());
+    if (!twin_ || !measure_beside) return check_of(observe(candidate, *sandbox_, options));
+    const std::set<std::string> before = files_beside(candidate);
+    std::vector<Observation> pair = observe_all({{&candidate, sandbox_.get(), options}, {&candidate, twin_.get(), measured_options()}});
+    banked_ = {program_key(candidate), {}};
+    if (files_beside(candidate) == before) banked_.runs.push_back(pair[1].run); // else a cache was built (outputs.h)
+    return check_of(pair[0]);
+}
+
+std::pair<Check, Check> Verifier::check_two(const Program& first, const Program& second) {
+    if (!can_check_two()) return {check(first), check(second)};
+    const ObserveOptions options = reference_options(options_.reference_runs + 1, true);
+    const std::vector<Observation> pair = observe_all({{&first, sandbox_.get(), options}, {&second, twin_.get(), options}});
+    return {check_of(pair[0]), check_of(pair[1])};
 }
 
 std::uint64_t Verifier::reference_peak() const {
@@ -129,7 +217,12 @@ std::string Verifier::difference_from_references(const Observation& o) const {
 }
 
 Measurement Verifier::measure(const Program& program, int runs, const std::string& what) {
-    return measure_in(program, *sandbox_, runs, what);
+    std::vector<RunOutcome> done;
+    if (banked_.program == program_key(program))
+        for (const RunOutcome& r : banked_.runs)
+            if (r.status == 0 && static_cast<int>(done.size()) < runs) done.push_back(r); // a failed one is made again here
+    banked_ = {};
+    return measure_in(program, sandboxes(), runs, what, std::move(done));
 }
 
 // The check sees the run's directory and stdout, and one reference run's outputs.

@@ -11,6 +11,15 @@
 // compared against every reference run; with `--check` the check command replaces the
 // comparison of stdout, files and figures (the exit status must still be the reference's)
 // and runs once per reference run.
+//
+// Two at a time (VerifyOptions::jobs 2, docs/optimize.md "Speed"): a second copy of the
+// sandbox (the twin, at another path) lets two runs go at once on two cores. Measured runs use
+// both copies: a peak is the process's own, whatever runs beside it. The twin also makes the
+// second reference run; when the references then differ, that run is made again in the first
+// copy and the twin is used for measured runs only, since the program may show where it runs
+// (a path in its stdout). Otherwise a check may run in the twin (check_two): its
+// references showed the same in both copies, and a candidate that shows a difference there is
+// rejected, which is the safe side.
 #include "transforms/outputs.h"
 #include "transforms/sandbox.h"
 
@@ -26,6 +35,7 @@ struct VerifyOptions {
     std::string check;           // --check CMD (sh -c); "" = the built-in comparison
     bool compare_stderr = false; // --compare-stderr
     int reference_runs = 3;     // --reference-runs, at least 2
+    int jobs = 1;               // --jobs: runs at a time (1 or 2; 2 makes the twin sandbox)
     SandboxLimits limits;
 };
 
@@ -60,7 +70,13 @@ class Verifier {
     // each), else why not.
     std::string compare(const Program& candidate) { return check(candidate).difference; }
     // The same, with the run's peak RSS (one run with the hook, like the reference runs).
-    Check check(const Program& candidate);
+    // With `measure_beside` and the twin, a measured run of the candidate goes at the same
+    // time in the twin; a later measure() of the same program counts it.
+    Check check(const Program& candidate, bool measure_beside = false);
+    // Two candidates checked at the same time when the twin may check (can_check_two()),
+    // else one after the other.
+    std::pair<Check, Check> check_two(const Program& first, const Program& second);
+    bool can_check_two() const { return twin_ && twin_checks_; }
     // The reference runs' median peak RSS: what a hooked run of the baseline peaks at.
     std::uint64_t reference_peak() const;
     // Whether the reference runs loaded the hook (a candidate's screening run compares with them).
@@ -73,13 +89,24 @@ class Verifier {
 
   private:
     std::string run_check(std::size_t reference) const;
+    void validate_reference(const Observation& o, const std::string& what) const;
+    void accept_reference(Observation o, const std::string& what);
+    void observe_references(const Program& baseline, const std::string& what);
+    Check check_of(const Observation& o) const;
+    std::vector<Sandbox*> sandboxes();
     std::string difference_from_references(const Observation& o) const;
     void keep_reference_outputs(std::size_t index);
 
     std::filesystem::path work_dir_;
     VerifyOptions options_;
     std::unique_ptr<Sandbox> sandbox_;
+    std::unique_ptr<Sandbox> twin_;   // the second copy (jobs 2), or none
+    bool twin_checks_ = false;        // the references showed the same in both copies
     std::vector<Observation> references_;
+    struct Banked {                   // measured runs made beside a check, for measure()
+        std::vector<std::string> program; // command line and environment: which program
+        std::vector<RunOutcome> runs;
+    } banked_;
 };
 
 } // namespace memopt::transforms

@@ -308,3 +308,64 @@ TEST_CASE("sandbox: candidates are compared against the reference, no output is 
         CHECK(cmp.note.find("not proven identical") != std::string::npos);
     }
 }
+
+TEST_CASE("sandbox: two runs at a time in two copies (--jobs 2)") {
+    VerifyCase c;
+    c.options.jobs = 2;
+    const fs::path prog = c.u.dir / "prog";
+    SECTION("a program that shows nothing of where it runs may be checked in the second copy") {
+        auto v = c.make({"data.csv"});
+        const Comparison cmp = v->establish(script(prog / "a.py", "import sys\nprint(open(sys.argv[1]).read())\n"), "a.py");
+        CHECK(cmp.method == "outputs");
+        CHECK(v->can_check_two());
+        CHECK(fs::exists(c.u.dir / "runs" / "sandbox-2" / "cwd" / "data.csv"));
+        const auto [same, other] = v->check_two(script(prog / "b.py", read_file(prog / "a.py")),
+                                                script(prog / "c.py", "print('other')\n"));
+        CHECK(same.difference.empty());
+        CHECK(other.difference.find("stdout line 1") != std::string::npos);
+        CHECK(same.hooked);
+        CHECK(other.hooked);
+    }
+    SECTION("a program printing its directory is not said to vary; the second copy no longer checks") {
+        auto v = c.make({});
+        const Comparison cmp = v->establish(script(prog / "cwd.py", "import os\nprint(os.getcwd())\n"), "cwd.py");
+        CHECK(cmp.method == "outputs");
+        CHECK_FALSE(v->can_check_two());
+        CHECK(v->compare(script(prog / "cwd2.py", read_file(prog / "cwd.py"))).empty());
+        const auto [first, second] = v->check_two(script(prog / "cwd3.py", read_file(prog / "cwd.py")),
+                                                  script(prog / "cwd4.py", read_file(prog / "cwd.py")));
+        CHECK(first.difference.empty()); // one after the other in the first copy
+        CHECK(second.difference.empty());
+    }
+    SECTION("a measured run made beside a check counts once toward the program's measurement") {
+        auto v = c.make({});
+        const Program p = script(prog / "m.py", "x = bytearray(30_000_000)\nprint(len(x))\n");
+        v->establish(p, "m.py");
+        const RunTally before = run_tally();
+        CHECK(v->check(p, /*measure_beside=*/true).difference.empty());
+        const Measurement m = v->measure(p, 3, "m.py");
+        const RunTally after = run_tally();
+        CHECK(after.runs - before.runs == 4);   // the check, the run beside it and 2 more
+        CHECK(after.rounds - before.rounds == 2); // two at a time
+        REQUIRE(m.peak_rss_runs.size() == 3);
+        for (const auto peak : m.peak_rss_runs) CHECK(peak > 30'000'000);
+    }
+}
+
+TEST_CASE("sandbox: runs started together are each their own process") {
+    ScratchDir dir{"memopt-together"};
+    RunSpec waits, creates;
+    // The first only ends once the second has run: started one after the other, it would
+    // wait its full 20 s and fail.
+    waits.argv = {"/bin/sh", "-c", "i=0; while [ ! -e " + (dir / "flag").string() +
+                                       " ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; test -e " + (dir / "flag").string()};
+    creates.argv = {"/usr/bin/python3", "-c", "b = bytearray(60_000_000); open('" + (dir / "flag").string() + "', 'w')"};
+    const RunTally before = run_tally();
+    const auto outcomes = run_together({waits, creates});
+    REQUIRE(outcomes.size() == 2);
+    CHECK(outcomes[0].status == 0);
+    CHECK(outcomes[1].status == 0);
+    CHECK(outcomes[1].max_rss_kib * 1024 > 60'000'000); // each peak is its own
+    CHECK(outcomes[0].max_rss_kib * 1024 < 20'000'000);
+    CHECK(run_tally().rounds == before.rounds + 1);
+}
