@@ -2,15 +2,16 @@
 # Generality benchmark (issue 14): `memopt optimize` on the corpus of scikit-learn examples
 # (scripts/bench/optimize-corpus.txt), each final program checked and measured independently;
 # writes docs/generality.md and keeps the raw JSON lines in scripts/bench/results/generality.jsonl.
-#   scripts/bench-optimize.sh [--only PATTERN] [--jobs N] [--out DIR] [--runs N]
+#   scripts/bench-optimize.sh [--only PATTERN] [--jobs N] [--optimize-jobs N] [--out DIR] [--runs N]
 #                             [--time-limit-min M] [--doc docs/generality.md] [--note TEXT]
 # --only: globs or substrings of the corpus paths, comma-separated (svm/*,plot_iris). --jobs: scripts at a time
-# (default 1: measurements must not overlap). --out: raw per-script directories (default
+# (default 1: measurements must not overlap). --optimize-jobs: memopt optimize's own --jobs (default 2). --out: raw per-script directories (default
 # build/bench-optimize). Per-script steps are described in scripts/bench/optimize_corpus.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only=""
 jobs=1
+optimize_jobs=2
 out=build/bench-optimize
 runs=3
 limit=20
@@ -20,6 +21,7 @@ while (($#)); do
   case "$1" in
     --only) only=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --optimize-jobs) optimize_jobs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --time-limit-min) limit=$2; shift 2 ;;
@@ -29,6 +31,7 @@ while (($#)); do
   esac
 done
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "bench-optimize: --jobs needs a positive integer, got '$jobs'" >&2; exit 2; }
+[[ $optimize_jobs =~ ^[12]$ ]] || { echo "bench-optimize: --optimize-jobs needs 1 or 2, got '$optimize_jobs'" >&2; exit 2; }
 
 # The corpus comes from Debian's python-sklearn-doc (installed as scripts/setup.sh installs).
 if ! dpkg-query -W -f='${Status}' python-sklearn-doc 2>/dev/null | grep -q "install ok installed"; then
@@ -50,10 +53,11 @@ dirty=$(git status --porcelain -- transforms python 2>/dev/null | head -1)
 command="scripts/bench-optimize.sh"
 [ -n "$only" ] && command+=" --only '$only'"
 ((jobs != 1)) && command+=" --jobs $jobs"
+((optimize_jobs != 2)) && command+=" --optimize-jobs $optimize_jobs"
 [ "$limit" = 20 ] || command+=" --time-limit-min $limit"
 echo "bench-optimize: $command (started $started, memopt at $commit${dirty:+ with local changes})" >&2
 /usr/bin/python3 scripts/bench/optimize_corpus.py --memopt build/bin/memopt --out "$out" \
-  --only "$only" --jobs "$jobs" --runs "$runs" --time-limit-min "$limit" >/dev/null
+  --only "$only" --jobs "$jobs" --optimize-jobs "$optimize_jobs" --runs "$runs" --time-limit-min "$limit" >/dev/null
 mkdir -p scripts/bench/results
 cp "$out/results.jsonl" scripts/bench/results/generality.jsonl
 /usr/bin/python3 scripts/bench/generality_table.py scripts/bench/results/generality.jsonl --out "$doc" \

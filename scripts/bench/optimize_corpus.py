@@ -144,14 +144,14 @@ def summary(runs):
             "wall_runs": [r["wall_s"] for r in runs]}
 
 
-def run_optimize(memopt, base, work, script, limit_s):
+def run_optimize(memopt, base, work, script, limit_s, jobs):
     out = os.path.join(base, "optimize")
     cwd = fresh_copy(work, os.path.join(base, "optimize-cwd"))
     env = environment(base, 0)
     del env["PYTHONHASHSEED"]  # optimize sets its own seeds per run
     start = time.monotonic()
     try:
-        done = subprocess.run([memopt, "optimize", script, "-o", out, "-q"], cwd=cwd, env=env,
+        done = subprocess.run([memopt, "optimize", script, "-o", out, "-q", "--jobs", str(jobs)], cwd=cwd, env=env,
                               capture_output=True, timeout=limit_s)
         status, err = done.returncode, done.stderr.decode(errors="replace")
     except subprocess.TimeoutExpired as e:
@@ -192,7 +192,7 @@ def bench_one(rel, args):
     timings_vary = bool(row["plain_varies"]) and \
         not any(first_difference(plain[0], r, timings_vary=True) for r in plain[1:])
     row["plain_timings_vary"] = timings_vary
-    row.update(run_optimize(args.memopt, base, work, script, args.time_limit_min * 60))
+    row.update(run_optimize(args.memopt, base, work, script, args.time_limit_min * 60, args.optimize_jobs))
     if "final_command" in row:
         final = measure(row["final_command"], base, work, {script}, 2, args.runs, args.run_timeout)
         row.update({"final_" + k: v for k, v in summary(final).items()})
@@ -211,6 +211,7 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--optimize-jobs", type=int, default=2, help="memopt optimize --jobs (its runs at a time)")
     parser.add_argument("--time-limit-min", type=float, default=20)
     parser.add_argument("--run-timeout", type=int, default=120)
     parser.add_argument("--keep", action="store_true", help="keep optimize's sandbox (OUT/.runs)")
