@@ -482,7 +482,7 @@ Program write_results(Loop& loop) {
     doc["steps"] = loop.steps;
     // The per-step report's memory timelines, recorded in the sandbox like every other run
     // (before the runs' scratch space, which holds the sandbox, goes).
-    record_step_traces(doc, loop.out, loop.traced, loop.verifier->sandbox(), progress);
+    record_step_traces(doc, loop.out, loop.traced, loop.verifier->sandboxes(), progress);
     fs::remove_all(loop.runs_dir);
     copy_step(loop.current_dir, loop.out / "final");
     Program final_program = loop.current;

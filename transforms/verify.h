@@ -85,6 +85,8 @@ class Verifier {
     Measurement measure(const Program& program, int runs, const std::string& what);
 
     Sandbox& sandbox() { return *sandbox_; }
+    // The sandbox and, with --jobs 2, its twin: where runs may go at the same time.
+    std::vector<Sandbox*> sandboxes();
     const VerifyOptions& options() const { return options_; }
 
   private:
@@ -93,7 +95,6 @@ class Verifier {
     void accept_reference(Observation o, const std::string& what);
     void observe_references(const Program& baseline, const std::string& what);
     Check check_of(const Observation& o) const;
-    std::vector<Sandbox*> sandboxes();
     std::string difference_from_references(const Observation& o) const;
     void keep_reference_outputs(std::size_t index);
 
