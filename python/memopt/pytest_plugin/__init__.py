@@ -97,17 +97,34 @@ def pytest_addoption(parser, pluginmanager) -> None:
         parser.addini("fail_on_increase", "as --fail-on-increase", type="bool")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config):
-    """--memopt without the tracer in this process: the same command again under it."""
-    wanted = config.getoption("memopt") or _ini_true(config, "memopt")
-    if not wanted or os.environ.get(CHILD_ENV) or config.getoption("help") or config.getoption("version", False):
-        return None
+def _needs_tracer(config, options) -> bool:
+    """--memopt (or `memopt = true`) asked for, and no recording tracer in this process."""
+    wanted = getattr(options, "memopt", None) or _ini_true(config, "memopt")
+    if not wanted or os.environ.get(CHILD_ENV) or getattr(options, "help", False) or getattr(options, "version", False):
+        return False
     from .native import NativeHeap
     heap = NativeHeap.find()
-    if heap is not None and heap.recording:
-        return None  # already under `memopt record`
-    return run_under_tracer(config)
+    return heap is None or not heap.recording
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, args):
+    """The earliest point (before conftest.py files import the code under test, which would
+    then be imported twice): when the plugin comes from -p or an entry point."""
+    if not _needs_tracer(early_config, early_config.known_args_namespace):
+        return
+    capture = early_config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend_global_capture(in_=True)  # the child writes to the real terminal
+    raise SystemExit(run_under_tracer(early_config, early_config.known_args_namespace.memopt_bin_path))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """The same, when the plugin came from a conftest.py (pytest_plugins = [...])."""
+    if not _needs_tracer(config, config.option):
+        return None
+    return run_under_tracer(config, config.getoption("memopt_bin_path"))
 
 
 def _ini_true(config, name: str) -> bool:

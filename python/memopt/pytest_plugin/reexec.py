@@ -38,10 +38,9 @@ def memopt_program() -> str:
     raise pytest.UsageError("--memopt needs the memopt program: put it on PATH or set MEMOPT_BINARY=/path/to/memopt")
 
 
-def run_under_tracer(config) -> int:
+def run_under_tracer(config, bin_path: str | None) -> int:
     """Runs the same command under `memopt record`; returns its exit status."""
     program = memopt_program()
-    bin_path = config.getoption("memopt_bin_path")
     temporary = None if bin_path else tempfile.mkdtemp(prefix="memopt-pytest-")
     trace = Path(bin_path or temporary) / TRACE_NAME
     command = [program, "record", "-q", "-f", "-o", str(trace), "--", sys.executable, *sys.orig_argv[1:]]
