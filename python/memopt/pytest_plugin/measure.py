@@ -61,6 +61,15 @@ def _bits(mask: int):
         slot += 1
 
 
+def _stack_of_thread(thread: int, here: int) -> Stack:
+    """The Python stack now running in `thread`. No frame is kept in a local of a frame that
+    outlives this call: a frame referring to itself is a cycle that would keep the test's
+    locals (its arrays) alive until the next garbage collection."""
+    if thread == here:
+        return python_stack(sys._getframe(1))
+    return python_stack(sys._current_frames().get(thread))
+
+
 class NativeMeasurement:
     def __init__(self, heap, *, thread_only: bool, threshold: int, depth: int, native: bool,
                  leak_frames: int | None) -> None:
@@ -92,9 +101,8 @@ class NativeMeasurement:
             block = self.heap.slot(slot)
             if block is None or block.generation in self._stacks:
                 continue
-            frame = sys._getframe() if block.thread == here else sys._current_frames().get(block.thread)
             native = tuple(self.heap.native_frames(block)) if self.native else ()
-            self._stacks[block.generation] = (python_stack(frame), native)
+            self._stacks[block.generation] = (_stack_of_thread(block.thread, here), native)
 
     def _blocks(self, mask: int) -> list[Block]:
         blocks = []
