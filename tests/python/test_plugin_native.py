@@ -100,19 +100,19 @@ MEMRAY_SUITE = {
 def test_suite_spelled_for_pytest_memray(tmp_path):
     """pytest-memray's spelling, options included, gives pytest-memray's outcomes."""
     result = pytest_run(tmp_path, "--memopt", "--most-allocations=2", "--stacks=3", "--native",
-                        "--trace-python-allocators", str(CASES / "memray_suite"))
+                        "--trace-python-allocators", str(CASES / "memray_suite.py"))
     assert outcomes(result.stdout) == MEMRAY_SUITE, result.stdout + result.stderr
     assert "its own assertion" in section(result.stdout, "test_fail_own_assertion_wins")
     summary = result.stdout.split("memopt report", 1)[1]
     assert len(re.findall(r"^\S+::\S+: peak ", summary, re.M)) == 2, summary  # --most-allocations=2
     assert "native: " in section(result.stdout, "test_fail_25_mib_over_24_mb")  # --native
-    hidden = pytest_run(tmp_path, "--memopt", "--hide-memopt-summary", str(CASES / "memray_suite"))
+    hidden = pytest_run(tmp_path, "--memopt", "--hide-memopt-summary", str(CASES / "memray_suite.py"))
     assert outcomes(hidden.stdout) == MEMRAY_SUITE and "memopt report" not in hidden.stdout
 
 
 def test_suite_spelled_for_pytest_memray_without_tracer(tmp_path):
     """Without --memopt the marks still apply (as pytest-memray's do without --memray)."""
-    result = pytest_run(tmp_path, "--stacks=2", str(CASES / "memray_suite"))
+    result = pytest_run(tmp_path, "--stacks=2", str(CASES / "memray_suite.py"))
     # Two documented differences (docs/ci.md): tracemalloc cannot tell threads apart, and its
     # frames carry no function names for a filter_fn to match.
     expected = dict(MEMRAY_SUITE, test_pass_other_thread_not_counted="FAILED", test_pass_leak_filtered="FAILED")

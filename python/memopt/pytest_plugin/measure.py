@@ -173,11 +173,13 @@ class TracemallocMeasurement:
             tracemalloc.stop()
         stats = [stat for stat in snapshot.compare_to(self._snapshot, "traceback") if stat.size_diff > 0]
         grown = [Block(stat.size_diff, stat.count_diff, stack_from_tracemalloc(stat.traceback)) for stat in stats]
-        result = Result(max(0, peak - self._current), current - self._current,
+        measured = max(0, peak - self._current)
+        minimum = max(1024, measured // 100)  # the interpreter's small change is not the story
+        result = Result(measured, current - self._current,
                         "tracemalloc: Python allocations only; run with --memopt to count native memory",
-                        _group(grown, self.depth),
-                        "allocations still live at the end of the body (tracemalloc keeps no record of its "
-                        "high-water mark; --memopt shows the blocks live there)")
+                        [block for block in _group(grown, self.depth) if block.size >= minimum],
+                        f"allocations of {format_size(minimum)} or more still live at the end of the body "
+                        "(tracemalloc keeps no record of its high-water mark; --memopt shows the blocks live there)")
         if self.leak_frames is not None:
             result.leaks = _group(grown, sys.maxsize)
         return result
