@@ -88,7 +88,8 @@ void add(std::int64_t delta) noexcept {
     totals.current += delta;
     if (totals.current > totals.peak) {
         totals.peak = totals.current;
-        if (g_watch_owner.load(kRelaxed) == static_cast<std::uint64_t>(::pthread_self()))
+        const std::uint64_t owner = g_watch_owner.load(kRelaxed);
+        if (owner != 0 && owner == static_cast<std::uint64_t>(::pthread_self()))
             g_owner_peak_mask.store(g_live_mask.load(kRelaxed), kRelaxed);
     }
     totals.pending += delta;
