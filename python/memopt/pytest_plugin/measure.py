@@ -80,18 +80,23 @@ class NativeMeasurement:
         self._thread = threading.get_ident()
 
     def start(self) -> None:
+        # limit_leaks: tracemalloc for the blocks too small to watch. Started here, it holds
+        # exactly the body's allocations; already running (the user's), a snapshot is the base.
         self._tracemalloc_here = self.leak_frames is not None and not tracemalloc.is_tracing()
+        self._leak_base = None
         if self._tracemalloc_here:
             tracemalloc.start(self.leak_frames)
-        self._leak_base = tracemalloc.take_snapshot() if self.leak_frames is not None and not self._tracemalloc_here else None
+        elif self.leak_frames is not None:
+            self._leak_base = tracemalloc.take_snapshot()
         self._active = True
         self.heap.watch(self.threshold, self._name_new_blocks)
         self.heap.reset_peak()
         self._start = self.heap.totals()
 
-    def _name_new_blocks(self) -> None:
+    def _name_new_blocks(self, body_returned: bool = False) -> None:
         """Runs at a safe point soon after a watched block appeared: the Python line then
-        running in the allocating thread is the one that asked for it."""
+        running in the allocating thread is the one that asked for it. Once the body has
+        returned, the test's own thread has no such line any more."""
         if not self._active:
             return
         self.heap.acknowledge()
@@ -102,7 +107,8 @@ class NativeMeasurement:
             if block is None or block.generation in self._stacks:
                 continue
             native = tuple(self.heap.native_frames(block)) if self.native else ()
-            self._stacks[block.generation] = (_stack_of_thread(block.thread, here), native)
+            unknown = body_returned and block.thread == here
+            self._stacks[block.generation] = (Stack(()) if unknown else _stack_of_thread(block.thread, here), native)
 
     def _blocks(self, mask: int) -> list[Block]:
         blocks = []
@@ -116,7 +122,7 @@ class NativeMeasurement:
 
     def stop(self) -> Result:
         end = self.heap.totals()
-        self._name_new_blocks()  # the ones made just before the end (no Python line any more)
+        self._name_new_blocks(body_returned=True)  # the ones made just before the end
         self._active = False
         if self.thread_only:
             peak, leaked = end.thread_peak - self._start.thread_current, end.thread_current - self._start.thread_current

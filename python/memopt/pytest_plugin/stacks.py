@@ -66,7 +66,7 @@ def stack_from_tracemalloc(traceback) -> Stack:
 def describe(stack: Stack, depth: int, indent: str = "    ") -> list[str]:
     """Up to `depth` frames, each 'file:line in function  | source'."""
     if not stack.frames:
-        return [f"{indent}(no Python frame: allocated outside the interpreter's view)"]
+        return [f"{indent}(no Python line: made where no Python code was running, or just before the body returned)"]
     lines = []
     for frame in stack.frames[:depth]:
         source = linecache.getline(frame.filename, frame.lineno).strip()
