@@ -57,7 +57,10 @@ class NativeHeap:
         enable.restype = ctypes.c_int
         self.recording = enable() == 1
         self._schedule = ctypes.cast(ctypes.pythonapi.Py_AddPendingCall, ctypes.c_void_p).value
-        self._callback = None  # keeps the ctypes thunk alive while the tracer may call it
+        # One thunk for the process's life: a call queued just before watching stopped may
+        # still run later, and must find live code (it then finds no handler).
+        self._handler = None
+        self._callback = PENDING_FN(self._pending)
         self._dladdr = None
 
     @classmethod
@@ -75,20 +78,24 @@ class NativeHeap:
     def reset_peak(self) -> None:
         self._reset_peak()
 
+    def _pending(self, _arg) -> int:
+        handler = self._handler
+        if handler is not None:
+            try:
+                handler()
+            except BaseException:  # noqa: BLE001 - raised here, it would surface in the test's code
+                pass
+        return 0
+
     def watch(self, threshold: int, on_new_blocks) -> None:
         """Watches blocks of `threshold` bytes or more; on_new_blocks() runs in the main thread
         at the next safe point after new ones appeared (Py_AddPendingCall)."""
-        def pending(_arg):
-            try:
-                on_new_blocks()
-            except BaseException:  # noqa: BLE001 - an exception here would surface in the test
-                pass
-            return 0
-        self._callback = PENDING_FN(pending)
+        self._handler = on_new_blocks
         self._watch(threshold, self._schedule, ctypes.cast(self._callback, ctypes.c_void_p), None)
 
     def stop_watching(self) -> None:
-        self._watch(0, None, None, None)  # the thunk stays referenced: a queued call may still run
+        self._watch(0, None, None, None)
+        self._handler = None
 
     def acknowledge(self) -> None:
         self._acknowledge()
