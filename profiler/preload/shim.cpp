@@ -2,6 +2,7 @@
 // calling a hook_NAME function here that asks the real function and tells the tracer core.
 #include "profiler/preload/bootstrap_allocator.h"
 #include "profiler/preload/hook_list.h"
+#include "profiler/preload/inprocess_api.h"
 #include "profiler/preload/process.h"
 #include "profiler/preload/real_functions.h"
 #include "profiler/preload/reentrancy_guard.h"
@@ -58,9 +59,10 @@ void* traced_resize(void* old, std::size_t size, Call&& call) noexcept {
     if (!should_record()) return call();
     ReentrancyGuard guard;
     const std::uint64_t release_seq = old ? take_sequence() : 0;
+    const std::size_t old_size = old ? inprocess_block_size(old) : 0; // in-process totals; 0 when off
     void* result = call();
     if (old) {
-        if (result || size == 0) record_release(RecordKind::kFree, old, 0, release_seq);
+        if (result || size == 0) record_release(RecordKind::kFree, old, old_size, release_seq);
         else record_placeholder(release_seq);
     }
     if (result) record_allocation(RecordKind::kRealloc, result, size, take_sequence());
@@ -95,8 +97,9 @@ void hook_free(void* ptr) noexcept {
     if (!should_record()) return g_real.free(ptr);
     ReentrancyGuard guard;
     const std::uint64_t seq = take_sequence();
+    const std::size_t size = inprocess_block_size(ptr); // in-process totals (inprocess_api.h); 0 when off
     g_real.free(ptr);
-    record_release(RecordKind::kFree, ptr, 0, seq);
+    record_release(RecordKind::kFree, ptr, size, seq);
 }
 
 void* hook_calloc(size_t count, size_t size) noexcept {

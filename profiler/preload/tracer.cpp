@@ -1,5 +1,6 @@
 #include "profiler/preload/tracer.h"
 
+#include "profiler/preload/inprocess_api.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
 #include "profiler/preload/stacks.h"
@@ -183,6 +184,7 @@ void fill_number_without_buffer(std::uint64_t seq) noexcept {
 
 void record_allocation(RecordKind kind, const void* address, std::size_t size,
                        std::uint64_t seq) noexcept {
+    inprocess_note_allocation(kind, address, size, seq); // in-process totals (inprocess_api.h)
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) return fill_number_without_buffer(seq);
     std::uintptr_t ips[kMaxStackDepth];
@@ -206,6 +208,7 @@ void record_allocation(RecordKind kind, const void* address, std::size_t size,
 
 void record_release(RecordKind kind, const void* address, std::size_t size,
                     std::uint64_t seq) noexcept {
+    inprocess_note_release(kind, address, size, seq); // in-process totals (inprocess_api.h)
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) return fill_number_without_buffer(seq);
     buffer->lock();
@@ -232,6 +235,8 @@ void append_mremap_locked(ThreadBuffer& buffer, std::uint64_t from, std::uint64_
 
 void record_mremap(const void* old_address, std::size_t old_length, const void* new_address,
                    std::size_t new_length, std::uint64_t release_seq, std::uint64_t acquire_seq) noexcept {
+    // In-process totals (inprocess_api.h).
+    inprocess_note_mremap(old_address, old_length, new_address, new_length, release_seq, acquire_seq);
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) {
         fill_number_without_buffer(release_seq);
