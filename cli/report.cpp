@@ -106,6 +106,8 @@ std::string render_diff(const std::vector<std::string>& traces, const std::strin
     for (const fs::path trace : traces)
         if (detect_input(trace) != InputKind::kTrace) throw Error(fmt::format("{} is not a memopt trace", trace));
     const auto diff = reports::diff_traces(traces[0], traces[1]);
+    for (const auto& warning : diff.before.warnings) fmt::print(stderr, "memopt report: warning: {}: {}\n", traces[0], warning);
+    for (const auto& warning : diff.after.warnings) fmt::print(stderr, "memopt report: warning: {}: {}\n", traces[1], warning);
     return format == "html" ? reports::trace_diff_html(diff, top) : reports::trace_diff_text(diff, top);
 }
 

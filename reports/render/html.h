@@ -81,7 +81,7 @@ std::string bar_chart(const BarChart& chart);
 // and the graph's data as JSON. A page with flame graphs ends with flame_script() once.
 std::string flame_graph(const std::vector<WeightedStack>& stacks, const std::string& title, int width = 1100);
 // Differential flame graph: width is the larger of the two traces' bytes, red frames grew,
-// blue ones shrank (the deeper the colour, the larger the change).
+// blue ones shrank (the deeper the colour, the larger the change for the frame's size).
 std::string diff_flame_graph(const std::vector<StackChange>& stacks, const std::string& title, int width = 1100);
 // The <script> element that draws, zooms and searches every flame graph of the page.
 const char* flame_script();

@@ -82,7 +82,7 @@ std::string trace_diff_html(const TraceDiff& diff, std::size_t top) {
     body += sites_table(diff, top);
     body += "<h2>Differential flame graph</h2>\n<p class=\"muted\">Bytes live at the sampled peak: width is the larger "
             "of the two traces, <span style=\"color:#c03030\">red</span> frames grew, <span style=\"color:#3030c0\">"
-            "blue</span> ones shrank (the deeper the colour, the larger the change). Click to zoom, search to "
+            "blue</span> ones shrank, grey ones did not change; the deeper the colour, the larger the change for the frame's size (deepest: new or gone). Click to zoom, search to "
             "highlight.</p>\n";
     body += html::diff_flame_graph(diff.peak_stacks, "Bytes live at the peak: after vs before");
     body += html::flame_script();

@@ -33,14 +33,14 @@ function setup(box) {
   var raw = data.nodes, n = raw.length / stride;
   var parent = new Int32Array(n), name = new Int32Array(n), depth = new Int32Array(n), end = new Int32Array(n);
   var value = new Float64Array(n), before = new Float64Array(n), after = new Float64Array(n), kids = new Float64Array(n);
-  var maxDepth = 0, maxChange = 0;
+  var maxDepth = 0;
   for (var i = 0; i < n; i++) {
     parent[i] = raw[i * stride]; name[i] = raw[i * stride + 1];
     before[i] = raw[i * stride + 2]; after[i] = diff ? raw[i * stride + 3] : before[i];
     value[i] = Math.max(before[i], after[i]);
     depth[i] = i ? depth[parent[i]] + 1 : 0;
     maxDepth = Math.max(maxDepth, depth[i]);
-    if (i) { kids[parent[i]] += value[i]; maxChange = Math.max(maxChange, Math.abs(after[i] - before[i])); }
+    if (i) kids[parent[i]] += value[i];
   }
   for (var j = n - 1; j >= 0; j--) { end[j] = Math.max(end[j], j + 1); if (j) end[parent[j]] = Math.max(end[parent[j]], end[j]); }
   var H = (maxDepth + 1) * ROW + 40;
@@ -55,7 +55,8 @@ function setup(box) {
   function fill(i) {
     if (matches(i)) return "rgb(220,60,220)";
     if (diff) {
-      var d = after[i] - before[i], t = maxChange ? Math.min(1, Math.abs(d) / maxChange) : 0, c = Math.round(240 - 170 * t);
+      // The deeper the colour, the larger the change against the frame's own bytes (new or gone: deepest).
+      var d = after[i] - before[i], t = value[i] ? Math.abs(d) / value[i] : 0, c = Math.round(235 - 165 * Math.sqrt(t));
       return d > 0 ? "rgb(240," + c + "," + c + ")" : d < 0 ? "rgb(" + c + "," + c + ",240)" : "rgb(225,225,225)";
     }
     return i ? warm(label(i)) : "rgb(230,150,90)";
