@@ -8,21 +8,34 @@
 namespace memopt::reports {
 namespace {
 
-// A symbolized frame reads "function (module)", an unsymbolized one "module+0xOFFSET".
+// A symbolized frame reads "function (module)" or, with debug info, "function file:LINE
+// (module)"; an unsymbolized one "module+0xOFFSET" (then maybe " file:LINE").
 struct FrameParts {
     std::string_view function;
     std::string_view module;
 };
 
+// "f src/a.cpp:12" -> "f": a file name says nothing about whether the function allocates.
+std::string_view without_source_line(std::string_view function) {
+    const auto space = function.rfind(' ');
+    if (space == std::string_view::npos) return function;
+    const std::string_view last = function.substr(space + 1);
+    const auto colon = last.rfind(':');
+    const bool line = colon != std::string_view::npos && colon + 1 < last.size() &&
+                      std::all_of(last.begin() + static_cast<std::ptrdiff_t>(colon) + 1, last.end(),
+                                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+    return line ? function.substr(0, space) : function;
+}
+
 FrameParts split_frame(std::string_view frame) {
     if (frame.ends_with(')')) {
         const auto open = frame.rfind(" (");
         if (open != std::string_view::npos)
-            return {frame.substr(0, open), frame.substr(open + 2, frame.size() - open - 3)};
+            return {without_source_line(frame.substr(0, open)), frame.substr(open + 2, frame.size() - open - 3)};
     }
     const auto plus = frame.rfind("+0x");
     if (plus != std::string_view::npos) return {{}, frame.substr(0, plus)};
-    return {frame, {}};
+    return {without_source_line(frame), {}};
 }
 
 bool contains_alloc(std::string_view function) {

@@ -52,6 +52,11 @@ TEST_CASE("allocation_line: the innermost frame below the allocator, libc and th
                            "PyObject_Malloc (python3.11)", "libc.so.6+0x99"}) == "PyBytes_FromStringAndSize (python3.11)");
     CHECK(allocation_line({"libc.so.6+0x1", "malloc (libc.so.6)"}) == "malloc (libc.so.6)");
     CHECK(allocation_line({}) == "?");
+    // With debug info a frame carries its source line; only the function's name counts.
+    CHECK(allocation_line({"main src/main.cpp:9 (a.out)", "build src/alloc_table.cpp:30 (a.out)",
+                           "std::__new_allocator<int>::allocate(unsigned long) new_allocator.h:151 (a.out)",
+                           "operator new(unsigned long) (libstdc++.so.6)"}) == "build src/alloc_table.cpp:30 (a.out)");
+    CHECK(allocation_line({"main (a.out)", "libc.so.6+0x2f1 string.c:10"}) == "main (a.out)");
     CHECK(is_python_frame("/a/b c.py:12 f"));
     CHECK_FALSE(is_python_frame("copy.py: f"));
     CHECK(is_runtime_frame("[truncated]"));
