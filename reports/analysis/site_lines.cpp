@@ -70,7 +70,7 @@ bool is_python_frame(std::string_view frame) {
 }
 
 bool is_runtime_frame(std::string_view frame) {
-    if (frame == "?" || frame == "[truncated]") return true;
+    if (frame == "?" || frame == "[truncated]" || frame == "[python]") return true; // no line to show
     const FrameParts parts = split_frame(frame);
     return is_allocator_function(parts.function) || is_c_runtime_module(parts.module) ||
            is_interpreter_module(parts.module);

@@ -60,6 +60,7 @@ TEST_CASE("allocation_line: the innermost frame below the allocator, libc and th
     CHECK(is_python_frame("/a/b c.py:12 f"));
     CHECK_FALSE(is_python_frame("copy.py: f"));
     CHECK(is_runtime_frame("[truncated]"));
+    CHECK(is_runtime_frame("[python]")); // a Python frame the reader could not name
     CHECK_FALSE(is_runtime_frame("main (a.out)"));
 }
 
