@@ -52,8 +52,9 @@ std::string lines_at_peak(const StackProfile& stacks) {
     const auto lines = weights_by_line(stacks.live_at_peak);
     if (lines.empty()) return "";
     std::string out = fmt::format("<h2>Top allocating lines at the peak</h2>\n<p class=\"muted\">Sampled bytes live at the "
-                                  "peak ({:.2f} s, {}) by the line that asked for them: the innermost frame of the "
-                                  "program's own code, below the allocator, the C runtime and the interpreter.</p>\n",
+                                  "peak ({:.2f} s, {}) by the line that asked for them: the innermost Python line of the "
+                                  "stack, else its innermost frame that is not the allocator, the C runtime or the "
+                                  "interpreter.</p>\n",
                                   stacks.live_peak_time_s, megabytes(static_cast<double>(stacks.live_peak_bytes)));
     std::vector<std::vector<std::string>> rows;
     for (std::size_t i = 0; i < lines.size() && i < kTopLines; ++i)
