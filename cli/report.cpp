@@ -6,6 +6,7 @@
 #include "common/output_file.h"
 #include "reports/analysis/json_input.h"
 #include "reports/analysis/profile_check.h"
+#include "reports/render/diff_report.h"
 #include "reports/render/exports.h"
 #include "reports/render/html.h"
 #include "reports/render/profile_report.h"
@@ -96,6 +97,20 @@ std::string render(const fs::path& input, const std::string& format, std::size_t
     return render_trace(input, format, top);
 }
 
+// memopt report --diff BEFORE AFTER: both must be traces (the same file twice is allowed).
+std::string render_diff(const std::vector<std::string>& traces, const std::string& format, std::size_t top) {
+    if (traces.size() != 2)
+        throw Error(fmt::format("--diff takes two traces, BEFORE and AFTER ({} given)", traces.size()));
+    if (format != "text" && format != "html")
+        throw Error(fmt::format("--diff writes text or html, not '{}'", format));
+    for (const fs::path trace : traces)
+        if (detect_input(trace) != InputKind::kTrace) throw Error(fmt::format("{} is not a memopt trace", trace));
+    const auto diff = reports::diff_traces(traces[0], traces[1]);
+    for (const auto& warning : diff.before.warnings) fmt::print(stderr, "memopt report: warning: {}: {}\n", traces[0], warning);
+    for (const auto& warning : diff.after.warnings) fmt::print(stderr, "memopt report: warning: {}: {}\n", traces[1], warning);
+    return format == "html" ? reports::trace_diff_html(diff, top) : reports::trace_diff_text(diff, top);
+}
+
 } // namespace
 
 int run_report(const Args& args) {
@@ -105,15 +120,16 @@ int run_report(const Args& args) {
         ("format", po::value<std::string>()->default_value("text"), kFormats)
         ("output,o", po::value<std::string>(), "write here instead of standard output")
         ("force,f", "replace an existing output file")
-        ("top", po::value<long long>()->default_value(10), "number of allocation sites to list (1 or more)");
+        ("top", po::value<long long>()->default_value(10), "number of allocation sites to list (1 or more)")
+        ("diff", po::value<std::vector<std::string>>()->multitoken(), "compare two traces site by site: --diff BEFORE AFTER (text or html)");
     po::positional_options_description positional;
     positional.add("input", 1);
     po::variables_map vm;
     if (!parse_options(args, "report", "memopt report TRACE|PROFILE [--format text|json|html|folded|massif|speedscope] [-o OUT]", desc,
                        positional, vm))
         return 0;
-    if (!vm.count("input")) throw Error("no trace or profile given (usage: memopt report TRACE|PROFILE [--format FORMAT] [-o OUT])");
-    const fs::path input = vm["input"].as<std::string>();
+    if (!vm.count("input") && !vm.count("diff")) throw Error("no trace or profile given (usage: memopt report TRACE|PROFILE [--format FORMAT] [-o OUT])");
+    if (vm.count("diff") && vm.count("input")) throw Error("--diff BEFORE AFTER takes no other input");
     const std::string format = vm["format"].as<std::string>();
     if (!std::set<std::string>{"text", "json", "html", "folded", "massif", "speedscope"}.count(format))
         throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));
@@ -122,7 +138,8 @@ int run_report(const Args& args) {
     const bool force = vm.count("force") > 0;
     const fs::path output = vm.count("output") ? fs::path(vm["output"].as<std::string>()) : fs::path();
     if (!output.empty()) check_output_file(output, force); // before the work of rendering
-    const std::string text = render(input, format, static_cast<std::size_t>(top));
+    const std::string text = vm.count("diff") ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, static_cast<std::size_t>(top))
+                                              : render(vm["input"].as<std::string>(), format, static_cast<std::size_t>(top));
     if (output.empty()) {
         std::cout << text << std::flush;
         return 0;

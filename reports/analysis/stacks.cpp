@@ -63,6 +63,8 @@ class StackPass {
         }
     }
 
+    const std::unordered_map<std::uint64_t, Weight>& live_by_stack() const { return live_by_stack_; }
+
     std::unordered_map<std::uint64_t, Weight> allocated_;
     std::unordered_map<std::uint64_t, Weight> peak_by_stack_;
     double peak_total_ = 0;
@@ -139,6 +141,7 @@ StackProfile collect_stacks(const std::filesystem::path& path, const StackOption
     profile.allocated = ranked(pass.allocated_, namer);
     profile.live_at_peak = ranked(pass.peak_by_stack_, namer);
     for (const auto& stack : profile.live_at_peak) profile.live_peak_bytes += stack.bytes;
+    profile.live_at_end = ranked(pass.live_by_stack(), namer);
     const std::uint64_t start = meta.images.empty() ? 0 : meta.images.front().start_ns;
     profile.live_peak_time_s = pass.peak_ns_ > start ? static_cast<double>(pass.peak_ns_ - start) / 1e9 : 0.0;
     return profile;

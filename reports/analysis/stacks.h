@@ -25,6 +25,9 @@ struct StackProfile {
     std::vector<WeightedStack> live_at_peak;
     double live_peak_time_s = 0;
     std::uint64_t live_peak_bytes = 0; // estimated total of live_at_peak
+    // Sampled bytes still allocated at each stack when the trace ended (blocks never freed,
+    // mappings never unmapped: the leaks view), largest first.
+    std::vector<WeightedStack> live_at_end;
 };
 
 struct StackOptions {

@@ -1,8 +1,10 @@
 #pragma once
-// Self-contained HTML reports with inline SVG charts: no scripts, no fonts, no network.
-// Every string that comes from the traced program goes through escape().
+// Self-contained HTML reports with inline SVG charts: no fonts, no network; the one script is
+// flame_script() (zoom and search of the flame graphs). Every string that comes from the traced
+// program goes through escape() (markup) or script_safe_json() (the flame graphs' data).
 #include "reports/analysis/stacks.h"
 #include "reports/analysis/summary.h"
+#include "reports/analysis/trace_diff.h"
 
 #include <cmath>
 #include <limits>
@@ -75,8 +77,16 @@ struct BarChart {
 std::string bar_chart(const BarChart& chart);
 
 // Flame graph of byte-weighted stacks (outermost frame at the bottom), or an empty string
-// when there are no stacks.
+// when there are no stacks: a <div class="flame"> with a search box, an SVG the script fills
+// and the graph's data as JSON. A page with flame graphs ends with flame_script() once.
 std::string flame_graph(const std::vector<WeightedStack>& stacks, const std::string& title, int width = 1100);
+// Differential flame graph: width is the larger of the two traces' bytes, red frames grew,
+// blue ones shrank (the deeper the colour, the larger the change for the frame's size).
+std::string diff_flame_graph(const std::vector<StackChange>& stacks, const std::string& title, int width = 1100);
+// The <script> element that draws, zooms and searches every flame graph of the page.
+const char* flame_script();
+// JSON that can sit inside a <script> element: '<', '>' and '&' written as JSON unicode escapes.
+std::string script_safe_json(const nlohmann::json& value);
 
 } // namespace memopt::reports::html
 

@@ -36,8 +36,11 @@ TEST_CASE("charts are well-formed SVG whatever the labels") {
     CHECK(well_formed_xml(html::bar_chart(bars), dir, "bars.svg"));
 
     const std::string flame = html::flame_graph({{{"main", "f<&>", "g\"'"}, 1000, 1}, {{"main", "h"}, 1, 1}}, "flame <x>");
-    CHECK(well_formed_xml(flame, dir, "flame.svg"));
-    CHECK(flame.find("f&lt;&amp;&gt;") != std::string::npos);
+    const auto flame_svgs = svg_blocks(flame); // the frame the script draws in
+    REQUIRE(flame_svgs.size() == 1);
+    CHECK(well_formed_xml(flame_svgs[0], dir, "flame.svg"));
+    CHECK(flame_svgs[0].find("flame &lt;x&gt;") != std::string::npos);
+    CHECK(flame.find("f\\u003c\\u0026\\u003e") != std::string::npos); // the frame's name in the data block
     CHECK(html::flame_graph({}, "none").empty());
 }
 
