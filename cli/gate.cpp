@@ -132,7 +132,7 @@ std::optional<GateRequest> parse_request(const Args& args) {
     desc.add_options()
         ("max-peak", po::value<std::string>(), "absolute limit, e.g. 24MB, 1.5GiB")
         ("baseline", po::value<std::string>(), "limit from a summary saved by --save (or report --format json)")
-        ("tolerance", po::value<double>(), "percent above the baseline still accepted (default 10)")
+        ("tolerance", po::value<double>(), "percent above the baseline still accepted (default: the baseline's, else 10)")
         ("metric", po::value<std::string>(), "peak_rss | peak_heap (default: the baseline's, else peak_rss)")
         ("junit", po::value<std::string>(), "write a JUnit XML report here")
         ("save", po::value<std::string>(), "write this run's summary here (a new baseline)")
