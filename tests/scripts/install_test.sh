@@ -71,6 +71,9 @@ grep -Fq "PLUGIN registered: <module 'memopt.pytest_plugin' from '$pydir/memopt/
   { cat trace-config.txt >&2; fail "pytest did not load memopt.pytest_plugin from $pydir"; }
 run_pytest --markers >markers.txt 2>&1 || fail "pytest --markers failed"
 grep -q "@pytest.mark.limit_memory" markers.txt || { cat markers.txt >&2; fail "the marker limit_memory is unknown to pytest"; }
+# The entry point's name is the plugin's: `-p no:memopt` turns it off.
+run_pytest -p no:memopt --markers >no-markers.txt 2>&1 || fail "pytest -p no:memopt --markers failed"
+if grep -q "@pytest.mark.limit_memory" no-markers.txt; then fail "-p no:memopt did not turn the plugin off"; fi
 run_pytest -q --strict-markers test_small.py >run.txt 2>&1 || { cat run.txt >&2; fail "a limit_memory test did not pass"; }
 grep -q "1 passed" run.txt || { cat run.txt >&2; fail "the limit_memory test did not run"; }
 # The --memopt option, once the plugin has it, is there without -p.
