@@ -7,6 +7,7 @@
 #include "common/output_file.h"
 #include "common/sizes.h"
 #include "profiler/record/launcher.h"
+#include "reports/gate/baseline.h"
 #include "reports/gate/gate.h"
 #include "reports/gate/junit.h"
 #include "reports/render/summary_format.h"
@@ -77,6 +78,8 @@ bool in_github_actions() {
 struct GateRequest {
     Args command;
     std::optional<reports::GateLimit> limit;
+    reports::GateSettings settings; // what --save records with the summary
+    std::vector<std::string> notes; // how the baseline's settings were applied
     std::optional<fs::path> junit, save, trace;
     bool force = false;
     recorder::RecordOptions record;
@@ -93,25 +96,32 @@ std::optional<fs::path> path_option(const po::variables_map& vm, const char* nam
     return vm.count(name) ? std::optional(fs::path(vm[name].as<std::string>())) : std::nullopt;
 }
 
-std::optional<reports::GateLimit> parse_limit(const po::variables_map& vm) {
+// Sets request.limit (none with --save alone) and request.settings; a baseline's own metric
+// and tolerance apply unless the command line gives them (reports/gate/baseline.h).
+void parse_limit(const po::variables_map& vm, GateRequest& request) {
     const bool has_max = vm.count("max-peak") > 0;
     const bool has_baseline = vm.count("baseline") > 0;
     if (has_max && has_baseline) throw Error("give either --max-peak or --baseline, not both");
     if (!has_max && !has_baseline && !vm.count("save"))
         throw Error("no limit given: use --max-peak SIZE or --baseline SUMMARY.json (or --save to record one)");
-    if (vm.count("tolerance") && !has_baseline) throw Error("--tolerance needs --baseline");
-    const auto metric = reports::parse_gate_metric(vm["metric"].as<std::string>());
+    if (vm.count("tolerance") && !has_baseline && !vm.count("save")) throw Error("--tolerance needs --baseline or --save");
+    reports::GateChoices choices;
+    if (vm.count("metric")) choices.metric = reports::parse_gate_metric(vm["metric"].as<std::string>());
+    if (vm.count("tolerance")) choices.tolerance_percent = vm["tolerance"].as<double>();
+    request.settings.metric = choices.metric.value_or(reports::GateMetric::kPeakRss);
+    request.settings.tolerance_percent = choices.tolerance_percent.value_or(reports::kDefaultTolerancePercent);
+    request.settings.command = request.command;
     if (has_max) {
         const std::string text = vm["max-peak"].as<std::string>();
-        return reports::limit_from_size(parse_size(text), metric, text);
-    }
-    if (has_baseline) {
+        request.limit = reports::limit_from_size(parse_size(text), request.settings.metric, text);
+    } else if (has_baseline) {
         const fs::path baseline_path = vm["baseline"].as<std::string>();
-        const auto baseline = reports::read_summary_file(baseline_path);
-        const double tolerance = vm.count("tolerance") ? vm["tolerance"].as<double>() : 10.0;
-        return reports::limit_from_baseline(baseline, metric, tolerance, baseline_path.string());
+        auto resolved = reports::limit_from_gate_baseline(reports::read_gate_baseline(baseline_path), choices,
+                                                          request.command, baseline_path.string());
+        request.notes = resolved.notes;
+        request.limit = resolved.limit;
+        request.settings = resolved.settings;
     }
-    return std::nullopt;
 }
 
 // Returns nullopt after --help.
@@ -122,8 +132,8 @@ std::optional<GateRequest> parse_request(const Args& args) {
     desc.add_options()
         ("max-peak", po::value<std::string>(), "absolute limit, e.g. 24MB, 1.5GiB")
         ("baseline", po::value<std::string>(), "limit from a summary saved by --save (or report --format json)")
-        ("tolerance", po::value<double>(), "percent above the baseline still accepted (default 10)")
-        ("metric", po::value<std::string>()->default_value("peak_rss"), "peak_rss | peak_heap")
+        ("tolerance", po::value<double>(), "percent above the baseline still accepted (default: the baseline's, else 10)")
+        ("metric", po::value<std::string>(), "peak_rss | peak_heap (default: the baseline's, else peak_rss)")
         ("junit", po::value<std::string>(), "write a JUnit XML report here")
         ("save", po::value<std::string>(), "write this run's summary here (a new baseline)")
         ("trace", po::value<std::string>(), "keep the trace here (default: a temporary file, removed)")
@@ -133,9 +143,9 @@ std::optional<GateRequest> parse_request(const Args& args) {
     if (!parse_options(split.options, "gate", kUsage, desc, {}, vm)) return std::nullopt;
 
     GateRequest request;
-    request.limit = parse_limit(vm);
-    if (split.command.empty()) throw Error("no command given (usage: memopt gate --max-peak SIZE -- CMD ARGS...)");
     request.command = split.command;
+    parse_limit(vm, request);
+    if (split.command.empty()) throw Error("no command given (usage: memopt gate --max-peak SIZE -- CMD ARGS...)");
     request.junit = path_option(vm, "junit");
     request.save = path_option(vm, "save");
     request.trace = path_option(vm, "trace");
@@ -200,7 +210,7 @@ GateOutcome judge(const GateRequest& request, const recorder::RecordResult& resu
 
 void write_outputs(const GateRequest& request, const reports::Summary& summary, const GateOutcome& outcome) {
     if (request.save) {
-        reports::save_summary_file(summary, *request.save, request.force);
+        reports::save_gate_baseline(summary, request.settings, *request.save, request.force);
         fmt::print(stderr, "memopt gate: summary saved to {}\n", *request.save);
     }
     if (request.junit) {
@@ -219,6 +229,7 @@ void write_outputs(const GateRequest& request, const reports::Summary& summary, 
 int run_gate(const Args& args) {
     std::optional<GateRequest> request = parse_request(args);
     if (!request) return 0;
+    for (const auto& note : request->notes) fmt::print(stderr, "memopt gate: note: {}\n", note);
     recorder::RecordResult result;
     const reports::Summary summary = run_traced(*request, result);
     const GateOutcome outcome = judge(*request, result, summary);

@@ -26,7 +26,8 @@ std::filesystem::path find_beside_self(const std::string& what,
 }
 
 std::filesystem::path python_package_dir() {
-    const auto installed = (self_directory() / "../share/memopt/python").lexically_normal();
+    // Installed: the site-packages directory of cmake/python_package.cmake, seen from bin/.
+    const auto installed = (self_directory() / MEMOPT_PYTHONDIR_FROM_BIN).lexically_normal();
     if (std::filesystem::exists(installed / "memopt")) return installed;
     const std::filesystem::path source = MEMOPT_SOURCE_PYTHON_DIR;
     if (std::filesystem::exists(source / "memopt")) return source;

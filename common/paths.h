@@ -13,8 +13,9 @@ std::filesystem::path self_directory();
 std::filesystem::path find_beside_self(const std::string& what,
                                        std::initializer_list<const char*> relative_candidates);
 
-// Directory that contains the `memopt` Python package (python/ in the source tree, or
-// share/memopt/python once installed). Put it on PYTHONPATH for traced/probed scripts.
+// Directory that contains the `memopt` Python package (python/ in the source tree, or the
+// site-packages directory it was installed into, cmake/python_package.cmake). Put it on
+// PYTHONPATH for traced/probed scripts.
 std::filesystem::path python_package_dir();
 
 } // namespace memopt

@@ -3,13 +3,13 @@
 #   installs what is missing and builds (scripts/setup.sh), then runs the example's study
 #   (build/bin/activity_study, examples/activity/study/) with the paper's settings: 197,633
 #   rows (1544 blocks), a 20-tree forest of unlimited depth, every step measured 3 times.
-#   Prints where the report is. About 2 minutes on 2 cores.
+#   Prints where the report is. About a minute on 2 quiet cores (docs/study.md, "Measured here").
 #
 # Usage: scripts/study.sh [-o OUT_DIR] [--force] [--quick] [--no-setup] [--screenshots]
 #                         [-- MORE activity_study OPTIONS (activity_study --help)]
 #   -o OUT_DIR      where the report goes (default study-out/)
 #   --force         replace a previous study in OUT_DIR
-#   --quick         a small study (20,000 rows, small forest, 1 run per step): about 2 minutes
+#   --quick         a small study (20,000 rows, 5 trees, 1 run per step)
 #   --no-setup      skip scripts/setup.sh (use the existing build/)
 #   --screenshots   then render index.html in headless Chromium into docs/images/
 set -euo pipefail
