@@ -24,7 +24,7 @@ for file in bin/memopt lib/memopt/libmemopt_preload.so lib/memopt/memopt-spawn; 
   [ -x "$root/$file" ] || [ -f "$root/$file" ] || fail "missing $root/$file"
 done
 [ -f "$pydir/memopt/__init__.py" ] || fail "missing the package in $pydir"
-[ -f "$pydir/memopt/pytest_plugin.py" ] || fail "missing the pytest plugin in $pydir"
+[ -f "$pydir/memopt/pytest_plugin/__init__.py" ] || fail "missing the pytest plugin in $pydir"
 dist=$pydir/memopt-$version.dist-info
 grep -qx "Name: memopt" "$dist/METADATA" || fail "no Name in $dist/METADATA"
 grep -qx "Version: $version" "$dist/METADATA" || fail "no Version $version in $dist/METADATA"
@@ -67,7 +67,7 @@ run_pytest() { env PYTHONPATH="$pydir" /usr/bin/python3 -m pytest -p no:cachepro
 run_pytest --trace-config --co >trace-config.txt 2>&1 || { cat trace-config.txt >&2; fail "pytest --trace-config failed"; }
 grep -Eq "^plugins: (.*, )?memopt-$version(,|$)" trace-config.txt ||
   { cat trace-config.txt >&2; fail "pytest did not load the distribution memopt-$version through an entry point"; }
-grep -Fq "PLUGIN registered: <module 'memopt.pytest_plugin' from '$pydir/memopt/pytest_plugin.py'>" trace-config.txt ||
+grep -Fq "PLUGIN registered: <module 'memopt.pytest_plugin' from '$pydir/memopt/pytest_plugin/__init__.py'>" trace-config.txt ||
   { cat trace-config.txt >&2; fail "pytest did not load memopt.pytest_plugin from $pydir"; }
 run_pytest --markers >markers.txt 2>&1 || fail "pytest --markers failed"
 grep -q "@pytest.mark.limit_memory" markers.txt || { cat markers.txt >&2; fail "the marker limit_memory is unknown to pytest"; }
@@ -78,11 +78,27 @@ if grep -q "@pytest.mark.limit_memory" no-markers.txt; then fail "-p no:memopt.p
 run_pytest -p memopt.pytest_plugin --markers >twice.txt 2>&1 || { cat twice.txt >&2; fail "-p memopt.pytest_plugin beside the entry point failed"; }
 run_pytest -q --strict-markers test_small.py >run.txt 2>&1 || { cat run.txt >&2; fail "a limit_memory test did not pass"; }
 grep -q "1 passed" run.txt || { cat run.txt >&2; fail "the limit_memory test did not run"; }
-# The --memopt option, once the plugin has it, is there without -p.
-if grep -q -- '"--memopt"' "$pydir/memopt/pytest_plugin.py"; then
-  run_pytest --help >help.txt 2>&1 || fail "pytest --help failed"
-  grep -q -- "--memopt" help.txt || fail "pytest --help lacks --memopt"
+# The --memopt option is there without -p.
+run_pytest --help >help.txt 2>&1 || fail "pytest --help failed"
+grep -q -- "--memopt" help.txt || fail "pytest --help lacks --memopt"
+# `pytest --memopt` with the installed memopt on PATH: a 200 MiB native malloc breaks a 24 MB limit.
+cat >"$work/suite/test_native.py" <<'PY'
+import ctypes, pytest
+
+@pytest.mark.limit_memory("24 MB")
+def test_native_block():
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    block = libc.malloc(200 * 2**20)
+    ctypes.memset(block, 1, 200 * 2**20)
+    libc.free(ctypes.c_void_p(block))
+PY
+if env PATH="$root/bin:$PATH" PYTHONPATH="$pydir" /usr/bin/python3 -m pytest -p no:cacheprovider --memopt test_native.py \
+     >native.txt 2>&1; then
+  cat native.txt >&2; fail "pytest --memopt passed a 200 MiB native block under limit_memory(24 MB)"
 fi
+grep -q "1 failed" native.txt || { cat native.txt >&2; fail "pytest --memopt did not fail the test (see above)"; }
+grep -q "libc.malloc" native.txt || { cat native.txt >&2; fail "the failure does not name the allocating line"; }
 
 # 4. Relocated: a --prefix install somewhere else works the same way.
 cmake --install "$build" --prefix "$work/opt" >/dev/null || fail "cmake --install --prefix failed"
