@@ -33,7 +33,9 @@
 //     varint   first_seq
 //     varint   records_length   size of the Record* bytes once decompressed; at most
 //                               kMaxChunkPayload, else the chunk is corrupt
-//     bytes    one zstd frame (RFC 8878) holding the chunk's Record* bytes
+//     bytes    one zstd frame (RFC 8878) holding the chunk's Record* bytes; frames are
+//              independent (no dictionary or history across chunks), so a cut file still
+//              reads up to its last complete chunk
 // The checksum covers the bytes as stored, so it is verified before anything is
 // decompressed: damaged bytes never reach the decompressor, and the reader skips a damaged
 // compressed chunk exactly like a damaged plain one. A chunk that verifies but does not

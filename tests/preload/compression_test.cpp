@@ -13,6 +13,9 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <memory>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace memopt;
 using namespace memopt::preload;
@@ -113,6 +116,40 @@ TEST_CASE("compression: with every context busy a chunk goes out plain") {
     // Not a plain chunk (or a tiny one): nothing to compress.
     CHECK(CompressionLease().compress(compressed.data, compressed.size).size == 0);
     CHECK(CompressionLease().compress(chunk.data(), 64).size == 0);
+}
+
+TEST_CASE("compression: a forked child takes back the contexts its parent's threads held") {
+    trace::ChunkBuilder builder(1, 0);
+    for (std::uint64_t i = 0; i < 2000; ++i) builder.event(trace::RecordKind::kMalloc, 0x10000 + i * 32, 40);
+    const std::vector<std::uint8_t> chunk = builder.finish();
+    std::vector<std::unique_ptr<CompressionLease>> held(kCompressionContexts);
+    // Another thread holds every context across the fork, as threads flushing at that moment would.
+    std::thread([&] {
+        for (auto& lease : held) {
+            lease = std::make_unique<CompressionLease>();
+            lease->compress(chunk.data(), chunk.size());
+        }
+    }).join();
+    CHECK(CompressionLease().compress(chunk.data(), chunk.size()).size == 0); // all busy here
+    const pid_t child = ::fork();
+    if (child == 0) {
+        // Only async-signal-safe work here: the exit status says how many contexts it got.
+        int compressed = 0;
+        std::unique_ptr<CompressionLease> leases[kCompressionContexts];
+        for (auto& lease : leases) {
+            lease = std::make_unique<CompressionLease>();
+            compressed += lease->compress(chunk.data(), chunk.size()).size > 0;
+        }
+        ::_exit(compressed);
+    }
+    REQUIRE(child > 0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == static_cast<int>(kCompressionContexts));
+    CHECK(CompressionLease().compress(chunk.data(), chunk.size()).size == 0); // the parent's stay held
+    held.clear();
+    CHECK(CompressionLease().compress(chunk.data(), chunk.size()).size > 0);
 }
 
 TEST_CASE("compression: a program killed with SIGKILL leaves a compressed trace that reads") {
