@@ -114,8 +114,8 @@ inline constexpr std::uint8_t kCompressedChunkTag = 0xC6;
 // Upper bound of a chunk's fixed fields (tag, length, checksum, tid, first_seq), reserved in
 // front of each buffer so a chunk goes out in a single write.
 inline constexpr std::size_t kMaxChunkHeaderSize = 1 + 10 + 4 + 10 + 10;
-// A reader refuses chunks larger than this: a corrupt length must not make it allocate
-// gigabytes.
+// A reader refuses chunks larger than this, stored or (kCompressedChunkTag) decompressed: a
+// corrupt length must not make it allocate gigabytes.
 inline constexpr std::uint64_t kMaxChunkPayload = 16u << 20;
 inline constexpr unsigned kAddressShift = 4;
 

@@ -1,7 +1,8 @@
 #pragma once
 // Streaming trace reader: decodes chunks as it reads them and hands out events in the
 // program's real order (the per-process sequence numbers), whatever thread wrote them.
-// Memory stays bounded by the file buffer plus the events that arrived out of order.
+// Memory stays bounded by the file buffer, one decompressed chunk and the events that
+// arrived out of order.
 #include "profiler/trace/format.h"
 
 #include <cstdint>
