@@ -1,5 +1,7 @@
 #include "profiler/preload/sink.h"
 
+#include "profiler/preload/compressor.h"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -121,6 +123,11 @@ int sink_checked_fd() noexcept {
 }
 
 bool sink_write_signal_safe(const std::uint8_t* data, std::size_t size) noexcept {
+    CompressionLease lease; // holds the compressed bytes until they are written
+    if (const trace::CompressedChunk compressed = lease.compress(data, size); compressed.size) {
+        data = compressed.data;
+        size = compressed.size;
+    }
     if (ChunkWriter writer = g_writer.load(std::memory_order_relaxed)) return writer(data, size);
     const int fd = sink_checked_fd();
     if (fd < 0)

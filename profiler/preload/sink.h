@@ -29,7 +29,8 @@ FileIdentity sink_identity() noexcept;
 // or -1 when the trace cannot be reached any more.
 int sink_checked_fd() noexcept;
 
-// One chunk, in one write(2) when the descriptor allows. Returns false when the bytes could
+// One chunk, in one write(2) when the descriptor allows. A plain chunk is compressed first
+// when zstd makes it smaller (compressor.h; both the file and a test writer get it so). Returns false when the bytes could
 // not be written; sink_failure() then says why, and the caller turns the tracer off.
 bool sink_write_signal_safe(const std::uint8_t* data, std::size_t size) noexcept;
 const char* sink_failure() noexcept;

@@ -1,8 +1,10 @@
 #include "profiler/trace/chunk_builder.h"
 
 #include "profiler/trace/checksum.h"
+#include "profiler/trace/chunk_compression.h"
 
 #include <cstring>
+#include <memory>
 
 namespace memopt::trace {
 namespace {
@@ -70,11 +72,23 @@ std::vector<std::uint8_t> ChunkBuilder::finish(std::uint16_t version) const {
     return chunk;
 }
 
+std::vector<std::uint8_t> ChunkBuilder::finish_compressed(int level) const {
+    std::vector<std::uint8_t> plain_chunk = finish();
+    PlainChunk plain;
+    if (!split_plain_chunk(plain_chunk.data(), plain_chunk.size(), plain)) return plain_chunk;
+    std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> context(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    std::vector<std::uint8_t> out(kMaxCompressedHeaderSize + plain_chunk.size());
+    const CompressedChunk compressed =
+        context ? compress_chunk(context.get(), level, plain, plain_chunk.size(), out.data(), out.size()) : CompressedChunk{};
+    if (compressed.size == 0) return plain_chunk;
+    return std::vector<std::uint8_t>(compressed.data, compressed.data + compressed.size);
+}
+
 std::size_t reseal_chunk(std::uint8_t* chunk, std::size_t available) {
     ByteCursor in{chunk, chunk + available};
     std::uint8_t tag = 0;
     std::uint64_t length = 0;
-    if (!in.byte(tag) || tag != kChunkTag || !in.varint(length)) return 0;
+    if (!in.byte(tag) || (tag != kChunkTag && tag != kCompressedChunkTag) || !in.varint(length)) return 0;
     if (length < kChecksumSize || length > static_cast<std::uint64_t>(in.end - in.cursor)) return 0;
     std::uint8_t* field = chunk + (in.cursor - chunk);
     put_checksum(field, chunk_checksum(length, field + kChecksumSize, static_cast<std::size_t>(length) - kChecksumSize));

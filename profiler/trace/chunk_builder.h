@@ -26,6 +26,9 @@ class ChunkBuilder {
     // Tag, length, checksum, tid, first_seq, payload. Version 1 (for tests of old traces)
     // leaves the checksum out.
     std::vector<std::uint8_t> finish(std::uint16_t version = kFormatVersion) const;
+    // The same chunk compressed (kCompressedChunkTag), as the preload library writes it; the
+    // plain chunk when zstd does not make it smaller.
+    std::vector<std::uint8_t> finish_compressed(int level = 1) const;
 
   private:
     std::uint64_t tid_;
@@ -34,7 +37,7 @@ class ChunkBuilder {
     std::vector<std::uint8_t> payload_;
 };
 
-// Recomputes the checksum of the version-2 chunk that starts at `chunk` (with `available`
+// Recomputes the checksum of the version-2 chunk (plain or compressed) that starts at `chunk` (with `available`
 // bytes readable from there) so that it verifies whatever its body now holds. Returns the
 // chunk's size, 0 when no complete chunk starts there. The fuzzers use it to get mutated
 // chunks past the checksum.

@@ -23,8 +23,27 @@
 //     varint   first_seq        sequence number of the chunk's first sequenced record
 //     payload  Record*
 //
+// Compressed chunk (the preload library writes one whenever zstd makes the chunk smaller;
+// readers accept both kinds in any order, so traces without them read as before)
+//     uint8    kCompressedChunkTag   0xC6
+//     varint   payload_length   bytes after this field up to the end of the chunk
+//     uint32   checksum         as above, over the stored (compressed) body
+//   body:
+//     varint   tid
+//     varint   first_seq
+//     varint   records_length   size of the Record* bytes once decompressed; at most
+//                               kMaxChunkPayload, else the chunk is corrupt
+//     bytes    one zstd frame (RFC 8878) holding the chunk's Record* bytes; frames are
+//              independent (no dictionary or history across chunks), so a cut file still
+//              reads up to its last complete chunk
+// The checksum covers the bytes as stored, so it is verified before anything is
+// decompressed: damaged bytes never reach the decompressor, and the reader skips a damaged
+// compressed chunk exactly like a damaged plain one. A chunk that verifies but does not
+// decompress to exactly records_length bytes is corrupt (an error, like a plain chunk that
+// verifies but does not decode).
+//
 // A chunk whose checksum does not match is skipped whole; the reader looks for the next chunk
-// that verifies (at the damaged chunk's stated end, else by scanning for kChunkTag), reports
+// that verifies (at the damaged chunk's stated end, else by scanning for a chunk tag), reports
 // how many events the skip may have cost and reads on.
 //
 // Every event that must be ordered across threads (allocation events, phase marks, fork,
@@ -91,11 +110,12 @@ inline constexpr std::uint16_t kFormatVersion = 2;
 inline constexpr std::uint16_t kOldestReadableVersion = 1;
 inline constexpr std::size_t kFileHeaderSize = 16;
 inline constexpr std::uint8_t kChunkTag = 0xC5;
+inline constexpr std::uint8_t kCompressedChunkTag = 0xC6;
 // Upper bound of a chunk's fixed fields (tag, length, checksum, tid, first_seq), reserved in
 // front of each buffer so a chunk goes out in a single write.
 inline constexpr std::size_t kMaxChunkHeaderSize = 1 + 10 + 4 + 10 + 10;
-// A reader refuses chunks larger than this: a corrupt length must not make it allocate
-// gigabytes.
+// A reader refuses chunks larger than this, stored or (kCompressedChunkTag) decompressed: a
+// corrupt length must not make it allocate gigabytes.
 inline constexpr std::uint64_t kMaxChunkPayload = 16u << 20;
 inline constexpr unsigned kAddressShift = 4;
 
@@ -142,5 +162,6 @@ inline constexpr const char* kEnvTraceFd = "MEMOPT_TRACE_FD";       // inherited
 inline constexpr const char* kEnvRootPid = "MEMOPT_ROOT_PID";       // pid writing TRACE
 inline constexpr const char* kEnvStackBytes = "MEMOPT_STACK_BYTES"; // 0 = no stacks
 inline constexpr const char* kEnvIntervalMs = "MEMOPT_INTERVAL_MS"; // RSS sampling period
+inline constexpr const char* kEnvCompress = "MEMOPT_COMPRESS";      // zstd level 1-3; 0 = off
 
 } // namespace memopt::trace

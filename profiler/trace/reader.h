@@ -1,16 +1,20 @@
 #pragma once
 // Streaming trace reader: decodes chunks as it reads them and hands out events in the
 // program's real order (the per-process sequence numbers), whatever thread wrote them.
-// Memory stays bounded by the file buffer plus the events that arrived out of order.
+// Memory stays bounded by the file buffer, one decompressed chunk and the events that
+// arrived out of order.
 #include "profiler/trace/format.h"
 
 #include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+struct ZSTD_DCtx_s;
 
 namespace memopt::trace {
 
@@ -160,6 +164,7 @@ class TraceReader {
     void begin_skip(bool incomplete);
     void end_skip(bool at_eof);
     void bound_skipped_ranges(std::uint64_t tid, std::uint64_t first_seq);
+    void decode_compressed_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset);
 
     // Records (reader_records.cpp): one decoder per record type.
     void decode_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset);
@@ -230,6 +235,13 @@ class TraceReader {
     bool skip_started_incomplete_ = false; // the skip began at a chunk the file ends inside
     std::uint64_t decoded_events_ = 0;     // sequenced events in verified chunks
     std::uint64_t decoded_bytes_ = 0;      // bytes of verified chunks
+    // Compressed chunks: one decompression context, and the chunk's body once decompressed
+    // (at most kMaxChunkPayload bytes, so reading stays bounded).
+    struct FreeDecompressor {
+        void operator()(ZSTD_DCtx_s* context) const; // reader_framing.cpp
+    };
+    std::unique_ptr<ZSTD_DCtx_s, FreeDecompressor> decompressor_;
+    std::vector<std::uint8_t> inflated_;
 };
 
 } // namespace memopt::trace

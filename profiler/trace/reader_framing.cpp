@@ -1,6 +1,6 @@
-// Finding chunks in the file: framing, checksum verification, and skipping damaged bytes
-// up to the next chunk that verifies (format.h, version 2). Version-1 traces have no
-// checksums: any damage there is an error, as it always was.
+// Finding chunks in the file: framing, checksum verification, decompression, and skipping
+// damaged bytes up to the next chunk that verifies (format.h, version 2). Version-1 traces
+// have no checksums: any damage there is an error, as it always was.
 #include "profiler/trace/reader.h"
 
 #include "common/error.h"
@@ -13,8 +13,21 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <unistd.h>
+#include <zstd.h>
 
 namespace memopt::trace {
+namespace {
+
+bool is_chunk_tag(std::uint8_t byte) { return byte == kChunkTag || byte == kCompressedChunkTag; }
+
+// The first byte in [from, end) that may start a chunk, or `end`.
+const std::uint8_t* find_chunk_tag(const std::uint8_t* from, const std::uint8_t* end) {
+    return std::find_if(from, end, is_chunk_tag);
+}
+
+} // namespace
+
+void TraceReader::FreeDecompressor::operator()(ZSTD_DCtx_s* context) const { ZSTD_freeDCtx(context); }
 
 // Where the chunk starting at buffer_[at] ends. kNeedMore: not all of it is in the buffer
 // yet (`header` + `length` then say how much is needed, as far as known).
@@ -25,7 +38,8 @@ TraceReader::Framing TraceReader::frame_at(std::size_t at, std::size_t& header, 
     ByteCursor cursor{buffer_.data() + at, buffer_.data() + buffer_end_};
     std::uint8_t tag = 0;
     cursor.byte(tag);
-    if (tag != kChunkTag) return Framing::kInvalid;
+    // Compressed chunks came with checksums (version 2): a version-1 file has none.
+    if (tag != kChunkTag && !(checksummed_ && tag == kCompressedChunkTag)) return Framing::kInvalid;
     if (!cursor.varint(length)) {
         length = 0;
         return buffer_end_ - at >= 1 + kMaxVarintSize ? Framing::kInvalid : Framing::kNeedMore;
@@ -83,7 +97,11 @@ bool TraceReader::read_chunk() {
             if (skipping_) end_skip(false);
             const std::size_t body = header + (checksummed_ ? kChecksumSize : 0);
             const std::size_t size = header + static_cast<std::size_t>(length);
-            decode_chunk(buffer_.data() + buffer_begin_ + body, size - body, offset_);
+            const std::uint8_t* start = buffer_.data() + buffer_begin_;
+            if (*start == kCompressedChunkTag)
+                decode_compressed_chunk(start + body, size - body, offset_);
+            else
+                decode_chunk(start + body, size - body, offset_);
             decoded_bytes_ += size;
             advance(size);
             return true;
@@ -112,11 +130,30 @@ bool TraceReader::read_chunk() {
             }
         }
         // Resynchronise: the next chunk tag after this byte is the next candidate.
-        const std::uint8_t* from = buffer_.data() + buffer_begin_ + 1;
-        const void* tag = std::memchr(from, kChunkTag, buffer_end_ - buffer_begin_ - 1);
-        advance(tag ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(tag) - (buffer_.data() + buffer_begin_))
-                    : buffer_end_ - buffer_begin_);
+        const std::uint8_t* here = buffer_.data() + buffer_begin_;
+        advance(static_cast<std::size_t>(find_chunk_tag(here + 1, buffer_.data() + buffer_end_) - here));
     }
+}
+
+// A verified compressed chunk's body: tid, first_seq, the records' size and their zstd frame.
+// It is decoded as the plain body it stands for (tid, first_seq, records), inflated into one
+// reused buffer; error offsets inside it count from the chunk's start as if it were plain.
+void TraceReader::decode_compressed_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset) {
+    ByteCursor in{data, data + size};
+    std::uint64_t tid = 0, first_seq = 0, records_size = 0;
+    if (!in.varint(tid) || !in.varint(first_seq)) corrupt(chunk_offset, "bad chunk header");
+    const std::size_t ids_size = static_cast<std::size_t>(in.cursor - data);
+    if (!in.varint(records_size)) corrupt(chunk_offset, "bad chunk header");
+    if (records_size > kMaxChunkPayload) corrupt(chunk_offset, "compressed chunk larger than any chunk may be");
+    if (!decompressor_) decompressor_.reset(ZSTD_createDCtx());
+    if (!decompressor_) throw Error(fmt::format("cannot read trace {}: out of memory for decompression", path_));
+    inflated_.resize(ids_size + static_cast<std::size_t>(records_size));
+    std::memcpy(inflated_.data(), data, ids_size);
+    const std::size_t got = ZSTD_decompressDCtx(decompressor_.get(), inflated_.data() + ids_size,
+                                                static_cast<std::size_t>(records_size), in.cursor,
+                                                static_cast<std::size_t>(in.end - in.cursor));
+    if (ZSTD_isError(got) || got != records_size) corrupt(chunk_offset, "compressed chunk does not decompress");
+    decode_chunk(inflated_.data(), inflated_.size(), chunk_offset);
 }
 
 // True when, `size` bytes after buffer_begin_, a chunk begins that verifies, or one the file

@@ -79,7 +79,7 @@ class Analysis {
     void consume(const Event& event, std::uint64_t stack_sample_bytes) {
         switch (event.type) {
         case EventType::kAllocation: {
-            const std::uint64_t replaced = blocks_.insert(event.address, event.size);
+            const std::uint64_t replaced = blocks_.insert(event.address, event.size, event.stack);
             heap_ += event.size;
             heap_ -= replaced;
             count_allocation(event, stack_sample_bytes);
@@ -140,7 +140,7 @@ class Analysis {
         if (!start_ns_ && !meta.images.empty()) start_ns_ = meta.images.front().start_ns;
         const std::uint64_t end = exit_ns_ ? exit_ns_ : last_ns_;
         summary_.duration_s = meta.exit.wall_ns ? static_cast<double>(meta.exit.wall_ns) / 1e9 : seconds(end);
-        blocks_.for_each([&](std::uint64_t, std::uint64_t size) { summary_.leaked_bytes += size; });
+        blocks_.for_each([&](std::uint64_t, std::uint64_t size, std::uint64_t) { summary_.leaked_bytes += size; });
         summary_.leaked_mapped_bytes = mappings_.bytes();
         summary_.peak_heap_time_s = seconds(peak_time_ns_);
         for (const OpenPhase& open : open_phases_) summary_.phases[open.index].end_s = seconds(end);

@@ -122,7 +122,8 @@ TEST_CASE("fault: disk full while tracing (64 KiB tmpfs)") {
     ScratchDir dir("fault-full");
     std::filesystem::create_directory(dir / "small");
     const auto plain = run(fmt::format("{} churn 300000", kFault));
-    const auto r = run(fmt::format("unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs {0} && {1} record -q -o {0}/t.trace -- {2} churn 300000; "
+    // Plain chunks (MEMOPT_COMPRESS=0): compressed, the churn's trace would not fill the disk.
+    const auto r = run(fmt::format("unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs {0} && MEMOPT_COMPRESS=0 {1} record -q -o {0}/t.trace -- {2} churn 300000; "
                                    "echo status=$?; ls -l {0} >&2'",
                                    quote((dir / "small").string()), kMemopt, kFault));
     INFO(r.out << r.err);

@@ -268,8 +268,10 @@ std::vector<std::vector<std::uint8_t>> seeds(Target target) {
         auto exec = rich_trace(true);
         auto damaged = plain;
         damaged[damaged.size() / 2] ^= 0x20; // one chunk fails its checksum
+        ChunkBuilder many(101, 7); // large enough for zstd to shrink: a compressed chunk
+        for (std::uint64_t i = 0; i < 300; ++i) many.event(RecordKind::kMalloc, 0x80000 + i * 32, 24 + i % 7);
         return {plain, exec, file_header(), std::vector<std::uint8_t>(plain.begin(), plain.begin() + plain.size() / 2),
-                damaged, rich_trace(false, 1)};
+                damaged, rich_trace(false, 1), concat({plain, many.finish_compressed()})};
     }
     case Target::kSummary: return {bytes_of(rich_summary().dump()), bytes_of(rich_summary().dump(1))};
     case Target::kProfile: return {bytes_of(rich_profile().dump()), bytes_of(rich_summary().dump())};
