@@ -76,6 +76,7 @@ std::string render_trace(const fs::path& input, const std::string& format, std::
         const auto stacks = reports::collect_stacks(input);
         if (stacks.stack_sample_bytes == 0)
             throw Error(fmt::format("{} has no stacks: record it with memopt record --stacks", input));
+        for (const auto& warning : stacks.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
         if (format == "folded") return reports::to_folded(stacks.allocated);
         return reports::to_speedscope(stacks, input.filename().string());
     }

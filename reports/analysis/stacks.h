@@ -25,6 +25,7 @@ struct StackProfile {
     std::vector<WeightedStack> live_at_peak;
     double live_peak_time_s = 0;
     std::uint64_t live_peak_bytes = 0; // estimated total of live_at_peak
+    std::vector<std::string> warnings; // frames that could not be named (a module changed on disk)
 };
 
 struct StackOptions {

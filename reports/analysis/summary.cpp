@@ -145,8 +145,8 @@ class Analysis {
         summary_.peak_heap_time_s = seconds(peak_time_ns_);
         for (const OpenPhase& open : open_phases_) summary_.phases[open.index].end_s = seconds(end);
         thin_timeline();
-        top_sites(meta);
         summary_.warnings = data_loss_warnings(reader);
+        top_sites(meta);
         if (auto note = large_mappings_.peak_note(meta, summary_.peak_heap_bytes, summary_.peak_rss_bytes))
             summary_.notes.push_back(std::move(*note));
         summary_.events = reader.events_read();
@@ -259,6 +259,7 @@ class Analysis {
             site.stack = namer.innermost_first(leaf);
             summary_.top_sites.push_back(std::move(site));
         }
+        for (const auto& warning : namer.warnings()) summary_.warnings.push_back(warning);
     }
 
   private:

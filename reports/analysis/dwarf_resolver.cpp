@@ -1,0 +1,160 @@
+#include "reports/analysis/dwarf_resolver.h"
+
+#include <cstdlib>
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace memopt::reports {
+namespace {
+
+std::string demangle(const char* name) {
+    int status = 0;
+    char* text = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    if (status != 0 || !text) return name;
+    std::string result(text);
+    std::free(text);
+    return result;
+}
+
+std::string base_name(const char* path) {
+    if (!path) return {};
+    const std::string text(path);
+    return text.substr(text.find_last_of('/') + 1);
+}
+
+// A regular file opened without blocking, else -1.
+int open_regular_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -1;
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// The name a function DIE (or an inlined instance, through its abstract origin) is known by:
+// its demangled linkage name, which says which overload, else its plain name.
+std::string function_name(Dwarf_Die* die) {
+    Dwarf_Attribute attribute;
+    for (const int name : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name})
+        if (dwarf_attr_integrate(die, name, &attribute))
+            if (const char* text = dwarf_formstring(&attribute)) return demangle(text);
+    if (dwarf_attr_integrate(die, DW_AT_name, &attribute))
+        if (const char* text = dwarf_formstring(&attribute)) return text;
+    return {};
+}
+
+// Where an inlined instance was inlined: a line of the function it was inlined into.
+SourceFrame call_site(Dwarf_Die* cu, Dwarf_Die* inlined) {
+    SourceFrame site;
+    Dwarf_Attribute attribute;
+    Dwarf_Word value = 0;
+    if (dwarf_attr(inlined, DW_AT_call_line, &attribute) && dwarf_formudata(&attribute, &value) == 0)
+        site.line = static_cast<int>(value);
+    Dwarf_Files* files = nullptr;
+    std::size_t count = 0;
+    if (dwarf_attr(inlined, DW_AT_call_file, &attribute) && dwarf_formudata(&attribute, &value) == 0 &&
+        dwarf_getsrcfiles(cu, &files, &count) == 0 && value < count)
+        site.file = base_name(dwarf_filesrc(files, value, nullptr, nullptr));
+    return site;
+}
+
+SourceFrame line_at(Dwfl_Module* module, Dwarf_Addr address) {
+    SourceFrame here;
+    if (Dwfl_Line* line = dwfl_module_getsrc(module, address))
+        here.file = base_name(dwfl_lineinfo(line, nullptr, &here.line, nullptr, nullptr, nullptr));
+    if (here.file.empty()) here.line = 0;
+    return here;
+}
+
+} // namespace
+
+std::string debuginfo_search_path() {
+    std::string path = ":.debug";
+    if (const char* extra = std::getenv("MEMOPT_DEBUG_DIRS"); extra && *extra) path += std::string(":") + extra;
+    return path + ":/usr/lib/debug";
+}
+
+DwarfFile::DwarfFile(const std::string& path, const std::string& debuginfo_path) : debuginfo_path_(debuginfo_path) {
+    const int fd = open_regular_file(path);
+    if (fd < 0) return;
+    debuginfo_path_pointer_ = debuginfo_path_.data();
+    callbacks_.find_elf = dwfl_build_id_find_elf;
+    callbacks_.find_debuginfo = dwfl_standard_find_debuginfo;
+    callbacks_.debuginfo_path = &debuginfo_path_pointer_;
+    dwfl_ = dwfl_begin(&callbacks_);
+    if (!dwfl_) {
+        ::close(fd);
+        return;
+    }
+    // Placed at 0: libdwfl addresses are then the file's own, plus the bias read back below
+    // (non-zero only for a prelinked object).
+    dwfl_report_begin(dwfl_);
+    module_ = dwfl_report_elf(dwfl_, base_name(path.c_str()).c_str(), path.c_str(), fd, 0, false);
+    dwfl_report_end(dwfl_, nullptr, nullptr);
+    if (!module_) {
+        ::close(fd); // consumed only on success
+        return;
+    }
+    Dwarf_Addr bias = 0;
+    if (!dwfl_module_getelf(module_, &bias)) {
+        module_ = nullptr;
+        return;
+    }
+    bias_ = bias;
+    const unsigned char* bits = nullptr;
+    GElf_Addr note_address = 0;
+    const int length = dwfl_module_build_id(module_, &bits, &note_address);
+    if (length > 0) build_id_.assign(reinterpret_cast<const char*>(bits), static_cast<std::size_t>(length));
+}
+
+DwarfFile::~DwarfFile() {
+    if (dwfl_) dwfl_end(dwfl_);
+}
+
+std::string DwarfFile::symbol_at(std::uint64_t address) const {
+    GElf_Off offset = 0;
+    GElf_Sym symbol;
+    const char* name = dwfl_module_addrinfo(module_, address, &offset, &symbol, nullptr, nullptr, nullptr);
+    return name ? demangle(name) : std::string();
+}
+
+std::vector<SourceFrame> DwarfFile::frames_at(std::uint64_t file_address) const {
+    std::vector<SourceFrame> frames;
+    if (!module_) return frames;
+    const Dwarf_Addr address = file_address + bias_;
+    SourceFrame location = line_at(module_, address);
+    bool reached_function = false;
+    Dwarf_Addr cu_bias = 0;
+    if (Dwarf_Die* cu = dwfl_module_addrdie(module_, address, &cu_bias)) {
+        Dwarf_Die* scopes = nullptr;
+        const int count = dwarf_getscopes(cu, address - cu_bias, &scopes);
+        for (int i = 0; i < count && !reached_function; ++i) {
+            const int tag = dwarf_tag(&scopes[i]);
+            if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+            SourceFrame frame = location;
+            frame.function = function_name(&scopes[i]);
+            frames.push_back(std::move(frame));
+            if (tag == DW_TAG_subprogram) reached_function = true;
+            else location = call_site(cu, &scopes[i]); // the next frame out is where it was inlined
+        }
+        std::free(scopes);
+    }
+    // No DWARF for this address (or it ends in an inlined frame): the ELF symbol names the
+    // function that contains it.
+    if (!reached_function) {
+        location.function = symbol_at(address);
+        if (!location.function.empty() || location.line != 0) frames.push_back(std::move(location));
+    } else if (frames.back().function.empty()) {
+        frames.back().function = symbol_at(address);
+    }
+    return frames;
+}
+
+} // namespace memopt::reports
