@@ -5,7 +5,9 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+#include <map>
 #include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace memopt::reports {
@@ -155,6 +157,21 @@ std::vector<SourceFrame> DwarfFile::frames_at(std::uint64_t file_address) const 
         frames.back().function = symbol_at(address);
     }
     return frames;
+}
+
+std::shared_ptr<const DwarfFile> open_dwarf_file(const std::string& path, const std::string& debuginfo_path) {
+    struct Cached {
+        std::tuple<dev_t, ino_t, off_t, std::int64_t> identity;
+        std::shared_ptr<const DwarfFile> file;
+    };
+    thread_local std::map<std::pair<std::string, std::string>, Cached> cache;
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) return std::make_shared<const DwarfFile>(path, debuginfo_path); // not opened
+    const auto identity = std::make_tuple(info.st_dev, info.st_ino, info.st_size,
+                                          std::int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec);
+    Cached& entry = cache[{path, debuginfo_path}];
+    if (!entry.file || entry.identity != identity) entry = {identity, std::make_shared<const DwarfFile>(path, debuginfo_path)};
+    return entry.file;
 }
 
 } // namespace memopt::reports

@@ -5,6 +5,7 @@
 // DWARF, the ELF symbol tables (.symtab, else .dynsym) still give function names.
 #include <cstdint>
 #include <elfutils/libdwfl.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,11 @@ class DwarfFile {
     std::uint64_t bias_ = 0; // libdwfl's address of the file's link-time address 0
     std::string build_id_;
 };
+
+// The DwarfFile for `path`, opened once per thread: one report names the same modules in its
+// summary, its flame graph and its exports, and opening a file with compressed DWARF (libc6-dbg)
+// costs a tenth of a second. A file replaced since (other inode, size or mtime) is opened again;
+// separate debug files added or removed later are not noticed by a file already open.
+std::shared_ptr<const DwarfFile> open_dwarf_file(const std::string& path, const std::string& debuginfo_path);
 
 } // namespace memopt::reports

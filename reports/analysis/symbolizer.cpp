@@ -53,7 +53,7 @@ const DwarfFile* Symbolizer::file_for(const LoadedModule& module) {
     const auto key = std::make_pair(module.path, module.build_id);
     auto it = files_.find(key);
     if (it == files_.end()) {
-        auto file = std::make_unique<DwarfFile>(module.path, debuginfo_path_);
+        auto file = open_dwarf_file(module.path, debuginfo_path_);
         if (file->opened() && !module.build_id.empty() && file->build_id() != module.build_id) {
             warnings_.push_back(fmt::format(
                 "{} changed on disk since the trace was recorded (build-id {} then, {} now): its frames are "

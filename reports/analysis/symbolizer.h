@@ -60,7 +60,8 @@ class Symbolizer {
     std::string debuginfo_path_;
     std::vector<Ranges> ranges_; // per process image
     std::vector<LoadedModule> modules_;
-    std::map<std::pair<std::string, std::string>, std::unique_ptr<DwarfFile>> files_; // (path, build-id)
+    // (path, recorded build-id) -> the file, nullptr when it is not the recorded one
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const DwarfFile>> files_;
     std::vector<std::string> warnings_;
 };
 
