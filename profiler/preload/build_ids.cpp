@@ -38,10 +38,23 @@ const std::uint8_t* build_id_in(const std::uint8_t* notes, std::size_t size, std
     return nullptr;
 }
 
+// True when [vaddr, vaddr + size) lies inside a PT_LOAD segment, so reading it cannot fault
+// (linkers put the notes in the first one; an odd object might not).
+bool is_mapped(const dl_phdr_info& info, ElfW(Addr) vaddr, std::size_t size) noexcept {
+    for (int i = 0; i < info.dlpi_phnum; ++i) {
+        const auto& load = info.dlpi_phdr[i];
+        if (load.p_type == PT_LOAD && vaddr >= load.p_vaddr && size <= load.p_memsz &&
+            vaddr - load.p_vaddr <= load.p_memsz - size)
+            return true;
+    }
+    return false;
+}
+
 const std::uint8_t* find_build_id(const dl_phdr_info& info, std::size_t& length) noexcept {
     for (int i = 0; i < info.dlpi_phnum; ++i) {
         const auto& header = info.dlpi_phdr[i];
         if (header.p_type != PT_NOTE || header.p_filesz == 0) continue;
+        if (!is_mapped(info, header.p_vaddr, header.p_filesz)) continue;
         const auto* notes = reinterpret_cast<const std::uint8_t*>(info.dlpi_addr + header.p_vaddr);
         const std::size_t alignment = header.p_align == 8 ? 8 : 4;
         if (const std::uint8_t* id = build_id_in(notes, header.p_filesz, alignment, length)) return id;

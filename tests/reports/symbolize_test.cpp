@@ -128,6 +128,20 @@ int main(int argc, char**) {
     CHECK(caller != std::string::npos);
     CHECK(outer != std::string::npos);
     CHECK(caller < outer);
+
+    // The tracer read each module's build-id from memory: the program's is its file's.
+    memopt::trace::TraceReader reader(dir / "t.trace");
+    memopt::trace::Event event;
+    while (reader.next(event)) {}
+    const memopt::reports::DwarfFile program((dir / "inline_site").string(), "");
+    REQUIRE(program.build_id().size() >= 8);
+    int with_id = 0, matching = 0;
+    for (const auto& module : reader.metadata().modules) {
+        with_id += !module.build_id.empty();
+        matching += module.path == (dir / "inline_site").string() && module.build_id == program.build_id();
+    }
+    CHECK(matching >= 1);
+    CHECK(with_id >= 3); // the program, libc, the loader at least
 }
 
 TEST_CASE("symbols: a library rebuilt after recording warns and keeps module+offset frames") {
