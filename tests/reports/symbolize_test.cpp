@@ -173,6 +173,13 @@ TEST_CASE("symbols: a library rebuilt after recording warns and keeps module+off
     // Once per module, however many frames it has.
     const std::string warning = "libchanged.so changed on disk";
     CHECK(after.err.find(warning) == after.err.rfind(warning));
+    // The HTML page (whose flame graph names every stack) and the folded export say it too.
+    const auto html = run(fmt::format("{} report --format html {}", quote(MEMOPT_BINARY), quote((dir / "t.trace").string())));
+    CHECK(html.out.find(warning) != std::string::npos);
+    CHECK(html.out.find("unrelated_function") == std::string::npos);
+    const auto folded = run(fmt::format("{} report --format folded {}", quote(MEMOPT_BINARY), quote((dir / "t.trace").string())));
+    CHECK(folded.err.find(warning) != std::string::npos);
+    CHECK(folded.out.find("libchanged.so+0x") != std::string::npos);
 }
 
 TEST_CASE("symbols: a stripped library is named from its split-out debug info") {
