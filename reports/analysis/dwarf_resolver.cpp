@@ -1,6 +1,8 @@
 #include "reports/analysis/dwarf_resolver.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -41,12 +43,15 @@ int open_regular_file(const std::string& path) {
 }
 
 // The name a function DIE (or an inlined instance, through its abstract origin) is known by:
-// its demangled linkage name, which says which overload, else its plain name.
+// a C++ linkage name demangled, which says which overload, else its plain name. (A C
+// function's linkage name is an assembler label such as glibc's __GI_memcpy or
+// dlopen@GLIBC_2.2.5: not what its source calls it.)
 std::string function_name(Dwarf_Die* die) {
     Dwarf_Attribute attribute;
     for (const int name : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name})
         if (dwarf_attr_integrate(die, name, &attribute))
-            if (const char* text = dwarf_formstring(&attribute)) return demangle(text);
+            if (const char* text = dwarf_formstring(&attribute); text && std::strncmp(text, "_Z", 2) == 0)
+                return demangle(text);
     if (dwarf_attr_integrate(die, DW_AT_name, &attribute))
         if (const char* text = dwarf_formstring(&attribute)) return text;
     return {};
@@ -120,11 +125,42 @@ DwarfFile::~DwarfFile() {
     if (dwfl_) dwfl_end(dwfl_);
 }
 
+void DwarfFile::load_symbols() const {
+    symbols_loaded_ = true;
+    const int count = dwfl_module_getsymtab(module_);
+    for (int i = 1; i < count; ++i) {
+        GElf_Sym symbol;
+        GElf_Addr address = 0;
+        GElf_Word section = 0;
+        const char* name = dwfl_module_getsym_info(module_, i, &symbol, &address, &section, nullptr, nullptr);
+        const int type = GELF_ST_TYPE(symbol.st_info);
+        if (!name || !*name || (type != STT_FUNC && type != STT_GNU_IFUNC) || section == SHN_UNDEF || address == 0)
+            continue;
+        const int binding = GELF_ST_BIND(symbol.st_info);
+        const int rank = binding == STB_GLOBAL ? 0 : binding == STB_WEAK ? 1 : 2;
+        symbols_.push_back({address, symbol.st_size, rank, name});
+    }
+    // At one address (aliases such as __GI_memcpy and memcpy) the first after sorting wins:
+    // a global symbol, then the shorter name.
+    std::sort(symbols_.begin(), symbols_.end(), [](const Symbol& a, const Symbol& b) {
+        if (a.start != b.start) return a.start < b.start;
+        if (a.rank != b.rank) return a.rank < b.rank;
+        return std::strlen(a.name) < std::strlen(b.name);
+    });
+    symbols_.erase(std::unique(symbols_.begin(), symbols_.end(),
+                               [](const Symbol& a, const Symbol& b) { return a.start == b.start; }),
+                   symbols_.end());
+}
+
 std::string DwarfFile::symbol_at(std::uint64_t address) const {
-    GElf_Off offset = 0;
-    GElf_Sym symbol;
-    const char* name = dwfl_module_addrinfo(module_, address, &offset, &symbol, nullptr, nullptr, nullptr);
-    return name ? demangle(name) : std::string();
+    if (!symbols_loaded_) load_symbols();
+    auto it = std::upper_bound(symbols_.begin(), symbols_.end(), address,
+                               [](std::uint64_t value, const Symbol& symbol) { return value < symbol.start; });
+    if (it == symbols_.begin()) return {};
+    --it;
+    if (address - it->start >= std::max<std::uint64_t>(it->size, 1)) return {};
+    // "dlopen@GLIBC_2.2.5" in a .symtab is dlopen, as its .dynsym entry says.
+    return demangle(std::string(it->name, ::strcspn(it->name, "@")).c_str());
 }
 
 std::vector<SourceFrame> DwarfFile::frames_at(std::uint64_t file_address) const {

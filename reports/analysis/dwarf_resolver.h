@@ -41,7 +41,14 @@ class DwarfFile {
     std::vector<SourceFrame> frames_at(std::uint64_t address) const;
 
   private:
+    struct Symbol {
+        std::uint64_t start; // libdwfl address
+        std::uint64_t size;
+        int rank; // which of several symbols at one address names it: global, weak, local
+        const char* name; // mangled, owned by libdwfl
+    };
     std::string symbol_at(std::uint64_t address) const;
+    void load_symbols() const;
 
     std::string debuginfo_path_;
     char* debuginfo_path_pointer_ = nullptr; // libdwfl keeps a pointer to this pointer...
@@ -50,6 +57,10 @@ class DwarfFile {
     Dwfl_Module* module_ = nullptr;
     std::uint64_t bias_ = 0; // libdwfl's address of the file's link-time address 0
     std::string build_id_;
+    // The function symbols sorted by address, read on first use: libdwfl's own lookup
+    // (dwfl_module_addrinfo) scans the whole table for each address.
+    mutable std::vector<Symbol> symbols_;
+    mutable bool symbols_loaded_ = false;
 };
 
 // The DwarfFile for `path`, opened once per thread: one report names the same modules in its
