@@ -235,6 +235,7 @@ TEST_CASE("symbols: a recorded build-id that the file on disk does not have is a
     chunk.extended(ExtendedType::kProcessStart).varint(1).varint(0).varint(0).byte(0).varint(4096).varint(1);
     chunk.extended(ExtendedType::kModule).varint(0x10000000).text(self).varint(1).varint(0).varint(0x100000);
     if (recorded) chunk.extended(ExtendedType::kBuildId).varint(0x10000000).text(std::string("\x01\x02\x03\x04", 4));
+    chunk.extended(ExtendedType::kBuildId).varint(0x20000000).text("no module here"); // ignored
     for (std::uint64_t i = 1; i <= 3; ++i) {
         chunk.extended(ExtendedType::kFrame).varint(i).varint(i - 1).varint(0x10001000 + i * 16);
         chunk.extended(ExtendedType::kStackRef).varint(i);
