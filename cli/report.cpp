@@ -14,6 +14,7 @@
 #include "reports/render/summary_format.h"
 #include "reports/steps/report.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <iostream>
@@ -77,16 +78,22 @@ std::string render_trace(const fs::path& input, const std::string& format, std::
         const auto stacks = reports::collect_stacks(input);
         if (stacks.stack_sample_bytes == 0)
             throw Error(fmt::format("{} has no stacks: record it with memopt record --stacks", input));
+        for (const auto& warning : stacks.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
         if (format == "folded") return reports::to_folded(stacks.allocated);
         return reports::to_speedscope(stacks, input.filename().string());
     }
     reports::SummaryOptions options;
     options.top_sites = top;
-    const auto summary = reports::summarize_trace(input, options);
+    auto summary = reports::summarize_trace(input, options);
+    const bool all_stacks = format != "json" && format != "text";
+    const auto stacks = all_stacks && summary.stack_sample_bytes ? reports::collect_stacks(input) : reports::StackProfile{};
+    // The flame graph names frames the top sites do not show: their warnings belong to it too.
+    for (const auto& warning : stacks.warnings)
+        if (std::find(summary.warnings.begin(), summary.warnings.end(), warning) == summary.warnings.end())
+            summary.warnings.push_back(warning);
     for (const auto& warning : summary.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
     if (format == "json") return reports::summary_to_json(summary).dump(2) + "\n";
     if (format == "text") return reports::summary_to_text(summary);
-    const auto stacks = summary.stack_sample_bytes ? reports::collect_stacks(input) : reports::StackProfile{};
     if (format == "html") return reports::trace_report_html(summary, &stacks);
     if (format == "massif") return reports::to_massif(summary, stacks);
     throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));

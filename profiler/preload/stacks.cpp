@@ -1,5 +1,6 @@
 #include "profiler/preload/stacks.h"
 
+#include "profiler/preload/build_ids.h"
 #include "profiler/preload/thread_buffer.h"
 #include "profiler/trace/encoding.h"
 
@@ -112,6 +113,7 @@ int emit_module(dl_phdr_info* info, size_t, void* data) noexcept {
         out = put_varint(out, header.p_memsz);
     }
     buffer.used = static_cast<std::size_t>(out - buffer.payload());
+    append_build_id_record(buffer, *info);
     return 0;
 }
 

@@ -92,6 +92,11 @@
 //     kFork          varint time_ns, varint child_pid              (sequenced)
 //     kMremap        varint old_address, varint old_length, varint new_address,
 //                    varint new_length: moves a tracked anonymous mapping (sequenced)
+//     kBuildId       varint base, varint id_len, bytes id: the GNU build-id (NT_GNU_BUILD_ID
+//                    note) of the module with this base, written after its kModule record
+//                    when the module has one. Reports compare it with the file on disk and do
+//                    not name frames of a file that changed since. Traces without it still
+//                    read (no check is possible then).
 //
 // Times are CLOCK_MONOTONIC nanoseconds. Sizes are what the program requested.
 // A file cut anywhere (killed process, full disk) reads up to its last complete chunk.
@@ -147,6 +152,8 @@ enum class ExtendedType : std::uint8_t {
     kTracerError = 14,
     kFork = 15,
     kMremap = 16,
+    // 17 and 18: assigned to other records this version
+    kBuildId = 19,
 };
 
 enum class ProcessOrigin : std::uint8_t {

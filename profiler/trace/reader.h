@@ -61,6 +61,7 @@ struct Module {
     std::uint64_t base = 0;
     std::string path;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> segments; // (vaddr, memsz)
+    std::string build_id; // raw bytes of its GNU build-id; empty: not recorded
 };
 
 struct ProcessImage {
@@ -180,6 +181,7 @@ class TraceReader {
     void decode_thread_start(Chunk& chunk);
     void decode_frame(Chunk& chunk);
     void decode_module(Chunk& chunk);
+    void decode_build_id(Chunk& chunk);
     void decode_process_start(Chunk& chunk);
     void decode_command(Chunk& chunk);
     void decode_exit_status(Chunk& chunk);

@@ -37,6 +37,19 @@ void TraceReader::decode_module(Chunk& chunk) {
     metadata_.modules.push_back(std::move(module));
 }
 
+// Belongs to the latest module of this image at that base (the module map is written again
+// whenever the set of loaded objects changes; each copy is followed by its build-id).
+void TraceReader::decode_build_id(Chunk& chunk) {
+    const std::uint64_t base = chunk.varint();
+    std::string id = chunk.text();
+    const std::uint32_t image = current_image();
+    for (auto it = metadata_.modules.rbegin(); it != metadata_.modules.rend() && it->image == image; ++it) {
+        if (it->base != base) continue;
+        it->build_id = std::move(id);
+        return;
+    }
+}
+
 void TraceReader::decode_process_start(Chunk& chunk) {
     ProcessImage image;
     image.pid = chunk.varint();

@@ -12,9 +12,10 @@ namespace {
 // "blas_memory_alloc (libopenblas.so.0)": the innermost named frame among the first few
 // (a leaf inside a static function prints as "lib+0x..."), else the leaf.
 std::string who_mapped(StackNamer& namer, std::uint64_t stack) {
+    constexpr std::size_t kFirstFew = 4;
     const std::vector<std::string> frames = namer.innermost_first(stack);
-    for (const auto& frame : frames)
-        if (frame.find("+0x") == std::string::npos && frame != "?") return frame;
+    for (std::size_t i = 0; i < frames.size() && i < kFirstFew; ++i)
+        if (frames[i].find("+0x") == std::string::npos && frames[i] != "?") return frames[i];
     return frames.empty() ? "an unknown caller" : frames.front();
 }
 
@@ -58,10 +59,9 @@ void LargeMappings::on_new_peak() {
     peak_version_ = version_;
 }
 
-std::optional<std::string> LargeMappings::peak_note(const trace::TraceMetadata& meta, std::uint64_t peak_heap_bytes,
+std::optional<std::string> LargeMappings::peak_note(StackNamer& namer, std::uint64_t peak_heap_bytes,
                                                     std::uint64_t peak_rss_bytes) const {
     if (at_peak_.empty() || peak_heap_bytes <= peak_rss_bytes) return std::nullopt;
-    StackNamer namer(meta, true, 4);
     std::map<std::string, std::pair<std::uint64_t, int>> by_caller; // name -> (bytes, mappings)
     std::uint64_t total = 0;
     for (const auto& [address, mapping] : at_peak_) {

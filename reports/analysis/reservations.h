@@ -16,6 +16,8 @@
 
 namespace memopt::reports {
 
+class StackNamer; // symbolizer.h
+
 inline constexpr std::uint64_t kLargeMappingBytes = 8u << 20; // keep in step with profiler/preload/tracer.cpp
 
 class LargeMappings {
@@ -27,8 +29,9 @@ class LargeMappings {
     void on_new_peak();
 
     // The note for the report, when large mappings were live at the peak and the peak heap
-    // exceeds the peak RSS (so not all of it was touched); nullopt otherwise.
-    std::optional<std::string> peak_note(const trace::TraceMetadata& meta, std::uint64_t peak_heap_bytes,
+    // exceeds the peak RSS (so not all of it was touched); nullopt otherwise. `namer` is the
+    // summary's own, so each module file is opened once per report.
+    std::optional<std::string> peak_note(StackNamer& namer, std::uint64_t peak_heap_bytes,
                                          std::uint64_t peak_rss_bytes) const;
 
   private:

@@ -140,6 +140,7 @@ StackProfile collect_stacks(const std::filesystem::path& path, const StackOption
     StackNamer namer(meta, options.resolve_symbols, options.max_depth);
     profile.allocated = ranked(pass.allocated_, namer);
     profile.live_at_peak = ranked(pass.peak_by_stack_, namer);
+    profile.warnings = namer.warnings();
     for (const auto& stack : profile.live_at_peak) profile.live_peak_bytes += stack.bytes;
     profile.live_at_end = ranked(pass.live_by_stack(), namer);
     const std::uint64_t start = meta.images.empty() ? 0 : meta.images.front().start_ns;

@@ -28,6 +28,7 @@ struct StackProfile {
     // Sampled bytes still allocated at each stack when the trace ended (blocks never freed,
     // mappings never unmapped: the leaks view), largest first.
     std::vector<WeightedStack> live_at_end;
+    std::vector<std::string> warnings; // frames that could not be named (a module changed on disk)
 };
 
 struct StackOptions {

@@ -145,10 +145,12 @@ class Analysis {
         summary_.peak_heap_time_s = seconds(peak_time_ns_);
         for (const OpenPhase& open : open_phases_) summary_.phases[open.index].end_s = seconds(end);
         thin_timeline();
-        top_sites(meta);
         summary_.warnings = data_loss_warnings(reader);
-        if (auto note = large_mappings_.peak_note(meta, summary_.peak_heap_bytes, summary_.peak_rss_bytes))
+        StackNamer namer(meta, options_.resolve_symbols); // one per report: each module file is opened once
+        top_sites(namer);
+        if (auto note = large_mappings_.peak_note(namer, summary_.peak_heap_bytes, summary_.peak_rss_bytes))
             summary_.notes.push_back(std::move(*note));
+        for (const auto& warning : namer.warnings()) summary_.warnings.push_back(warning);
         summary_.events = reader.events_read();
         summary_.trace_bytes = reader.bytes_read();
         return std::move(summary_);
@@ -245,13 +247,12 @@ class Analysis {
         points.swap(thinned);
     }
 
-    void top_sites(const trace::TraceMetadata& meta) {
+    void top_sites(StackNamer& namer) {
         if (sites_.empty()) return;
         std::vector<std::pair<std::uint64_t, SiteTotals>> ranked(sites_.begin(), sites_.end());
         std::sort(ranked.begin(), ranked.end(),
                   [](const auto& a, const auto& b) { return a.second.bytes > b.second.bytes; });
         if (ranked.size() > options_.top_sites) ranked.resize(options_.top_sites);
-        StackNamer namer(meta, options_.resolve_symbols);
         for (const auto& [leaf, totals] : ranked) {
             SiteSummary site;
             site.bytes = static_cast<std::uint64_t>(std::llround(totals.bytes));
