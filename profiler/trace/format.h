@@ -73,13 +73,23 @@
 //     kFork          varint time_ns, varint child_pid              (sequenced)
 //     kMremap        varint old_address, varint old_length, varint new_address,
 //                    varint new_length: moves a tracked anonymous mapping (sequenced)
+//     kPythonCode    varint code_id, varint first_line, varint file_len, bytes file,
+//                    varint name_len, bytes qualified_name: a Python code object seen in a
+//                    sampled stack (written once per code object, before any frame using it)
+//     kPythonFrame   varint id, varint parent_id, varint code_id, varint line: a trie node
+//                    like kFrame for a Python frame (code_id 0: unknown code; line 0: none).
+//                    It stands where the interpreter's _PyEval_EvalFrameDefault frame was.
+//
+// A kFrame whose ip is 0 is the `[truncated]` root: the stack had more frames than the
+// recording's depth limit (kEnvStackDepth) and its outermost ones were left out.
 //
 // Times are CLOCK_MONOTONIC nanoseconds. Sizes are what the program requested.
 // A file cut anywhere (killed process, full disk) reads up to its last complete chunk.
 //
 // Frame ids (kFrame, kStackRef) and the module map (kModule) belong to one process image:
 // after exec the new image numbers its frames from 1 again and loads other modules. The
-// reader keeps them apart per image (reader.h: Frame::image, Module::image).
+// reader keeps them apart per image (reader.h: Frame::image, Module::image). Python code ids
+// (kPythonCode, kPythonFrame) are per process image too.
 #include <cstddef>
 #include <cstdint>
 
@@ -127,6 +137,8 @@ enum class ExtendedType : std::uint8_t {
     kTracerError = 14,
     kFork = 15,
     kMremap = 16,
+    kPythonCode = 17,
+    kPythonFrame = 18,
 };
 
 enum class ProcessOrigin : std::uint8_t {
@@ -142,5 +154,10 @@ inline constexpr const char* kEnvTraceFd = "MEMOPT_TRACE_FD";       // inherited
 inline constexpr const char* kEnvRootPid = "MEMOPT_ROOT_PID";       // pid writing TRACE
 inline constexpr const char* kEnvStackBytes = "MEMOPT_STACK_BYTES"; // 0 = no stacks
 inline constexpr const char* kEnvIntervalMs = "MEMOPT_INTERVAL_MS"; // RSS sampling period
+inline constexpr const char* kEnvStackDepth = "MEMOPT_STACK_DEPTH"; // frames kept per stack
+// Frames a sampled stack keeps when kEnvStackDepth is unset, and the largest value it takes
+// (innermost frames are kept; a cut stack gets a [truncated] root).
+inline constexpr unsigned kDefaultStackDepth = 256;
+inline constexpr unsigned kMaxStackDepthLimit = 480;
 
 } // namespace memopt::trace

@@ -24,7 +24,7 @@ void TraceReader::decode_record(Chunk& chunk) {
         return;
     }
     const RecordDecoder* decoders = record_decoders();
-    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kMremap) ? decoders[value] : nullptr;
+    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kPythonFrame) ? decoders[value] : nullptr;
     if (!decoder) chunk.fail("unknown record type");
     chunk.type = static_cast<ExtendedType>(value);
     (this->*decoder)(chunk);
@@ -49,8 +49,10 @@ const TraceReader::RecordDecoder* TraceReader::record_decoders() {
         &TraceReader::decode_tracer_error,     // kTracerError
         &TraceReader::decode_timed_value,      // kFork
         &TraceReader::decode_mremap,           // kMremap
+        &TraceReader::decode_python_code,      // kPythonCode
+        &TraceReader::decode_python_frame,     // kPythonFrame
     };
-    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kMremap) + 1);
+    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kPythonFrame) + 1);
     return table;
 }
 

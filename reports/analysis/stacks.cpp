@@ -144,6 +144,33 @@ StackProfile collect_stacks(const std::filesystem::path& path, const StackOption
     return profile;
 }
 
+namespace {
+
+// "/usr/lib/python3/dist-packages/sklearn/svm/_base.py" -> "sklearn/svm/_base.py".
+std::string short_python_file(const std::string& file) {
+    for (const char* folder : {"/site-packages/", "/dist-packages/"}) {
+        const auto at = file.rfind(folder);
+        if (at != std::string::npos) return file.substr(at + std::char_traits<char>::length(folder));
+    }
+    const auto at = file.find("/lib/python3.");
+    if (at != std::string::npos) {
+        const auto slash = file.find('/', at + 13);
+        if (slash != std::string::npos) return file.substr(slash + 1);
+    }
+    return file;
+}
+
+} // namespace
+
+std::string interpreter_frame_label(const trace::TraceMetadata& meta, const trace::Frame& frame) {
+    if (frame.kind == trace::FrameKind::kTruncated) return "[truncated]";
+    const auto it = meta.python_code.find(frame.code);
+    if (frame.kind != trace::FrameKind::kPython || it == meta.python_code.end()) return "[python]";
+    const std::string file = short_python_file(it->second.file);
+    return frame.line ? fmt::format("{}:{} {}", file, frame.line, it->second.name)
+                      : fmt::format("{} {}", file, it->second.name);
+}
+
 std::string clean_frame(const std::string& frame) {
     std::string out;
     out.reserve(frame.size());

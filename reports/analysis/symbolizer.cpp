@@ -1,5 +1,7 @@
 #include "reports/analysis/symbolizer.h"
 
+#include "reports/analysis/stacks.h"
+
 #include <algorithm>
 #include <cstring>
 #include <cxxabi.h>
@@ -157,7 +159,10 @@ std::vector<std::string> StackNamer::innermost_first(std::uint64_t leaf) {
             break;
         }
         const trace::Frame& frame = it->second;
-        if (!(innermost && symbolizer_.is_tracer_frame(frame.ip, frame.image))) {
+        if (frame.kind != trace::FrameKind::kNative) { // Python, [truncated]: stacks.h names them
+            stack.push_back(interpreter_frame_label(meta_, frame));
+            innermost = false;
+        } else if (!(innermost && symbolizer_.is_tracer_frame(frame.ip, frame.image))) {
             stack.push_back(name(frame, !stack.empty()));
             innermost = false;
         }
