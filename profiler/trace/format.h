@@ -157,7 +157,7 @@ inline constexpr const char* kEnvIntervalMs = "MEMOPT_INTERVAL_MS"; // RSS sampl
 inline constexpr const char* kEnvStackDepth = "MEMOPT_STACK_DEPTH"; // frames kept per stack
 // Frames a sampled stack keeps when kEnvStackDepth is unset, and the largest value it takes
 // (innermost frames are kept; a cut stack gets a [truncated] root).
-inline constexpr unsigned kDefaultStackDepth = 256;
+inline constexpr unsigned kDefaultStackDepth = 384;
 inline constexpr unsigned kMaxStackDepthLimit = 480;
 
 } // namespace memopt::trace

@@ -171,6 +171,28 @@ std::string interpreter_frame_label(const trace::TraceMetadata& meta, const trac
                       : fmt::format("{} {}", file, it->second.name);
 }
 
+bool is_python_frame_label(const std::string& label) {
+    if (label == "[python]") return true;
+    // "FILE:LINE NAME" with FILE a .py file or a <pseudo-file> (interpreter_frame_label).
+    const auto space = label.find(' ');
+    const auto colon = label.rfind(':', space);
+    if (space == std::string::npos || colon == std::string::npos || colon + 1 == space) return false;
+    for (auto i = colon + 1; i < space; ++i)
+        if (label[i] < '0' || label[i] > '9') return false;
+    const std::string_view file(label.data(), colon);
+    return file.ends_with(".py") || file.ends_with(">");
+}
+
+std::vector<std::size_t> frames_to_list(const std::vector<std::string>& innermost_first, std::size_t innermost,
+                                        std::size_t python) {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < innermost_first.size(); ++i) {
+        if (i < innermost) shown.push_back(i);
+        else if (shown.size() < innermost + python && is_python_frame_label(innermost_first[i])) shown.push_back(i);
+    }
+    return shown;
+}
+
 std::string clean_frame(const std::string& frame) {
     std::string out;
     out.reserve(frame.size());

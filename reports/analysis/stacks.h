@@ -43,6 +43,15 @@ StackProfile collect_stacks(const std::filesystem::path& trace, const StackOptio
 // unknown; the root of a stack cut at the depth limit is "[truncated]".
 std::string interpreter_frame_label(const trace::TraceMetadata& meta, const trace::Frame& frame);
 
+// True for a label interpreter_frame_label made for a Python frame.
+bool is_python_frame_label(const std::string& label);
+
+// Which frames of an innermost-first stack a short listing shows (indices, ascending): the
+// `innermost` innermost frames, then up to `python` Python frames further out, so a site
+// deep inside a C extension still names the Python lines that led to it.
+std::vector<std::size_t> frames_to_list(const std::vector<std::string>& innermost_first, std::size_t innermost,
+                                        std::size_t python);
+
 // A frame name made safe for line-based formats: no ';', '#', newline or control bytes.
 std::string clean_frame(const std::string& frame);
 
