@@ -1,8 +1,10 @@
 #include "profiler/preload/python_frames.h"
 
 #include "profiler/preload/sink.h"
+#include "profiler/trace/format.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -92,6 +94,12 @@ int instruction_index(std::uintptr_t frame, std::uintptr_t code) noexcept {
                            static_cast<char>(py311::kFrameOwnedByGenerator);
     if (!generator && index < read_int(code + py311::kCodeFirstTraceable)) return -1;
     return index < 0 ? 0 : static_cast<int>(index);
+}
+
+// MEMOPT_PYTHON_FRAMES=0: native stacks only (to compare, or to rule the Python reading out).
+__attribute__((constructor)) void read_python_frames_setting() noexcept {
+    const char* setting = ::getenv(trace::kEnvPythonFrames);
+    if (setting && setting[0] == '0' && setting[1] == '\0') g_lookup.store(static_cast<int>(Lookup::kUnsupported));
 }
 
 } // namespace

@@ -155,6 +155,7 @@ inline constexpr const char* kEnvRootPid = "MEMOPT_ROOT_PID";       // pid writi
 inline constexpr const char* kEnvStackBytes = "MEMOPT_STACK_BYTES"; // 0 = no stacks
 inline constexpr const char* kEnvIntervalMs = "MEMOPT_INTERVAL_MS"; // RSS sampling period
 inline constexpr const char* kEnvStackDepth = "MEMOPT_STACK_DEPTH"; // frames kept per stack
+inline constexpr const char* kEnvPythonFrames = "MEMOPT_PYTHON_FRAMES"; // 0: native frames only
 // Frames a sampled stack keeps when kEnvStackDepth is unset, and the largest value it takes
 // (innermost frames are kept; a cut stack gets a [truncated] root).
 inline constexpr unsigned kDefaultStackDepth = 384;

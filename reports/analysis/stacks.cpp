@@ -173,14 +173,16 @@ std::string interpreter_frame_label(const trace::TraceMetadata& meta, const trac
 
 bool is_python_frame_label(const std::string& label) {
     if (label == "[python]") return true;
-    // "FILE:LINE NAME" with FILE a .py file or a <pseudo-file> (interpreter_frame_label).
-    const auto space = label.find(' ');
-    const auto colon = label.rfind(':', space);
-    if (space == std::string::npos || colon == std::string::npos || colon + 1 == space) return false;
-    for (auto i = colon + 1; i < space; ++i)
-        if (label[i] < '0' || label[i] > '9') return false;
-    const std::string_view file(label.data(), colon);
-    return file.ends_with(".py") || file.ends_with(">");
+    // "FILE:LINE NAME" with FILE a .py file or a <pseudo-file> such as "<frozen importlib._bootstrap>"
+    // (interpreter_frame_label); a file name may hold spaces and colons of its own.
+    for (auto colon = label.find(':'); colon != std::string::npos; colon = label.find(':', colon + 1)) {
+        auto end = colon + 1;
+        while (end < label.size() && label[end] >= '0' && label[end] <= '9') ++end;
+        if (end == colon + 1 || end >= label.size() || label[end] != ' ') continue;
+        const std::string_view file(label.data(), colon);
+        if (file.ends_with(".py") || file.ends_with(">")) return true;
+    }
+    return false;
 }
 
 std::vector<std::size_t> frames_to_list(const std::vector<std::string>& innermost_first, std::size_t innermost,

@@ -87,6 +87,14 @@ TEST_CASE("python stacks: the 160 MB numpy line is named file:line function in t
     CHECK(ones > build);
     CHECK(contains(lines.front().substr(ones), "_multiarray_umath"));
     CHECK(lines.front().ends_with(" 160000000"));
+
+    for (const std::string format : {"html", "speedscope", "massif", "json"}) {
+        const auto out = dir / ("out." + format);
+        REQUIRE(run(fmt::format("{} report {} --format {} -o {}", kMemopt, quote((dir / "t.trace").string()), format,
+                                quote(out.string()))).status == 0);
+        INFO(format);
+        CHECK(contains(memopt::test::read_file(out), "script.py:4 build"));
+    }
 }
 
 TEST_CASE("python stacks: a thread allocating without the GIL still gets its Python frames") {
@@ -180,4 +188,21 @@ TEST_CASE("python stacks: --stack-depth out of range is a one-line error") {
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
         CHECK(!std::filesystem::exists(dir / "t.trace"));
     }
+}
+
+TEST_CASE("python stacks: which labels are Python frames, and which frames a listing shows") {
+    using memopt::reports::frames_to_list;
+    using memopt::reports::is_python_frame_label;
+    CHECK(is_python_frame_label("/tmp/a b/script.py:4 build"));
+    CHECK(is_python_frame_label("<frozen importlib._bootstrap>:241 _call_with_frames_removed"));
+    CHECK(is_python_frame_label("sklearn/svm/_base.py:435 BaseLibSVM.predict"));
+    CHECK(is_python_frame_label("[python]"));
+    CHECK_FALSE(is_python_frame_label("PyObject_Vectorcall (python3.11)"));
+    CHECK_FALSE(is_python_frame_label("libc.so.6+0x891f4"));
+    CHECK_FALSE(is_python_frame_label("std::vector<int>::push_back(int const&) (a.out)"));
+    CHECK_FALSE(is_python_frame_label("[truncated]"));
+    const std::vector<std::string> stack = {"n0", "n1", "n2", "a.py:1 f", "n4", "a.py:2 g", "n6", "a.py:3 h", "a.py:4 i"};
+    CHECK(frames_to_list(stack, 2, 2) == std::vector<std::size_t>{0, 1, 3, 5});
+    CHECK(frames_to_list(stack, 4, 9) == std::vector<std::size_t>{0, 1, 2, 3, 5, 7, 8});
+    CHECK(frames_to_list({"x"}, 8, 4) == std::vector<std::size_t>{0});
 }
