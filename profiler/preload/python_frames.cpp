@@ -121,6 +121,11 @@ void python_recheck_interpreter() noexcept {
 
 bool in_eval_loop(std::uintptr_t ip) noexcept { return ip > g_eval_begin && ip <= g_eval_end; }
 
+void set_eval_loop_for_tests(std::uintptr_t begin, std::uintptr_t end) noexcept {
+    g_eval_begin = begin;
+    g_eval_end = end;
+}
+
 const PythonTypes& python_types() noexcept { return g_types; }
 
 int append_python_frames_signal_safe(std::uintptr_t* slots, int capacity, bool* cut) noexcept {

@@ -34,6 +34,7 @@ bool python_frames_available() noexcept;
 void python_recheck_interpreter() noexcept;
 // True for an instruction pointer inside `_PyEval_EvalFrameDefault`.
 bool in_eval_loop(std::uintptr_t ip) noexcept;
+void set_eval_loop_for_tests(std::uintptr_t begin, std::uintptr_t end) noexcept;
 
 // Appends this thread's Python frames (innermost first, two slots each) to `slots`; returns
 // the number of slots written (0: no interpreter, or this thread runs no Python). `*cut` is
