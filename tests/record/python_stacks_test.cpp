@@ -148,6 +148,18 @@ TEST_CASE("python stacks: a Python the tracer does not know gives native stacks 
     CHECK(contains(lines.front(), "allocate_many"));
 }
 
+TEST_CASE("python stacks: libpython loaded with dlopen after the start is found when it runs code") {
+    ScratchDir dir("pystacks-embed");
+    const auto r = record(dir, "--stacks", EMBED_PYTHON_BINARY);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto lines = folded_lines(dir);
+    REQUIRE(!lines.empty());
+    INFO(lines.front());
+    CHECK(contains(lines.front(), "<string>:3 <module>;<string>:2 embedded;"));
+    CHECK(contains(lines.front(), "libpython3.11.so"));
+}
+
 TEST_CASE("python stacks: a stack deeper than --stack-depth keeps its innermost frames under [truncated]") {
     ScratchDir dir("pystacks-deep");
     const std::string script = "import numpy as np\n"
