@@ -1,11 +1,15 @@
 #include "profiler/preload/stacks.h"
 
 #include "profiler/preload/build_ids.h"
+#include "profiler/preload/hybrid_stack.h"
+#include "profiler/preload/python_code.h"
 #include "profiler/preload/thread_buffer.h"
 #include "profiler/trace/encoding.h"
+#include "profiler/trace/format.h"
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <elf.h>
 #include <link.h>
@@ -42,7 +46,7 @@ std::int64_t exponential_bytes(std::uint64_t mean) noexcept {
 // Frame trie: open addressing over (parent id, ip) -> id, in memory mapped on first use.
 struct TrieEntry {
     std::uint64_t parent;
-    std::uint64_t ip;
+    std::uint64_t ip; // or a Python frame's python_value(), or 0 for the [truncated] root
     std::uint64_t id; // 0 = empty
 };
 constexpr std::size_t kTrieCapacity = 1u << 18;
@@ -69,14 +73,48 @@ std::size_t slot_of(std::uint64_t parent, std::uint64_t ip) noexcept {
     return static_cast<std::size_t>(h) & (kTrieCapacity - 1);
 }
 
+std::atomic<int> g_depth_limit{kDefaultStackDepth};
+
+// A Python frame's key in the trie: the tag bit, its code id and its line.
+constexpr unsigned kLineBits = 24;
+std::uint64_t python_value(PythonFrameKey key) noexcept {
+    const std::uint64_t line = key.line < (1u << kLineBits) ? key.line : 0;
+    return kPythonSlotTag | (key.code_id << kLineBits) | line;
+}
+
 void append_frame_record(ThreadBuffer& buffer, std::uint64_t id, std::uint64_t parent,
-                         std::uint64_t ip) noexcept {
-    if (!ensure_room(buffer, 4 * kMaxVarintSize)) return;
-    std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kFrame);
+                         std::uint64_t value) noexcept {
+    if (!ensure_room(buffer, 5 * kMaxVarintSize)) return;
+    const bool python = (value & kPythonSlotTag) != 0;
+    std::uint8_t* out = put_extended_head(buffer.cursor(), python ? ExtendedType::kPythonFrame : ExtendedType::kFrame);
     out = put_varint(out, id);
     out = put_varint(out, parent);
-    out = put_varint(out, ip);
+    if (python) {
+        out = put_varint(out, (value & ~kPythonSlotTag) >> kLineBits);
+        out = put_varint(out, value & ((1u << kLineBits) - 1));
+    } else {
+        out = put_varint(out, value);
+    }
     buffer.used = static_cast<std::size_t>(out - buffer.payload());
+}
+
+// The child of `node` for `value`, created (with its record) when new; 0 when the trie is full.
+std::uint64_t child_node(ThreadBuffer& buffer, std::uint64_t node, std::uint64_t value) noexcept {
+    std::size_t slot = slot_of(node, value);
+    while (g_trie[slot].id != 0 && (g_trie[slot].parent != node || g_trie[slot].ip != value))
+        slot = (slot + 1) & (kTrieCapacity - 1);
+    if (g_trie[slot].id == 0) {
+        if (g_trie_size >= kTrieLimit) return 0;
+        g_trie[slot] = {node, value, g_next_node++};
+        ++g_trie_size;
+        append_frame_record(buffer, g_trie[slot].id, node, value);
+    }
+    return g_trie[slot].id;
+}
+
+__attribute__((constructor)) void read_stack_depth_limit() noexcept {
+    const char* text = ::getenv(kEnvStackDepth);
+    if (text && *text) set_stack_depth_limit(static_cast<int>(std::strtol(text, nullptr, 10)));
 }
 
 int count_loaded_objects(dl_phdr_info* info, size_t size, void* data) noexcept {
@@ -122,6 +160,7 @@ void emit_modules_if_changed(ThreadBuffer& buffer) noexcept {
     ::dl_iterate_phdr(count_loaded_objects, &seen);
     if (seen == g_modules_seen) return;
     g_modules_seen = seen;
+    python_recheck_interpreter(); // libpython may have been loaded just now
     ::dl_iterate_phdr(emit_module, &buffer);
 }
 
@@ -136,11 +175,30 @@ bool stack_sample_due(std::size_t size, std::uint64_t mean_bytes) noexcept {
     return true;
 }
 
-int capture_stack(std::uintptr_t* ips, int max_depth) noexcept {
-    return ::unw_backtrace(reinterpret_cast<void**>(ips), max_depth);
+int stack_depth_limit() noexcept { return g_depth_limit.load(std::memory_order_relaxed); }
+
+void set_stack_depth_limit(int frames) noexcept {
+    g_depth_limit.store(frames < 2 ? 2 : frames > kMaxStackDepthLimit ? kMaxStackDepthLimit : frames);
 }
 
-std::uint64_t intern_stack(ThreadBuffer& buffer, const std::uintptr_t* ips, int depth) noexcept {
+int capture_stack(std::uintptr_t* slots, int max_slots) noexcept {
+    // One frame more than kept, to know whether the stack was cut; half the slots at most,
+    // so the Python frames (two slots each) have room.
+    int native_room = stack_depth_limit() + 1;
+    if (native_room > max_slots / 2) native_room = max_slots / 2;
+    int used = ::unw_backtrace(reinterpret_cast<void**>(slots), native_room);
+    if (used < 0) used = 0;
+    bool cut = used == native_room;
+    bool python_cut = false;
+    used += append_python_frames_signal_safe(slots + used, max_slots - used - 2, &python_cut);
+    if (cut || python_cut) {
+        slots[used++] = kCutSlot;
+        slots[used++] = 0;
+    }
+    return used;
+}
+
+std::uint64_t intern_stack(ThreadBuffer& buffer, const std::uintptr_t* slots, int count) noexcept {
     TrieLock lock;
     if (!g_trie) {
         void* memory = ::mmap(nullptr, kTrieCapacity * sizeof(TrieEntry), PROT_READ | PROT_WRITE,
@@ -149,20 +207,24 @@ std::uint64_t intern_stack(ThreadBuffer& buffer, const std::uintptr_t* ips, int 
         g_trie = static_cast<TrieEntry*>(memory);
     }
     emit_modules_if_changed(buffer);
-    std::uint64_t node = 0;
-    for (int i = depth - 1; i >= 0; --i) {
-        const std::uint64_t ip = ips[i];
-        std::size_t slot = slot_of(node, ip);
-        while (g_trie[slot].id != 0 && (g_trie[slot].parent != node || g_trie[slot].ip != ip))
-            slot = (slot + 1) & (kTrieCapacity - 1);
-        if (g_trie[slot].id == 0) {
-            if (g_trie_size >= kTrieLimit) return node; // full: keep the outer part of the stack
-            g_trie[slot] = {node, ip, g_next_node++};
-            ++g_trie_size;
-            append_frame_record(buffer, g_trie[slot].id, node, ip);
-        }
-        node = g_trie[slot].id;
-    }
+    const StackView view = view_of(slots, count);
+    const HybridWalk walk(view);
+    int frames = 0;
+    walk.run([&](const HybridFrame&) { ++frames; });
+    const int limit = stack_depth_limit();
+    const bool truncated = view.cut || frames > limit;
+    int skip = truncated && frames > limit - 1 ? frames - (limit - 1) : 0;
+    std::uint64_t node = truncated ? child_node(buffer, 0, 0) : 0; // the [truncated] root
+    bool full = truncated && node == 0;
+    walk.run([&](const HybridFrame& frame) {
+        if (skip > 0) return void(--skip);
+        if (full) return; // keep the outer part of the stack
+        const std::uint64_t value =
+            frame.python ? python_value(python_frame_key(buffer, frame.value, frame.instruction)) : frame.value;
+        const std::uint64_t child = child_node(buffer, node, value);
+        full = child == 0;
+        if (!full) node = child;
+    });
     return node;
 }
 
@@ -173,6 +235,7 @@ void reset_stacks_after_fork() noexcept {
     g_trie = nullptr;
     g_trie_size = 0;
     g_modules_seen = ~0ull;
+    reset_python_code_after_fork();
 }
 
 } // namespace memopt::preload

@@ -81,6 +81,7 @@ runner::Command traced_command(const RecordOptions& options, int fd) {
         {trace::kEnvIntervalMs, std::to_string(options.interval_ms)},
         {"LD_PRELOAD", prepend_path("LD_PRELOAD", options.preload_library.string())},
     };
+    if (options.stack_depth != 0) command.env[trace::kEnvStackDepth] = std::to_string(options.stack_depth);
     if (!options.python_dir.empty()) command.env["PYTHONPATH"] = prepend_path("PYTHONPATH", options.python_dir.string());
     return command;
 }

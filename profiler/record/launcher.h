@@ -15,6 +15,7 @@ struct RecordOptions {
     std::filesystem::path output;          // the root trace; children write OUTPUT.PID
     bool force = false;                    // replace an existing trace (and its child files)
     std::uint64_t stack_sample_bytes = 0;  // 0: no stacks
+    unsigned stack_depth = 0;              // frames kept per stack; 0: the tracer's default
     unsigned interval_ms = 10;
     std::filesystem::path preload_library; // libmemopt_preload.so
     std::filesystem::path python_dir;      // prepended to PYTHONPATH (for `import memopt`)

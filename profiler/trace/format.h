@@ -92,18 +92,28 @@
 //     kFork          varint time_ns, varint child_pid              (sequenced)
 //     kMremap        varint old_address, varint old_length, varint new_address,
 //                    varint new_length: moves a tracked anonymous mapping (sequenced)
+//     kPythonCode    varint code_id, varint first_line, varint file_len, bytes file,
+//                    varint name_len, bytes qualified_name: a Python code object seen in a
+//                    sampled stack (written once per code object, before any frame using it)
+//     kPythonFrame   varint id, varint parent_id, varint code_id, varint line: a trie node
+//                    like kFrame for a Python frame (code_id 0: unknown code; line 0: none).
+//                    It stands where the interpreter's _PyEval_EvalFrameDefault frame was.
 //     kBuildId       varint base, varint id_len, bytes id: the GNU build-id (NT_GNU_BUILD_ID
 //                    note) of the module with this base, written after its kModule record
 //                    when the module has one. Reports compare it with the file on disk and do
 //                    not name frames of a file that changed since. Traces without it still
 //                    read (no check is possible then).
 //
+// A kFrame whose ip is 0 is the `[truncated]` root: the stack had more frames than the
+// recording's depth limit (kEnvStackDepth) and its outermost ones were left out.
+//
 // Times are CLOCK_MONOTONIC nanoseconds. Sizes are what the program requested.
 // A file cut anywhere (killed process, full disk) reads up to its last complete chunk.
 //
 // Frame ids (kFrame, kStackRef) and the module map (kModule) belong to one process image:
 // after exec the new image numbers its frames from 1 again and loads other modules. The
-// reader keeps them apart per image (reader.h: Frame::image, Module::image).
+// reader keeps them apart per image (reader.h: Frame::image, Module::image). Python code ids
+// (kPythonCode, kPythonFrame) are per process image too.
 #include <cstddef>
 #include <cstdint>
 
@@ -152,7 +162,8 @@ enum class ExtendedType : std::uint8_t {
     kTracerError = 14,
     kFork = 15,
     kMremap = 16,
-    // 17 and 18: assigned to other records this version
+    kPythonCode = 17,
+    kPythonFrame = 18,
     kBuildId = 19,
 };
 
@@ -170,5 +181,11 @@ inline constexpr const char* kEnvRootPid = "MEMOPT_ROOT_PID";       // pid writi
 inline constexpr const char* kEnvStackBytes = "MEMOPT_STACK_BYTES"; // 0 = no stacks
 inline constexpr const char* kEnvIntervalMs = "MEMOPT_INTERVAL_MS"; // RSS sampling period
 inline constexpr const char* kEnvCompress = "MEMOPT_COMPRESS";      // zstd level 1-3; 0 = off
+inline constexpr const char* kEnvStackDepth = "MEMOPT_STACK_DEPTH"; // frames kept per stack
+inline constexpr const char* kEnvPythonFrames = "MEMOPT_PYTHON_FRAMES"; // 0: native frames only
+// Frames a sampled stack keeps when kEnvStackDepth is unset, and the largest value it takes
+// (innermost frames are kept; a cut stack gets a [truncated] root).
+inline constexpr unsigned kDefaultStackDepth = 384;
+inline constexpr unsigned kMaxStackDepthLimit = 480;
 
 } // namespace memopt::trace

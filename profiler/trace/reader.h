@@ -50,10 +50,26 @@ struct Event {
 // Frame ids in TraceMetadata::frames and Event::stack are the reader's, unique across the
 // whole file: the writer's ids restart in each process image (after exec), so the reader
 // renumbers them per image and records which image a frame and a module belong to.
+enum class FrameKind : std::uint8_t {
+    kNative,    // ip
+    kPython,    // code (a key of TraceMetadata::python_code, 0: unknown) and line (0: none)
+    kTruncated, // the root of a stack cut at the recording's depth limit
+};
+
 struct Frame {
     std::uint64_t parent = 0;
     std::uint64_t ip = 0;
     std::uint32_t image = 0; // index into TraceMetadata::images
+    FrameKind kind = FrameKind::kNative;
+    std::uint64_t code = 0;
+    std::uint32_t line = 0;
+};
+
+// A Python code object of the recorded program (kPythonCode).
+struct PythonCode {
+    std::string file;
+    std::string name; // qualified name (Class.method)
+    std::uint32_t first_line = 0;
 };
 
 struct Module {
@@ -105,6 +121,8 @@ struct TraceMetadata {
     std::uint64_t page_size = 4096;
     std::uint64_t stack_sample_bytes = 0;
     std::unordered_map<std::uint64_t, Frame> frames;
+    // Reader ids, unique across the file like frame ids (the writer's restart per image).
+    std::unordered_map<std::uint64_t, PythonCode> python_code;
     std::vector<Module> modules;
     std::vector<std::string> names;
     std::vector<std::string> tracer_errors;
@@ -180,6 +198,8 @@ class TraceReader {
     void decode_mremap(Chunk& chunk);
     void decode_thread_start(Chunk& chunk);
     void decode_frame(Chunk& chunk);
+    void decode_python_code(Chunk& chunk);
+    void decode_python_frame(Chunk& chunk);
     void decode_module(Chunk& chunk);
     void decode_build_id(Chunk& chunk);
     void decode_process_start(Chunk& chunk);
@@ -188,6 +208,7 @@ class TraceReader {
     void decode_tracer_error(Chunk& chunk);
     void start_new_image(const ProcessImage& image);
     std::uint64_t scoped_frame_id(std::uint64_t writer_id);
+    std::uint64_t scoped_code_id(std::uint64_t writer_id);
     static const RecordDecoder* record_decoders();
 
     // Ordering (reader.cpp): merge the threads' chunks by sequence number.
@@ -231,6 +252,8 @@ class TraceReader {
     // Writer frame id -> reader frame id, for the current process image.
     std::unordered_map<std::uint64_t, std::uint64_t> frame_ids_;
     std::uint64_t next_frame_id_ = 1;
+    std::unordered_map<std::uint64_t, std::uint64_t> code_ids_; // the same for Python code ids
+    std::uint64_t next_code_id_ = 1;
     // Per metadata_.skipped entry: first_seq of the next verified chunk of the same thread
     // and image, which bounds the sequence numbers the skipped chunk can have held (~0: none).
     std::vector<std::uint64_t> skip_range_end_;

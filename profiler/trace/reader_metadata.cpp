@@ -19,6 +19,34 @@ void TraceReader::decode_frame(Chunk& chunk) {
     frame.parent = scoped_frame_id(chunk.varint());
     frame.ip = chunk.varint();
     frame.image = current_image();
+    if (frame.ip == 0) frame.kind = FrameKind::kTruncated;
+    metadata_.frames[id] = frame;
+}
+
+std::uint64_t TraceReader::scoped_code_id(std::uint64_t writer_id) {
+    if (writer_id == 0) return 0; // unknown code
+    auto [it, inserted] = code_ids_.try_emplace(writer_id, next_code_id_);
+    if (inserted) ++next_code_id_;
+    return it->second;
+}
+
+void TraceReader::decode_python_code(Chunk& chunk) {
+    const std::uint64_t id = scoped_code_id(chunk.varint());
+    PythonCode code;
+    code.first_line = static_cast<std::uint32_t>(chunk.varint());
+    code.file = chunk.text();
+    code.name = chunk.text();
+    if (id != 0) metadata_.python_code[id] = std::move(code);
+}
+
+void TraceReader::decode_python_frame(Chunk& chunk) {
+    const std::uint64_t id = scoped_frame_id(chunk.varint());
+    Frame frame;
+    frame.parent = scoped_frame_id(chunk.varint());
+    frame.kind = FrameKind::kPython;
+    frame.code = scoped_code_id(chunk.varint());
+    frame.line = static_cast<std::uint32_t>(chunk.varint());
+    frame.image = current_image();
     metadata_.frames[id] = frame;
 }
 
@@ -78,6 +106,7 @@ void TraceReader::start_new_image(const ProcessImage& image) {
     ready_.push_back(event);
     next_seq_ = 0;
     frame_ids_.clear();
+    code_ids_.clear();
 }
 
 void TraceReader::decode_command(Chunk& chunk) {

@@ -49,8 +49,8 @@ const TraceReader::RecordDecoder* TraceReader::record_decoders() {
         &TraceReader::decode_tracer_error,     // kTracerError
         &TraceReader::decode_timed_value,      // kFork
         &TraceReader::decode_mremap,           // kMremap
-        nullptr,                               // 17: another record of this version
-        nullptr,                               // 18: another record of this version
+        &TraceReader::decode_python_code,      // kPythonCode
+        &TraceReader::decode_python_frame,     // kPythonFrame
         &TraceReader::decode_build_id,         // kBuildId
     };
     static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kBuildId) + 1);

@@ -148,6 +148,57 @@ StackProfile collect_stacks(const std::filesystem::path& path, const StackOption
     return profile;
 }
 
+namespace {
+
+// "/usr/lib/python3/dist-packages/sklearn/svm/_base.py" -> "sklearn/svm/_base.py".
+std::string short_python_file(const std::string& file) {
+    for (const char* folder : {"/site-packages/", "/dist-packages/"}) {
+        const auto at = file.rfind(folder);
+        if (at != std::string::npos) return file.substr(at + std::char_traits<char>::length(folder));
+    }
+    const auto at = file.find("/lib/python3.");
+    if (at != std::string::npos) {
+        const auto slash = file.find('/', at + 13);
+        if (slash != std::string::npos) return file.substr(slash + 1);
+    }
+    return file;
+}
+
+} // namespace
+
+std::string interpreter_frame_label(const trace::TraceMetadata& meta, const trace::Frame& frame) {
+    if (frame.kind == trace::FrameKind::kTruncated) return "[truncated]";
+    const auto it = meta.python_code.find(frame.code);
+    if (frame.kind != trace::FrameKind::kPython || it == meta.python_code.end()) return "[python]";
+    const std::string file = short_python_file(it->second.file);
+    return frame.line ? fmt::format("{}:{} {}", file, frame.line, it->second.name)
+                      : fmt::format("{} {}", file, it->second.name);
+}
+
+bool is_python_frame_label(const std::string& label) {
+    if (label == "[python]") return true;
+    // "FILE:LINE NAME" with FILE a .py file or a <pseudo-file> such as "<frozen importlib._bootstrap>"
+    // (interpreter_frame_label); a file name may hold spaces and colons of its own.
+    for (auto colon = label.find(':'); colon != std::string::npos; colon = label.find(':', colon + 1)) {
+        auto end = colon + 1;
+        while (end < label.size() && label[end] >= '0' && label[end] <= '9') ++end;
+        if (end == colon + 1 || end >= label.size() || label[end] != ' ') continue;
+        const std::string_view file(label.data(), colon);
+        if (file.ends_with(".py") || file.ends_with(">")) return true;
+    }
+    return false;
+}
+
+std::vector<std::size_t> frames_to_list(const std::vector<std::string>& innermost_first, std::size_t innermost,
+                                        std::size_t python) {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < innermost_first.size(); ++i) {
+        if (i < innermost) shown.push_back(i);
+        else if (shown.size() < innermost + python && is_python_frame_label(innermost_first[i])) shown.push_back(i);
+    }
+    return shown;
+}
+
 std::string clean_frame(const std::string& frame) {
     std::string out;
     out.reserve(frame.size());

@@ -1,6 +1,7 @@
 #include "reports/analysis/symbolizer.h"
 
 #include "reports/analysis/dwarf_resolver.h"
+#include "reports/analysis/stacks.h"
 
 #include <fmt/format.h>
 
@@ -98,7 +99,10 @@ std::vector<std::string> StackNamer::innermost_first(std::uint64_t leaf) {
             break;
         }
         const trace::Frame& frame = it->second;
-        if (!(innermost && symbolizer_.is_tracer_frame(frame.ip, frame.image))) {
+        if (frame.kind != trace::FrameKind::kNative) { // Python, [truncated]: stacks.h names them
+            if (stack.size() < max_depth_) stack.push_back(interpreter_frame_label(meta_, frame));
+            innermost = false;
+        } else if (!(innermost && symbolizer_.is_tracer_frame(frame.ip, frame.image))) {
             // Every frame but the recorded leaf (always inside the tracer) is a return address.
             for (const std::string& name : names(frame, node != leaf)) {
                 if (stack.size() == max_depth_) break;

@@ -1,4 +1,5 @@
 #include "common/sizes.h"
+#include "reports/analysis/stacks.h"
 #include "reports/render/summary_format.h"
 
 #include <fmt/format.h>
@@ -58,9 +59,13 @@ std::string summary_to_text(const Summary& s) {
         int rank = 1;
         for (const auto& site : s.top_sites) {
             append_line(out, "{:>3}. {:>12} in {:>9} allocations", rank++, size(site.bytes), site.count);
-            const std::size_t shown = std::min<std::size_t>(site.stack.size(), 8);
-            for (std::size_t i = 0; i < shown; ++i) append_line(out, "       {}", site.stack[i]);
-            if (site.stack.size() > shown) append_line(out, "       ... {} more frames", site.stack.size() - shown);
+            std::size_t next = 0; // the innermost frames, then the Python lines further out
+            for (const std::size_t i : frames_to_list(site.stack, 8, 4)) {
+                if (i > next) append_line(out, "       ... {} frames", i - next);
+                append_line(out, "       {}", site.stack[i]);
+                next = i + 1;
+            }
+            if (site.stack.size() > next) append_line(out, "       ... {} more frames", site.stack.size() - next);
         }
     } else if (s.stack_sample_bytes == 0) {
         append_line(out, "");
