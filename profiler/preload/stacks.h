@@ -13,7 +13,9 @@ struct ThreadBuffer;
 
 inline constexpr int kMaxStackDepth = 64;
 
-// True when this allocation of `size` bytes should carry a stack (per-thread countdown).
+// True when this allocation of `size` bytes should carry a stack. The per-thread countdown
+// (t_thread.bytes_until_sample) is lowered by `size` inline by the caller (tracer.cpp), which
+// calls this only once it reached zero: it draws the next countdown.
 bool stack_sample_due(std::size_t size, std::uint64_t mean_bytes) noexcept;
 
 // Captures the caller's stack; returns the number of frames written to `ips`.

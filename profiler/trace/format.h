@@ -73,6 +73,12 @@
 //     kFork          varint time_ns, varint child_pid              (sequenced)
 //     kMremap        varint old_address, varint old_length, varint new_address,
 //                    varint new_length: moves a tracked anonymous mapping (sequenced)
+//     kSeqVoid       varint first, varint count: not sequenced; the numbers first ..
+//                    first + count - 1 belong to no event. A thread reserves its numbers in
+//                    blocks (profiler/preload/tracer.h) and gives back what it did not use;
+//                    the reader counts these numbers as arrived, wherever in the file the
+//                    record is, and leaves them out of Event::seq. Traces without it (older
+//                    writers) number every event densely, as before.
 //
 // Times are CLOCK_MONOTONIC nanoseconds. Sizes are what the program requested.
 // A file cut anywhere (killed process, full disk) reads up to its last complete chunk.
@@ -127,6 +133,8 @@ enum class ExtendedType : std::uint8_t {
     kTracerError = 14,
     kFork = 15,
     kMremap = 16,
+    // 17..19 are taken by other additions of this format version (Python frames, build ids).
+    kSeqVoid = 20,
 };
 
 enum class ProcessOrigin : std::uint8_t {

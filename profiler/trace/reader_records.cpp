@@ -24,7 +24,7 @@ void TraceReader::decode_record(Chunk& chunk) {
         return;
     }
     const RecordDecoder* decoders = record_decoders();
-    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kMremap) ? decoders[value] : nullptr;
+    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kSeqVoid) ? decoders[value] : nullptr;
     if (!decoder) chunk.fail("unknown record type");
     chunk.type = static_cast<ExtendedType>(value);
     (this->*decoder)(chunk);
@@ -49,8 +49,12 @@ const TraceReader::RecordDecoder* TraceReader::record_decoders() {
         &TraceReader::decode_tracer_error,     // kTracerError
         &TraceReader::decode_timed_value,      // kFork
         &TraceReader::decode_mremap,           // kMremap
+        nullptr,                               // 17..19: other additions of this version
+        nullptr,
+        nullptr,
+        &TraceReader::decode_seq_void,         // kSeqVoid
     };
-    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kMremap) + 1);
+    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kSeqVoid) + 1);
     return table;
 }
 
@@ -71,6 +75,15 @@ void TraceReader::decode_allocation(Chunk& chunk, RecordKind kind, std::uint64_t
 }
 
 void TraceReader::decode_seq_skip(Chunk& chunk) { chunk.seq += chunk.varint(); }
+
+// Numbers nobody used (a thread's unused block, tracer.h): arrived, wherever they are.
+void TraceReader::decode_seq_void(Chunk& chunk) {
+    const std::uint64_t first = chunk.varint();
+    const std::uint64_t count = chunk.varint();
+    if (count == 0 || first + count < first) chunk.fail("bad void range");
+    voids_.push({first, first + count});
+    skip_void_numbers();
+}
 
 void TraceReader::decode_unaligned(Chunk& chunk) {
     const std::uint8_t raw_kind = chunk.byte();
