@@ -64,6 +64,14 @@ inline void inprocess_note_mremap(const void* old_address, std::size_t old_lengt
     if (g_inprocess_enabled.load(std::memory_order_relaxed))
         inprocess_count_mremap(old_address, old_length, new_address, new_length, release_seq, acquire_seq);
 }
+// An allocation-kind event, or a kFree/kMunmap release, as the fast path writes it
+// (record_fast.h): `size` as for the two functions above.
+inline void inprocess_note_event(trace::RecordKind kind, const void* address, std::size_t size,
+                                 std::uint64_t seq) noexcept {
+    if (!g_inprocess_enabled.load(std::memory_order_relaxed)) return;
+    if (kind == trace::RecordKind::kFree || kind == trace::RecordKind::kMunmap) inprocess_count_release(kind, address, size, seq);
+    else inprocess_count_allocation(kind, address, size, seq);
+}
 // The size a later free of `block` will count: 0 while counting is off.
 inline std::size_t inprocess_block_size(const void* block) noexcept {
     return g_inprocess_enabled.load(std::memory_order_relaxed) ? inprocess_usable_size(block) : 0;

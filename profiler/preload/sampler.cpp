@@ -47,7 +47,7 @@ bool read_resident_pages(int fd, std::uint64_t& pages) noexcept {
 }
 
 void* sampler_main(void*) {
-    t_inside_tracer = 0;
+    clear_thread_flags();
     const unsigned interval_ms = tracer_config().interval_ms ? tracer_config().interval_ms : 10;
     const std::uint64_t period_ns =
         std::min<std::uint64_t>(static_cast<std::uint64_t>(interval_ms) * 1'000'000, kFlushPeriodNs);

@@ -5,6 +5,7 @@
 #include "profiler/preload/inprocess_api.h"
 #include "profiler/preload/process.h"
 #include "profiler/preload/real_functions.h"
+#include "profiler/preload/record_fast.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/thread_buffer.h"
 #include "profiler/preload/tracer.h"
@@ -40,14 +41,14 @@ void look_up_real_functions() noexcept {
 }
 
 // True when the call should be recorded (and then the caller must hold a guard).
-bool should_record() noexcept { return t_inside_tracer == 0 && tracer_active(); }
+inline bool should_record() noexcept { return thread_may_record() && tracer_active(); }
 
 template <typename Call>
 void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
     if (!should_record()) return call();
     ReentrancyGuard guard;
     void* result = call();
-    if (result) record_allocation(kind, result, size, take_sequence());
+    if (result && !record_allocation_fast(kind, result, size)) record_allocation(kind, result, size);
     return result;
 }
 
@@ -65,16 +66,14 @@ void* traced_resize(void* old, std::size_t size, Call&& call) noexcept {
         if (result || size == 0) record_release(RecordKind::kFree, old, old_size, release_seq);
         else record_placeholder(release_seq);
     }
-    if (result) record_allocation(RecordKind::kRealloc, result, size, take_sequence());
+    if (result && !record_allocation_fast(RecordKind::kRealloc, result, size))
+        record_allocation(RecordKind::kRealloc, result, size);
     return result;
 }
 
 void* realloc_from_bootstrap(void* old, std::size_t size) noexcept;
 
-} // namespace
-
-bool real_functions_ready() noexcept {
-    if (g_lookup_state.load(std::memory_order_acquire) == 2) return true;
+__attribute__((noinline)) bool look_up_once() noexcept {
     if (t_looking_up) return false;
     int expected = 0;
     if (g_lookup_state.compare_exchange_strong(expected, 1)) {
@@ -84,6 +83,13 @@ bool real_functions_ready() noexcept {
     }
     while (g_lookup_state.load(std::memory_order_acquire) != 2) __builtin_ia32_pause();
     return true;
+}
+
+} // namespace
+
+// The common case inline (hooks in this file); the lookup itself out of line.
+bool real_functions_ready() noexcept {
+    return g_lookup_state.load(std::memory_order_acquire) == 2 || look_up_once();
 }
 
 void* hook_malloc(size_t size) noexcept {
@@ -96,10 +102,11 @@ void hook_free(void* ptr) noexcept {
     if (!real_functions_ready()) return;
     if (!should_record()) return g_real.free(ptr);
     ReentrancyGuard guard;
-    const std::uint64_t seq = take_sequence();
-    const std::size_t size = inprocess_block_size(ptr); // in-process totals (inprocess_api.h); 0 when off
+    // Numbered before the real call (tracer.h); the size the in-process totals count is the
+    // block's usable size, also read before (inprocess_api.h; 0 when counting is off).
+    const std::size_t size = inprocess_block_size(ptr);
+    if (!record_fast(RecordKind::kFree, ptr, false, 0, size)) record_release(RecordKind::kFree, ptr, size);
     g_real.free(ptr);
-    record_release(RecordKind::kFree, ptr, size, seq);
 }
 
 void* hook_calloc(size_t count, size_t size) noexcept {
@@ -126,7 +133,8 @@ int hook_posix_memalign(void** out, size_t alignment, size_t size) noexcept {
     if (!should_record()) return g_real.posix_memalign(out, alignment, size);
     ReentrancyGuard guard;
     const int status = g_real.posix_memalign(out, alignment, size);
-    if (status == 0) record_allocation(RecordKind::kAligned, *out, size, take_sequence());
+    if (status == 0 && !record_allocation_fast(RecordKind::kAligned, *out, size))
+        record_allocation(RecordKind::kAligned, *out, size);
     return status;
 }
 
@@ -157,7 +165,7 @@ void* traced_mapping(int flags, size_t length, Call&& call) noexcept {
     if (!(flags & MAP_ANONYMOUS) || !should_record()) return call();
     ReentrancyGuard guard;
     void* result = call();
-    if (result != MAP_FAILED) record_allocation(RecordKind::kMmap, result, length, take_sequence());
+    if (result != MAP_FAILED) record_allocation(RecordKind::kMmap, result, length);
     return result;
 }
 
@@ -177,10 +185,9 @@ int hook_munmap(void* addr, size_t length) noexcept {
     if (!real_functions_ready()) return -1;
     if (!should_record()) return g_real.munmap(addr, length);
     ReentrancyGuard guard;
-    const std::uint64_t seq = take_sequence();
-    const int status = g_real.munmap(addr, length);
-    record_release(RecordKind::kMunmap, addr, length, seq); // recorded even on failure: no gap
-    return status;
+    // Numbered before the call (tracer.h), and recorded even if it fails: no gap.
+    record_release(RecordKind::kMunmap, addr, length);
+    return g_real.munmap(addr, length);
 }
 
 // exec: prepare_exec hands over the trace descriptor and the environment that tells the
@@ -304,7 +311,7 @@ __attribute__((visibility("default"))) void* mremap(void* old_address, size_t ol
     const std::uint64_t release_seq = take_sequence();
     void* result = g_real.mremap(old_address, old_length, new_length, flags, new_address);
     if (result == MAP_FAILED) record_placeholder(release_seq);
-    else record_mremap(old_address, old_length, result, new_length, release_seq, take_sequence());
+    else record_mremap(old_address, old_length, result, new_length, release_seq);
     return result;
 }
 

@@ -3,6 +3,7 @@
 #include "profiler/preload/build_ids.h"
 #include "profiler/preload/hybrid_stack.h"
 #include "profiler/preload/python_code.h"
+#include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/thread_buffer.h"
 #include "profiler/trace/encoding.h"
 #include "profiler/trace/format.h"
@@ -24,7 +25,6 @@ namespace {
 
 using namespace trace;
 
-thread_local std::int64_t t_bytes_until_sample __attribute__((tls_model("initial-exec"))) = 0;
 thread_local std::uint64_t t_random_state __attribute__((tls_model("initial-exec"))) = 0;
 
 std::uint64_t next_random() noexcept {
@@ -168,10 +168,12 @@ void emit_modules_if_changed(ThreadBuffer& buffer) noexcept {
 
 bool stack_sample_due(std::size_t size, std::uint64_t mean_bytes) noexcept {
     if (mean_bytes <= 1) return true;
-    if (t_bytes_until_sample == 0) t_bytes_until_sample = exponential_bytes(mean_bytes);
-    t_bytes_until_sample -= static_cast<std::int64_t>(size);
-    if (t_bytes_until_sample > 0) return false;
-    t_bytes_until_sample = exponential_bytes(mean_bytes);
+    std::int64_t& left = t_thread.bytes_until_sample; // already lowered by `size`
+    if (t_random_state == 0) { // the thread's first allocation: its countdown starts now
+        left = exponential_bytes(mean_bytes) - static_cast<std::int64_t>(size);
+        if (left > 0) return false;
+    }
+    left = exponential_bytes(mean_bytes);
     return true;
 }
 

@@ -26,7 +26,9 @@ inline constexpr int kDefaultStackDepth = static_cast<int>(trace::kDefaultStackD
 inline constexpr int kMaxStackDepthLimit = static_cast<int>(trace::kMaxStackDepthLimit);
 static_assert(2 * kMaxStackDepthLimit + 2 < kMaxStackDepth);
 
-// True when this allocation of `size` bytes should carry a stack (per-thread countdown).
+// True when this allocation of `size` bytes should carry a stack. The per-thread countdown
+// (t_thread.bytes_until_sample) is lowered by `size` inline by the caller (tracer.cpp), which
+// calls this only once it reached zero: it draws the next countdown.
 bool stack_sample_due(std::size_t size, std::uint64_t mean_bytes) noexcept;
 
 // Captures the caller's stack into `slots` (innermost first: native instruction pointers,

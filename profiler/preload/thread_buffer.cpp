@@ -6,7 +6,9 @@
 #include "profiler/trace/checksum.h"
 
 #include <cerrno>
+#include <linux/membarrier.h>
 #include <csignal>
+#include <cstring>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -20,12 +22,51 @@ namespace {
 std::atomic<ThreadBuffer*> g_slots[kMaxThreads];
 std::atomic<std::size_t> g_slot_count{0};
 
-thread_local ThreadBuffer* t_buffer __attribute__((tls_model("initial-exec"))) = nullptr;
 std::atomic<std::uint64_t> g_untraced_threads{0};
 ThreadBuffer g_spare;
 
 pthread_key_t g_exit_key;
 pthread_once_t g_exit_key_once = PTHREAD_ONCE_INIT;
+
+// Outsiders' side of the asymmetric lock: a full barrier on every thread of the process, or
+// (no membarrier) a fence here, the owners fencing themselves.
+bool barrier_on_all_threads() noexcept {
+    if (!g_owner_fence_free.load(std::memory_order_acquire)) {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        return true;
+    }
+    if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return true;
+    // Registered but refused (should not happen): owners fence from now on; this round's
+    // owners may not have, so this outsider gives up for now.
+    g_owner_fence_free.store(false);
+    return false;
+}
+
+// Registers this process for membarrier: once, at the first thread registration, and again
+// in a forked child (which may not inherit the registration).
+void enable_fence_free_owners() noexcept {
+    const bool ok = ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    g_owner_fence_free.store(ok, std::memory_order_release);
+}
+std::atomic<bool> g_fences_prepared{false};
+
+constexpr std::uint64_t kSpinCheckEvery = 1024; // pauses between clock reads while waiting
+constexpr std::uint64_t kTransitWaitNs = 200'000'000;
+
+// Spins until `done()` or `limit_ns` passed (yielding now and then).
+template <typename Done>
+bool wait_until(Done&& done, std::uint64_t limit_ns) noexcept {
+    std::uint64_t start = 0;
+    for (std::uint64_t spin = 1;; ++spin) {
+        if (done()) return true;
+        if (spin % kSpinCheckEvery == 0) {
+            if (start == 0) start = monotonic_ns();
+            else if (monotonic_ns() - start >= limit_ns) return false;
+            ::sched_yield();
+        }
+        __builtin_ia32_pause();
+    }
+}
 
 pid_t current_tid() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
@@ -57,14 +98,15 @@ ThreadBuffer* reuse_slot(std::size_t count, bool reclaim_dead) noexcept {
         if (!buffer) continue;
         bool expected = false;
         if (buffer->in_use.compare_exchange_strong(expected, true)) return buffer;
-        if (!reclaim_dead || thread_is_alive(buffer->tid) || !buffer->try_lock()) continue;
+        if (!reclaim_dead || thread_is_alive(buffer->tid) || !buffer->lock_from_outside(0)) continue;
         if (!thread_is_alive(buffer->tid)) {
+            give_back_numbers(*buffer);
             flush_locked(*buffer);
             buffer->tid = current_tid(); // alive again: no other claimer takes it too
-            buffer->unlock();
+            buffer->unlock_from_outside();
             return buffer; // still in_use: now ours
         }
-        buffer->unlock();
+        buffer->unlock_from_outside();
     }
     return nullptr;
 }
@@ -88,29 +130,48 @@ ThreadBuffer* claim_slot() noexcept {
     return reuse_slot(std::min(g_slot_count.load(std::memory_order_acquire), limit), true);
 }
 
-// The owner holds its lock only while encoding one record: spin a little before giving up,
-// so a thread that allocates non-stop still gets flushed.
-bool try_lock_briefly(ThreadBuffer& buffer) noexcept {
-    for (int attempt = 0; attempt < 256; ++attempt) {
-        if (buffer.try_lock()) return true;
-        __builtin_ia32_pause();
-    }
-    return false;
-}
-
 } // namespace
 
 
+std::atomic<bool> g_owner_fence_free{false};
+
 bool ThreadBuffer::lock_within(std::uint64_t limit_ns) noexcept {
-    const std::uint64_t start = monotonic_ns();
-    for (unsigned spin = 1;; ++spin) {
-        if (try_lock()) return true;
-        if (spin % 1024 == 0) {
-            if (monotonic_ns() - start >= limit_ns) return false;
-            ::sched_yield();
-        }
-        __builtin_ia32_pause();
+    return wait_until([&] { return try_lock(); }, limit_ns);
+}
+
+void ThreadBuffer::owner_slow_enter() noexcept {
+    while (locked.load(std::memory_order_acquire)) {
+        busy.store(false, std::memory_order_release); // the outsider waits for this
+        while (locked.load(std::memory_order_acquire)) __builtin_ia32_pause();
+        busy.store(true, std::memory_order_relaxed);
+        if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
+        else std::atomic_thread_fence(std::memory_order_seq_cst);
     }
+    if (flush_wanted.load(std::memory_order_relaxed)) {
+        flush_wanted.store(false, std::memory_order_relaxed);
+        flush_locked(*this);
+    }
+}
+
+bool ThreadBuffer::owner_try_enter(std::uint64_t limit_ns) noexcept {
+    if (busy.load(std::memory_order_relaxed)) return false; // this thread, interrupted inside
+    for (;;) {
+        busy.store(true, std::memory_order_relaxed);
+        if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
+        else std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (!locked.load(std::memory_order_acquire)) return true;
+        busy.store(false, std::memory_order_release);
+        if (!wait_until([&] { return !locked.load(std::memory_order_acquire); }, limit_ns)) return false;
+    }
+}
+
+bool ThreadBuffer::lock_from_outside(std::uint64_t limit_ns) noexcept {
+    if (!lock_within(limit_ns)) return false;
+    if (barrier_on_all_threads() &&
+        wait_until([&] { return !busy.load(std::memory_order_acquire); }, limit_ns))
+        return true;
+    unlock_from_outside();
+    return false;
 }
 
 std::uint64_t untraced_thread_count() noexcept { return g_untraced_threads.load(); }
@@ -129,9 +190,9 @@ void flush_spare_buffer(ThreadBuffer& spare) noexcept {
     spare.unlock();
 }
 
-ThreadBuffer* current_thread_buffer() noexcept {
-    if (t_buffer) return t_buffer;
+ThreadBuffer* register_current_thread() noexcept {
     if (thread_untraced()) return nullptr;
+    if (!g_fences_prepared.exchange(true)) enable_fence_free_owners();
     ThreadBuffer* buffer = claim_slot();
     if (!buffer) {
         // Untraced from now on: its hooks take no sequence numbers, so the other threads'
@@ -142,13 +203,15 @@ ThreadBuffer* current_thread_buffer() noexcept {
                                 "threads past that are not traced (their allocations are missing)");
         return nullptr;
     }
-    buffer->lock();
+    // Ours now (in_use), but an outsider may be flushing what the previous owner left.
+    buffer->owner_enter();
     buffer->tid = current_tid();
     buffer->used = 0;
     buffer->first_seq = kNoSequence;
     buffer->last_address = 0;
-    buffer->unlock();
-    t_buffer = buffer;
+    buffer->next_number = buffer->block_end = buffer->block_size = 0;
+    buffer->owner_exit();
+    t_thread.buffer = buffer;
     ::pthread_once(&g_exit_key_once, create_exit_key);
     ::pthread_setspecific(g_exit_key, buffer);
     note_thread_start(*buffer);
@@ -158,6 +221,9 @@ ThreadBuffer* current_thread_buffer() noexcept {
 bool flush_locked(ThreadBuffer& buffer) noexcept {
     if (buffer.used == 0) return true;
     using namespace trace;
+    // Bounded: the writer may be this thread, interrupted by a signal handler.
+    if (buffer.in_transit.load(std::memory_order_acquire))
+        wait_until([&] { return !buffer.in_transit.load(std::memory_order_acquire); }, kTransitWaitNs);
     // The chunk header goes right-aligned into the space reserved before the payload: first
     // tid and first_seq (the start of the checksummed body), then the checksum, the length
     // and the tag in front of them.
@@ -186,12 +252,11 @@ bool flush_locked(ThreadBuffer& buffer) noexcept {
     return ok;
 }
 
-bool ensure_room(ThreadBuffer& buffer, std::size_t bytes) noexcept {
-    if (buffer.room() >= bytes) return true;
+bool flush_for_room(ThreadBuffer& buffer, std::size_t bytes) noexcept {
     return flush_locked(buffer) && buffer.room() >= bytes;
 }
 
-void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept {
+void begin_sequenced_record_slow(ThreadBuffer& buffer, std::uint64_t seq) noexcept {
     using namespace trace;
     if (buffer.first_seq != kNoSequence && seq - buffer.first_seq > kMaxChunkSpan) flush_locked(buffer);
     if (buffer.first_seq == kNoSequence) {
@@ -204,51 +269,153 @@ void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept {
     buffer.last_seq = seq;
 }
 
+void give_back_numbers(ThreadBuffer& buffer) noexcept {
+    using namespace trace;
+    if (buffer.next_number >= buffer.block_end) return;
+    const std::uint64_t from = buffer.next_number;
+    const std::uint64_t count = buffer.block_end - from;
+    buffer.next_number = buffer.block_end;
+    if (!ensure_room(buffer, 3 * kMaxVarintSize)) return;
+    std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kSeqVoid);
+    out = put_varint(out, from);
+    out = put_varint(out, count);
+    buffer.used = static_cast<std::size_t>(out - buffer.payload());
+}
+
+void forget_number_blocks() noexcept {
+    const std::size_t count = g_slot_count.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < count; ++i) {
+        ThreadBuffer* buffer = g_slots[i].load(std::memory_order_acquire);
+        if (!buffer) continue;
+        buffer->next_number = buffer->block_end = buffer->block_size = 0;
+    }
+}
+
 namespace {
 
-// Exit and exec: a buffer stays busy only when its owner is stuck with the lock held (or
-// this thread's signal handler interrupted its own tracer code): wait a little, then leave
-// it, and say so.
+// Exit and exec: a buffer stays busy only when its owner is stuck inside (or this thread's
+// signal handler interrupted its own tracer code): wait a little, then leave it, and say so.
 constexpr std::uint64_t kFinalWaitNs = 200'000'000;
 constexpr std::uint64_t kInterruptedWaitNs = 1'000'000;
+// Periodic flush: an owner stays inside for one record; a buffer still busy after this is
+// left for the next round.
+constexpr std::uint64_t kPeriodicWaitNs = 20'000;
+constexpr std::size_t kBatch = 64; // buffers locked per membarrier(2) in a periodic flush
 
-bool lock_for_flush(ThreadBuffer& buffer, bool wait, bool interrupted) noexcept {
-    if (!wait) return try_lock_briefly(buffer);
-    if (buffer.lock_within(interrupted && &buffer == t_buffer ? kInterruptedWaitNs : kFinalWaitNs)) return true;
-    record_tracer_error(&buffer == t_buffer
-                            ? "the process ended in a signal handler that interrupted the tracer; "
+// The records a holder writes before letting a buffer go for good or for a while: the
+// unused numbers given back, the pending chunk written.
+void hand_over(ThreadBuffer& buffer) noexcept {
+    give_back_numbers(buffer);
+    flush_locked(buffer);
+}
+
+void say_buffer_left(bool own) noexcept {
+    record_tracer_error(own ? "the process ended in a signal handler that interrupted the tracer; "
                               "the last records of that thread (at most 64 KiB) are lost"
                             : "a thread's buffer stayed busy when the process ended or exec'd; "
                               "its last records (at most 64 KiB) are lost");
-    return false;
+}
+
+// This thread's own buffer, at exit, exec or in a periodic flush by the sampler thread
+// (which has a buffer too once it allocates).
+void flush_own(ThreadBuffer& own, bool wait, bool interrupted) noexcept {
+    const std::uint64_t limit = !wait ? kPeriodicWaitNs : interrupted ? kInterruptedWaitNs : kFinalWaitNs;
+    if (!own.owner_try_enter(limit)) {
+        if (wait) say_buffer_left(true);
+        return;
+    }
+    hand_over(own);
+    own.owner_exit();
+}
+
+// Where an outsider copies a chunk to write it after letting the buffer go: the owner
+// then waits for the copy only (microseconds), never for the write(2), which on a loaded
+// machine can take a whole time slice of the writer.
+ThreadBuffer g_transit;
+
+// An outsider's hand_over, the buffer held (and unlocked here).
+void hand_over_from_outside(ThreadBuffer& buffer) noexcept {
+    give_back_numbers(buffer);
+    if (buffer.used == 0 || buffer.in_transit.load(std::memory_order_acquire) || !g_transit.try_lock()) {
+        flush_locked(buffer); // nothing to write, or the copy is in use: write as the holder
+        buffer.unlock_from_outside();
+        return;
+    }
+    g_transit.tid = buffer.tid;
+    g_transit.first_seq = buffer.first_seq;
+    g_transit.used = buffer.used;
+    std::memcpy(g_transit.payload(), buffer.payload(), buffer.used);
+    buffer.used = 0;
+    buffer.first_seq = kNoSequence;
+    buffer.last_address = 0;
+    buffer.in_transit.store(true, std::memory_order_relaxed);
+    buffer.unlock_from_outside();
+    flush_locked(g_transit);
+    buffer.in_transit.store(false, std::memory_order_release);
+    g_transit.unlock();
+}
+
+// Periodic: the buffers of `held` (locked by this outsider) after one barrier for all.
+void flush_batch(ThreadBuffer** held, std::size_t count) noexcept {
+    const bool barrier = barrier_on_all_threads();
+    for (std::size_t i = 0; i < count; ++i) {
+        ThreadBuffer& buffer = *held[i];
+        if (!barrier || !wait_until([&] { return !buffer.busy.load(std::memory_order_acquire); }, kPeriodicWaitNs)) {
+            buffer.unlock_from_outside();
+            continue;
+        }
+        // A thread that died without its exit handler running: its slot is free again.
+        const bool dead = !thread_is_alive(buffer.tid);
+        buffer.flush_wanted.store(false, std::memory_order_relaxed);
+        hand_over_from_outside(buffer);
+        if (dead) buffer.in_use.store(false, std::memory_order_release);
+    }
 }
 
 } // namespace
 
 void flush_all_buffers(bool wait, bool interrupted) noexcept {
+    ThreadBuffer* const own = t_thread.buffer;
+    ThreadBuffer* held[kBatch];
+    std::size_t batch = 0;
     const std::size_t count = g_slot_count.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) {
         ThreadBuffer* buffer = g_slots[i].load(std::memory_order_acquire);
         if (!buffer || !buffer->in_use.load(std::memory_order_acquire)) continue;
-        if (!lock_for_flush(*buffer, wait, interrupted)) continue; // periodic: next round
-        flush_locked(*buffer);
-        const bool dead = !wait && buffer != t_buffer && !thread_is_alive(buffer->tid);
-        if (dead) buffer->in_use.store(false, std::memory_order_release);
-        buffer->unlock();
+        if (buffer == own) {
+            flush_own(*buffer, wait, interrupted);
+        } else if (wait) {
+            if (!buffer->lock_from_outside(kFinalWaitNs)) {
+                say_buffer_left(false);
+                continue;
+            }
+            hand_over_from_outside(*buffer);
+        } else if (!buffer->flush_wanted.load(std::memory_order_relaxed)) {
+            buffer->flush_wanted.store(true, std::memory_order_relaxed); // the owner writes it
+        } else if (buffer->lock_within(kPeriodicWaitNs)) {
+            // Asked last round and not come by since: idle (or dead). Written from here.
+            held[batch++] = buffer;
+            if (batch == kBatch) {
+                flush_batch(held, batch);
+                batch = 0;
+            }
+        }
     }
+    if (batch) flush_batch(held, batch);
 }
 
 void release_current_thread_buffer() noexcept {
-    ThreadBuffer* buffer = t_buffer;
+    ThreadBuffer* buffer = t_thread.buffer;
     if (!buffer) return;
-    t_buffer = nullptr;
-    buffer->lock();
-    flush_locked(*buffer);
+    t_thread.buffer = nullptr;
+    buffer->owner_enter();
+    hand_over(*buffer);
+    buffer->owner_exit(); // before in_use: the next owner's busy flag must not be ours
     buffer->in_use.store(false, std::memory_order_release);
-    buffer->unlock();
 }
 
 void reset_buffers_after_fork() noexcept {
+    ThreadBuffer* const own = t_thread.buffer;
     const std::size_t count = g_slot_count.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) {
         ThreadBuffer* buffer = g_slots[i].load(std::memory_order_acquire);
@@ -256,11 +423,17 @@ void reset_buffers_after_fork() noexcept {
         buffer->used = 0;
         buffer->first_seq = kNoSequence;
         buffer->last_address = 0;
-        buffer->in_use.store(buffer == t_buffer, std::memory_order_relaxed);
+        buffer->in_use.store(buffer == own, std::memory_order_relaxed);
         buffer->locked.store(false, std::memory_order_relaxed);
+        buffer->busy.store(false, std::memory_order_relaxed);
+        buffer->flush_wanted.store(false, std::memory_order_relaxed);
+        buffer->in_transit.store(false, std::memory_order_relaxed);
     }
-    if (t_buffer) t_buffer->tid = current_tid();
+    forget_number_blocks();
+    if (own) own->tid = current_tid();
     g_spare.locked.store(false, std::memory_order_relaxed);
+    g_transit.locked.store(false, std::memory_order_relaxed);
+    enable_fence_free_owners(); // the child is one thread: nobody relies on it yet
 }
 
 } // namespace memopt::preload

@@ -1,8 +1,27 @@
 #pragma once
-// Per-thread trace buffers. Each thread appends encoded records to its own buffer under a
-// per-buffer spinlock that only the owner and the flusher (sampler thread, exit, fork, exec)
-// ever take, so the allocation path has no global lock. A full buffer goes out as one chunk
-// (profiler/trace/format.h) in one write(2).
+// Per-thread trace buffers. Each thread appends encoded records to its own buffer; a full
+// buffer goes out as one chunk (profiler/trace/format.h) in one write(2).
+//
+// Locking is asymmetric, because the owner enters its buffer on every event and everyone
+// else (the sampler's periodic flush, exit, exec, reclaiming a dead thread's slot) rarely:
+// - the owner marks itself `busy` with a plain store and checks `locked`, with only a
+//   compiler barrier between the two (owner_enter): no atomic read-modify-write, no fence;
+// - an outsider takes `locked` (a spinlock among outsiders), then makes every thread of the
+//   process execute a full memory barrier (membarrier(2), MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+//   then waits for `busy` to clear (lock_from_outside). After the barrier either the owner
+//   sees `locked` and steps back, or the outsider sees `busy` and waits: the two never hold
+//   the buffer at once (the store-load pairing of Dekker's algorithm, with the owner's fence
+//   paid by the outsider; liburcu and folly's hazard pointers use the same trick).
+// Where membarrier is not available the owner pays a full fence instead (same result).
+// Outsiders hold a buffer only when its owner is idle: the periodic flush first asks
+// (`flush_wanted`), and an owner that comes by writes its chunk itself; only a buffer whose
+// owner did not come by since the previous round is taken from outside. So a busy thread
+// never waits for an outsider that a loaded machine descheduled while holding its buffer.
+//
+// Sequence numbers (tracer.h) come in blocks: the owner takes its numbers from a block of
+// the process-wide counter it reserved, without touching the counter again while no other
+// thread reserved a block since (one relaxed load to check); see next_number in tracer.cpp.
+#include "profiler/preload/reentrancy_guard.h"
 #include "profiler/trace/encoding.h"
 
 #include <atomic>
@@ -24,34 +43,68 @@ inline constexpr std::uint64_t kNoSequence = ~0ull;
 inline constexpr std::uint64_t kMaxChunkSpan = 1u << 16;
 
 struct ThreadBuffer {
-    std::atomic<bool> locked{false};
+    std::atomic<bool> locked{false}; // held by an outsider (or by anyone, for the spare)
+    std::atomic<bool> busy{false};   // the owner is inside (written by the owner only)
+    std::atomic<bool> flush_wanted{false}; // the periodic flush asks the owner to write
     std::atomic<bool> in_use{false};
     pid_t tid = 0;
     std::uint64_t first_seq = kNoSequence; // first sequenced record of the pending chunk
     std::uint64_t last_seq = 0;
     std::uint64_t last_address = 0; // in units of 16 bytes, delta base within the chunk
     std::size_t used = 0;           // payload bytes pending
+    // The owner's block of sequence numbers: [next_number, block_end) still unused.
+    std::uint64_t next_number = 0;
+    std::uint64_t block_end = 0;
+    std::uint64_t block_size = 0;
+    // An outsider copied the pending chunk out and is writing it (without holding the
+    // buffer, so the owner goes on): the owner's next chunk waits for it, to stay behind it
+    // in the file.
+    std::atomic<bool> in_transit{false};
     std::uint8_t bytes[trace::kMaxChunkHeaderSize + kBufferCapacity];
 
     std::uint8_t* payload() noexcept { return bytes + trace::kMaxChunkHeaderSize; }
     std::uint8_t* cursor() noexcept { return payload() + used; }
     std::size_t room() const noexcept { return kBufferCapacity - used; }
 
-    void lock() noexcept {
-        while (locked.exchange(true, std::memory_order_acquire)) {
-            while (locked.load(std::memory_order_relaxed)) __builtin_ia32_pause();
-        }
-    }
+    // The owner's entry and exit (see the top of this file). owner_enter waits while an
+    // outsider holds the buffer; owner_try_enter gives up at once when the buffer is busy
+    // with this very thread (a signal handler interrupted it) and waits at most `limit_ns`
+    // for an outsider.
+    inline void owner_enter() noexcept;
+    bool owner_try_enter(std::uint64_t limit_ns) noexcept;
+    void owner_exit() noexcept { busy.store(false, std::memory_order_release); }
+
+    // Outsiders: bounded waits, since a holder may be stuck (or be this thread, interrupted).
+    bool lock_from_outside(std::uint64_t limit_ns) noexcept;
+    void unlock_from_outside() noexcept { locked.store(false, std::memory_order_release); }
+
+    // The spare buffer has no owner: a plain spinlock.
     bool try_lock() noexcept { return !locked.exchange(true, std::memory_order_acquire); }
-    // Spins at most `limit_ns`: paths that may run in a signal handler (exit, exec) must not
-    // wait for a lock the interrupted code of their own thread holds.
     bool lock_within(std::uint64_t limit_ns) noexcept;
     void unlock() noexcept { locked.store(false, std::memory_order_release); }
+
+  private:
+    void owner_slow_enter() noexcept;
 };
+
+// True once membarrier(2) is registered for this process: owners then need no fence.
+extern std::atomic<bool> g_owner_fence_free;
+
+inline void ThreadBuffer::owner_enter() noexcept {
+    busy.store(true, std::memory_order_relaxed);
+    if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
+    else std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false))
+        owner_slow_enter();
+}
 
 // The calling thread's buffer, registering the thread on first use. nullptr when no slot
 // could be had: the thread is then not traced (mark_thread_untraced) and the trace says so.
-ThreadBuffer* current_thread_buffer() noexcept;
+ThreadBuffer* register_current_thread() noexcept;
+inline ThreadBuffer* current_thread_buffer() noexcept {
+    if (ThreadBuffer* buffer = t_thread.buffer) return buffer;
+    return register_current_thread();
+}
 // Threads that went untraced because every slot was taken.
 std::uint64_t untraced_thread_count() noexcept;
 
@@ -63,21 +116,41 @@ std::uint64_t untraced_thread_count() noexcept;
 ThreadBuffer* lock_spare_buffer(std::uint64_t wait_ns = 0) noexcept; // 0: try once
 void flush_spare_buffer(ThreadBuffer& spare) noexcept;
 
-// Writes the pending chunk of a buffer whose lock the caller holds. Returns false (and turns
-// the tracer off) when the sink fails.
+// Writes the pending chunk of a buffer the caller holds. Returns false (and turns the
+// tracer off) when the sink fails.
 bool flush_locked(ThreadBuffer& buffer) noexcept;
 
-// Makes room for `bytes` more payload bytes, flushing first when needed (lock held).
-bool ensure_room(ThreadBuffer& buffer, std::size_t bytes) noexcept;
+// Makes room for `bytes` more payload bytes, flushing first when needed (buffer held).
+bool flush_for_room(ThreadBuffer& buffer, std::size_t bytes) noexcept;
+inline bool ensure_room(ThreadBuffer& buffer, std::size_t bytes) noexcept {
+    return __builtin_expect(buffer.room() >= bytes, true) || flush_for_room(buffer, bytes);
+}
 
 // Starts a sequenced record: flushes first when the chunk spans too much of the process's
 // history, then writes a kSeqSkip when `seq` does not follow the previous one.
-void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept;
+void begin_sequenced_record_slow(ThreadBuffer& buffer, std::uint64_t seq) noexcept;
+inline void begin_sequenced_record(ThreadBuffer& buffer, std::uint64_t seq) noexcept {
+    if (__builtin_expect(buffer.first_seq != kNoSequence && seq == buffer.last_seq + 1 &&
+                             seq - buffer.first_seq <= kMaxChunkSpan, true)) {
+        buffer.last_seq = seq;
+        return;
+    }
+    begin_sequenced_record_slow(buffer, seq);
+}
+
+// Declares the unused rest of the owner's number block void (a kSeqVoid record naming the
+// range), so the reader does not wait for numbers nobody will use. Any holder of the buffer
+// may: the record is unsequenced, so it may come before the record of a number the owner
+// took earlier and writes later (realloc, mremap).
+void give_back_numbers(ThreadBuffer& buffer) noexcept;
+
+// Every buffer forgets its number block (the counter restarted: tests, a forked child).
+void forget_number_blocks() noexcept;
 
 // Flushes every registered buffer. With `wait` (exit, exec), waits a bounded time for each
 // busy buffer and records a TracerError for any it had to leave; `interrupted` (the caller
 // runs in a signal handler that interrupted the tracer on this thread) gives up on the
-// thread's own buffer at once, since the interrupted code may hold its lock. Without
+// thread's own buffer at once, since the interrupted code may hold it. Without
 // `wait` (periodic flush), skips busy buffers and reclaims buffers of threads that died
 // without saying goodbye.
 void flush_all_buffers(bool wait, bool interrupted = false) noexcept;

@@ -7,6 +7,7 @@
 #include "profiler/preload/thread_buffer.h"
 #include "profiler/trace/encoding.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <ctime>
@@ -14,17 +15,16 @@
 
 namespace memopt::preload {
 
-__thread unsigned char t_inside_tracer __attribute__((tls_model("initial-exec"))) = 0;
+__thread ThreadState t_thread __attribute__((tls_model("initial-exec"))) = {};
+std::atomic<bool> g_tracer_active{false};
+TracerConfig g_tracer_config;
+SequenceCounter g_sequence;
 
 namespace {
 
 using namespace trace;
 
-TracerConfig g_config;
-std::atomic<bool> g_active{false};
 std::atomic<bool> g_disabled{false};
-// Padded so the counter does not share a cache line with the flags read on every event.
-alignas(64) std::atomic<std::uint64_t> g_sequence{0};
 
 // Anonymous mappings this large always carry a stack (keep in step with
 // reports/analysis/reservations.h).
@@ -45,7 +45,7 @@ void append_bytes_field(ThreadBuffer& buffer, const char* text, std::size_t leng
     buffer.used = static_cast<std::size_t>(out + length - buffer.payload());
 }
 
-void append_event_locked(ThreadBuffer& buffer, RecordKind kind, std::uint64_t address,
+inline __attribute__((always_inline)) void append_event_locked(ThreadBuffer& buffer, RecordKind kind, std::uint64_t address,
                          bool has_size, std::uint64_t size, std::uint64_t seq,
                          std::uint64_t stack) noexcept {
     begin_sequenced_record(buffer, seq);
@@ -77,7 +77,7 @@ class RecordBuffer {
   public:
     RecordBuffer(bool interrupted, bool spare_allowed) noexcept {
         ThreadBuffer* own = current_thread_buffer();
-        if (own && (interrupted ? own->lock_within(kInterruptedWaitNs) : (own->lock(), true))) {
+        if (own && (interrupted ? own->owner_try_enter(kInterruptedWaitNs) : (own->owner_enter(), true))) {
             buffer_ = own;
         } else if (spare_allowed) {
             buffer_ = lock_spare_buffer();
@@ -86,17 +86,49 @@ class RecordBuffer {
     }
     ~RecordBuffer() {
         if (spare_) flush_spare_buffer(*buffer_);
-        else if (buffer_) buffer_->unlock();
+        else if (buffer_) buffer_->owner_exit();
     }
     RecordBuffer(const RecordBuffer&) = delete;
     RecordBuffer& operator=(const RecordBuffer&) = delete;
     ThreadBuffer* get() const noexcept { return buffer_; }
+    bool spare() const noexcept { return spare_; }
 
   private:
     static constexpr std::uint64_t kInterruptedWaitNs = 1'000'000;
     ThreadBuffer* buffer_ = nullptr;
     bool spare_ = false;
 };
+
+// Gives the rest of the block back and reserves a new one (next_number's slow path).
+__attribute__((noinline)) std::uint64_t reserve_number_block(ThreadBuffer& buffer) noexcept {
+    const bool interrupted = buffer.next_number < buffer.block_end; // another thread reserved since
+    give_back_numbers(buffer);
+    const std::uint64_t size = interrupted || buffer.block_size == 0
+                                   ? 1
+                                   : std::min<std::uint64_t>(2 * buffer.block_size, kMaxNumberBlock);
+    const std::uint64_t first = g_sequence.value.fetch_add(size, std::memory_order_relaxed);
+    buffer.next_number = first + 1;
+    buffer.block_end = first + size;
+    buffer.block_size = size;
+    // The span a chunk may have (thread_buffer.h) is checked here, once a block, rather
+    // than at every record of the fast path (record_fast.h).
+    if (buffer.first_seq != kNoSequence && buffer.block_end - buffer.first_seq > kMaxChunkSpan) flush_locked(buffer);
+    return first;
+}
+
+// The next number of the buffer's owner (inside its buffer). tracer.h says why this order
+// is the program's.
+inline std::uint64_t next_number(ThreadBuffer& buffer) noexcept {
+    if (__builtin_expect(buffer.next_number < buffer.block_end &&
+                             g_sequence.value.load(std::memory_order_relaxed) == buffer.block_end,
+                         true))
+        return buffer.next_number++;
+    return reserve_number_block(buffer);
+}
+
+inline std::uint64_t number_for(ThreadBuffer& buffer, std::uint64_t seq) noexcept {
+    return seq == kNextSequence ? next_number(buffer) : seq;
+}
 
 // A sequenced extended record with a time stamp; `fill` appends the rest of the fields.
 // The number is taken once a buffer is held, so a record that cannot be written leaves no
@@ -108,7 +140,8 @@ void append_timed_record(ExtendedType type, std::size_t extra_bytes, bool spare_
     RecordBuffer held(!guard.entered(), spare_allowed);
     ThreadBuffer* buffer = held.get();
     if (!buffer || !ensure_room(*buffer, kMaxEventRecord + extra_bytes)) return;
-    const std::uint64_t seq = take_sequence();
+    // The spare is shared and not this thread's: a fresh number, above every block.
+    const std::uint64_t seq = held.spare() ? g_sequence.value.fetch_add(1, std::memory_order_relaxed) : next_number(*buffer);
     const std::uint64_t now = monotonic_ns();
     begin_sequenced_record(*buffer, seq);
     std::uint8_t* out = put_extended_head(buffer->cursor(), type);
@@ -135,17 +168,14 @@ void append_varint(ThreadBuffer& buffer, std::uint64_t value) noexcept {
 
 } // namespace
 
-void tracer_configure(const TracerConfig& config) noexcept { g_config = config; }
-const TracerConfig& tracer_config() noexcept { return g_config; }
+void tracer_configure(const TracerConfig& config) noexcept { g_tracer_config = config; }
 
 void tracer_set_active(bool active) noexcept {
-    g_active.store(active && !g_disabled.load(), std::memory_order_release);
+    g_tracer_active.store(active && !g_disabled.load(), std::memory_order_release);
 }
 
-bool tracer_active() noexcept { return g_active.load(std::memory_order_relaxed); }
-
 void tracer_disable(const char* why) noexcept {
-    g_active.store(false);
+    g_tracer_active.store(false);
     if (!g_disabled.exchange(true)) say_signal_safe(why);
 }
 
@@ -154,10 +184,19 @@ void tracer_stop(const char* why) noexcept {
     tracer_disable(why);
 }
 
-void tracer_reset_sequence() noexcept { g_sequence.store(0); }
+void tracer_reset_sequence() noexcept {
+    g_sequence.value.store(0);
+    forget_number_blocks();
+}
 
 std::uint64_t take_sequence() noexcept {
-    return g_sequence.fetch_add(1, std::memory_order_relaxed);
+    ThreadBuffer* buffer = current_thread_buffer();
+    // No buffer (an untraced thread): a fresh number, filled when its record comes.
+    if (!buffer) return g_sequence.value.fetch_add(1, std::memory_order_relaxed);
+    buffer->owner_enter();
+    const std::uint64_t seq = next_number(*buffer);
+    buffer->owner_exit();
+    return seq;
 }
 
 std::uint64_t monotonic_ns() noexcept {
@@ -182,40 +221,66 @@ void fill_number_without_buffer(std::uint64_t seq) noexcept {
 
 } // namespace
 
+namespace {
+
+// A countdown over allocated bytes, inline; stack_sample_due draws the next one (stacks.h).
+inline bool stack_sample_wanted(std::size_t size, std::uint64_t mean) noexcept {
+    if (mean <= 1) return true;
+    t_thread.bytes_until_sample -= static_cast<std::int64_t>(size);
+    return t_thread.bytes_until_sample <= 0 && stack_sample_due(size, mean);
+}
+
+// Out of line: the frame array lives only on this path's stack.
+__attribute__((noinline)) void record_allocation_with_stack(ThreadBuffer& buffer, RecordKind kind,
+                                                             std::uintptr_t address, std::size_t size,
+                                                             std::uint64_t seq) noexcept {
+    std::uintptr_t ips[kMaxStackDepth];
+    const int depth = capture_stack(ips, kMaxStackDepth);
+    buffer.owner_enter();
+    std::uint64_t stack = 0;
+    if (depth > 0 && ensure_room(buffer, 2 * kMaxEventRecord)) stack = intern_stack(buffer, ips, depth);
+    if (ensure_room(buffer, kMaxEventRecord))
+        append_event_locked(buffer, kind, address, true, size, number_for(buffer, seq), stack);
+    buffer.owner_exit();
+}
+
+} // namespace
+
 void record_allocation(RecordKind kind, const void* address, std::size_t size,
                        std::uint64_t seq) noexcept {
     inprocess_note_allocation(kind, address, size, seq); // in-process totals (inprocess_api.h)
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return fill_number_without_buffer(seq);
-    std::uintptr_t ips[kMaxStackDepth];
-    int depth = 0;
-    const std::uint64_t mean = g_config.stack_sample_bytes;
-    const bool sampled = mean != 0 && stack_sample_due(size, mean);
+    if (!buffer) {
+        if (seq != kNextSequence) fill_number_without_buffer(seq);
+        return;
+    }
+    const std::uint64_t mean = g_tracer_config.stack_sample_bytes;
     // A large anonymous mapping gets a stack even with stacks off, so the report can name
     // who reserved it (OpenBLAS maps 128 MiB per BLAS thread; reports/analysis/reservations.h).
     // Such mappings are rare, and with stacks off no estimate counts them as samples.
-    const bool large_mapping = mean == 0 && kind == RecordKind::kMmap && size >= kLargeMappingBytes;
-    if (sampled || large_mapping) depth = capture_stack(ips, kMaxStackDepth);
-    buffer->lock();
-    std::uint64_t stack = 0;
-    if (depth > 0 && ensure_room(*buffer, 2 * kMaxEventRecord))
-        stack = intern_stack(*buffer, ips, depth);
+    const bool stack = mean != 0 ? stack_sample_wanted(size, mean)
+                                 : kind == RecordKind::kMmap && size >= kLargeMappingBytes;
+    const auto at = reinterpret_cast<std::uintptr_t>(address);
+    if (__builtin_expect(stack, false)) return record_allocation_with_stack(*buffer, kind, at, size, seq);
+    buffer->owner_enter();
     if (ensure_room(*buffer, kMaxEventRecord))
-        append_event_locked(*buffer, kind, reinterpret_cast<std::uintptr_t>(address), true, size,
-                            seq, stack);
-    buffer->unlock();
+        append_event_locked(*buffer, kind, at, true, size, number_for(*buffer, seq), 0);
+    buffer->owner_exit();
 }
 
 void record_release(RecordKind kind, const void* address, std::size_t size,
                     std::uint64_t seq) noexcept {
     inprocess_note_release(kind, address, size, seq); // in-process totals (inprocess_api.h)
     ThreadBuffer* buffer = current_thread_buffer();
-    if (!buffer) return fill_number_without_buffer(seq);
-    buffer->lock();
+    if (!buffer) {
+        if (seq != kNextSequence) fill_number_without_buffer(seq);
+        return;
+    }
+    buffer->owner_enter();
     if (ensure_room(*buffer, kMaxEventRecord))
         append_event_locked(*buffer, kind, reinterpret_cast<std::uintptr_t>(address),
-                            kind == RecordKind::kMunmap, size, seq, 0);
-    buffer->unlock();
+                            kind == RecordKind::kMunmap, size, number_for(*buffer, seq), 0);
+    buffer->owner_exit();
 }
 
 namespace {
@@ -240,31 +305,32 @@ void record_mremap(const void* old_address, std::size_t old_length, const void* 
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) {
         fill_number_without_buffer(release_seq);
-        return fill_number_without_buffer(acquire_seq);
+        if (acquire_seq != kNextSequence) fill_number_without_buffer(acquire_seq);
+        return;
     }
     const std::uint64_t park = kMremapParkBase | ((release_seq & kMremapParkSeqMask) << 12);
-    buffer->lock();
+    buffer->owner_enter();
     if (ensure_room(*buffer, 2 * (kMaxEventRecord + 4 * kMaxVarintSize))) {
         append_mremap_locked(*buffer, reinterpret_cast<std::uintptr_t>(old_address), old_length, park,
                              old_length, release_seq);
         append_mremap_locked(*buffer, park, old_length, reinterpret_cast<std::uintptr_t>(new_address),
-                             new_length, acquire_seq);
+                             new_length, number_for(*buffer, acquire_seq));
     }
-    buffer->unlock();
+    buffer->owner_exit();
 }
 
 void record_placeholder(std::uint64_t seq) noexcept {
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) return fill_number_without_buffer(seq);
-    buffer->lock();
+    buffer->owner_enter();
     if (ensure_room(*buffer, kMaxEventRecord))
         append_event_locked(*buffer, RecordKind::kMunmap, 0, true, 0, seq, 0);
-    buffer->unlock();
+    buffer->owner_exit();
 }
 
 void record_rss(std::uint64_t resident_pages) noexcept {
     if (!tracer_active()) return;
-    const std::uint64_t position = g_sequence.load(std::memory_order_relaxed);
+    const std::uint64_t position = g_sequence.value.load(std::memory_order_relaxed);
     const std::uint64_t now = monotonic_ns();
     append_plain_record(ExtendedType::kRss, 0, [&](ThreadBuffer& buffer) {
         append_varint(buffer, now);
@@ -288,7 +354,7 @@ void record_process_start(ProcessOrigin origin) noexcept {
         *buffer.cursor() = static_cast<std::uint8_t>(origin);
         buffer.used += 1;
         append_varint(buffer, static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
-        append_varint(buffer, g_config.stack_sample_bytes);
+        append_varint(buffer, g_tracer_config.stack_sample_bytes);
     });
 }
 
@@ -318,7 +384,7 @@ void record_tracer_error(const char* message) noexcept {
         // The own buffer only when free this instant: the caller may be holding it (a failed
         // flush). Otherwise the spare buffer, written at once.
         ThreadBuffer* own = thread_untraced() ? nullptr : current_thread_buffer();
-        const bool own_held = own && own->try_lock();
+        const bool own_held = own && own->owner_try_enter(0);
         // The spare may be busy with other threads' records (hundreds of threads left
         // untraced at once each fill a number there): wait, bounded, rather than drop the
         // record that says data is missing.
@@ -331,29 +397,29 @@ void record_tracer_error(const char* message) noexcept {
             flush_locked(*buffer); // errors go out at once: a SIGKILL must not take them
             sink_use_reserve(false);
         }
-        if (own_held) own->unlock();
+        if (own_held) own->owner_exit();
         else if (buffer) buffer->unlock();
     }
     t_reporting = false;
 }
 
 void note_thread_start(ThreadBuffer& buffer) noexcept {
-    buffer.lock();
+    buffer.owner_enter();
     if (ensure_room(buffer, kMaxEventRecord)) {
         std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kThreadStart);
         out = put_varint(out, monotonic_ns());
         buffer.used = static_cast<std::size_t>(out - buffer.payload());
     }
-    buffer.unlock();
+    buffer.owner_exit();
 }
 
 void flush_current_thread() noexcept {
     ReentrancyGuard guard;
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) return;
-    buffer->lock();
+    buffer->owner_enter();
     flush_locked(*buffer);
-    buffer->unlock();
+    buffer->owner_exit();
 }
 
 } // namespace memopt::preload

@@ -3,10 +3,22 @@
 // events into records in the calling thread's buffer. Unit tests drive it directly with an
 // in-memory sink (sink.h), without preloading anything.
 //
-// Ordering: every sequenced event takes a number from one process-wide counter. A release
-// (free, munmap, the old half of realloc) takes its number *before* the real call and an
-// acquisition *after* it, so when another thread gets the same address back, its event
-// always carries the larger number. The reader restores the total order from the numbers.
+// Ordering: every sequenced event has a number of one process-wide sequence, and the reader
+// restores the total order from the numbers. A release (free, munmap, the old half of
+// realloc) takes its number *before* the real call and an acquisition *after* it, so when
+// another thread gets the same address back, its event always carries the larger number.
+//
+// Numbers are handed out in blocks, so the common event touches no shared cache line: a
+// thread reserves a block of the counter with one fetch_add and numbers its events from it
+// while the counter still ends at its block, which one relaxed load checks. When another
+// thread reserved since, the rest of the block is given back (kSeqVoid) and a new block
+// reserved. Why that keeps the order above: when event E of thread X happens before event F
+// of thread Y, X reserved E's block before E, so F's check sees the counter at or past the
+// end of that block. Seeing it still at the end of Y's own block means X's block came
+// before Y's, so every number of X's block is below F's; otherwise F's number comes from a
+// reservation made after the check, above all numbers reserved before it. A block doubles
+// (up to kMaxNumberBlock) each time it is used up undisturbed and falls back to one number
+// after an interruption, so threads that allocate at the same time give back little.
 //
 // A call that may release fails sometimes, after its number was taken: realloc returning
 // NULL (the old block stays valid), a failed mremap. The number must still be filled, or the
@@ -21,6 +33,7 @@
 // untracked mapping stays untracked through the park.
 #include "profiler/trace/format.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <sys/types.h>
@@ -36,29 +49,45 @@ struct TracerConfig {
 };
 
 void tracer_configure(const TracerConfig& config) noexcept;
-const TracerConfig& tracer_config() noexcept;
+extern TracerConfig g_tracer_config; // set through tracer_configure
+inline const TracerConfig& tracer_config() noexcept { return g_tracer_config; }
 void tracer_set_active(bool active) noexcept;
-bool tracer_active() noexcept;
+extern std::atomic<bool> g_tracer_active; // read inline by every hook; set through the above
+inline bool tracer_active() noexcept { return g_tracer_active.load(std::memory_order_relaxed); }
 // Turns tracing off for good and says why, once, on stderr. The program runs on.
 void tracer_disable(const char* why) noexcept;
 // The same, after writing a TracerError record with `why` where the trace still takes one.
 // Every place that stops tracing or drops data goes through here or record_tracer_error.
 void tracer_stop(const char* why) noexcept;
-// The sequence counter starts again at 0 (new trace file after fork).
+// The sequence counter starts again at 0 (new trace file after fork; tests).
 void tracer_reset_sequence() noexcept;
 
+inline constexpr std::uint64_t kMaxNumberBlock = 1024;
+// The process-wide counter blocks come from, alone in its cache line: threads reserving
+// blocks must not evict the flags every hook reads.
+struct alignas(64) SequenceCounter {
+    std::atomic<std::uint64_t> value{0};
+};
+extern SequenceCounter g_sequence;
+// "Take the next number of this thread": the record functions number the event themselves,
+// inside the same visit to the thread's buffer.
+inline constexpr std::uint64_t kNextSequence = ~0ull;
+
+// A number for an event of the calling thread whose record is written later (a release
+// taken before the real call). Caller holds the ReentrancyGuard.
 std::uint64_t take_sequence() noexcept;
 std::uint64_t monotonic_ns() noexcept;
 
 // Hot path (caller holds the ReentrancyGuard).
 void record_allocation(trace::RecordKind kind, const void* address, std::size_t size,
-                       std::uint64_t seq) noexcept;
+                       std::uint64_t seq = kNextSequence) noexcept;
 void record_release(trace::RecordKind kind, const void* address, std::size_t size,
-                    std::uint64_t seq) noexcept;
+                    std::uint64_t seq = kNextSequence) noexcept;
 inline constexpr std::uint64_t kMremapParkBase = 0xffff800000000000ull;
 inline constexpr std::uint64_t kMremapParkSeqMask = (1ull << 35) - 1;
 void record_mremap(const void* old_address, std::size_t old_length, const void* new_address,
-                   std::size_t new_length, std::uint64_t release_seq, std::uint64_t acquire_seq) noexcept;
+                   std::size_t new_length, std::uint64_t release_seq,
+                   std::uint64_t acquire_seq = kNextSequence) noexcept;
 void record_placeholder(std::uint64_t seq) noexcept;
 
 // Less frequent events.

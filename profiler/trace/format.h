@@ -103,6 +103,12 @@
 //                    when the module has one. Reports compare it with the file on disk and do
 //                    not name frames of a file that changed since. Traces without it still
 //                    read (no check is possible then).
+//     kSeqVoid       varint first, varint count: not sequenced; the numbers first ..
+//                    first + count - 1 belong to no event. A thread reserves its numbers in
+//                    blocks (profiler/preload/tracer.h) and gives back what it did not use;
+//                    the reader counts these numbers as arrived, wherever in the file the
+//                    record is, and leaves them out of Event::seq. Traces without it (older
+//                    writers) number every event densely, as before.
 //
 // A kFrame whose ip is 0 is the `[truncated]` root: the stack had more frames than the
 // recording's depth limit (kEnvStackDepth) and its outermost ones were left out.
@@ -165,6 +171,7 @@ enum class ExtendedType : std::uint8_t {
     kPythonCode = 17,
     kPythonFrame = 18,
     kBuildId = 19,
+    kSeqVoid = 20,
 };
 
 enum class ProcessOrigin : std::uint8_t {

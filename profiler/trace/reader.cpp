@@ -96,9 +96,27 @@ std::uint32_t TraceReader::intern_name(std::string&& name) {
 void TraceReader::emit(Event&& event) {
     while (!positioned_.empty() && positioned_.front().seq <= event.seq) {
         ready_.push_back(positioned_.front());
+        ready_.back().seq -= std::min(voided_, ready_.back().seq);
         positioned_.pop_front();
     }
+    event.seq -= std::min(voided_, event.seq); // numbers of events only, void ones left out
     ready_.push_back(std::move(event));
+}
+
+bool TraceReader::skip_void_numbers() {
+    bool moved = false;
+    while (!voids_.empty() && voids_.top().first <= next_seq_) {
+        const auto [first, end] = voids_.top();
+        voids_.pop();
+        if (end > next_seq_) {
+            voided_ += end - next_seq_;
+            next_seq_ = end;
+            moved = true;
+        } else if (missing_ > 0) {
+            forget_late_arrival(first, end - first); // given up on as missing, void after all
+        }
+    }
+    return moved;
 }
 
 void TraceReader::emit_positioned_samples() {
@@ -111,6 +129,7 @@ void TraceReader::push(Event&& event) {
     if (pending_ == 0 && event.seq == next_seq_) { // in order already: the common case
         ++next_seq_;
         emit(std::move(event));
+        if (!voids_.empty()) skip_void_numbers();
         return;
     }
     ThreadQueue& queue = queue_for(event.tid);
@@ -149,11 +168,13 @@ void TraceReader::drain(bool skip_gaps) {
                 emit(std::move(event));
                 events.pop_front();
                 --pending_;
+                if (!voids_.empty()) skip_void_numbers();
             } while (!events.empty() && events.front().seq <= next_seq_);
             continue;
         }
+        if (skip_void_numbers()) continue;
         if (!skip_gaps) return;
-        std::uint64_t lowest = ~0ull;
+        std::uint64_t lowest = voids_.empty() ? ~0ull : voids_.top().first;
         for (const auto& queue : queues_)
             if (!queue.events.empty()) lowest = std::min(lowest, queue.events.front().seq);
         if (lowest == ~0ull) return;
@@ -167,18 +188,20 @@ std::uint32_t TraceReader::current_image() const {
     return metadata_.images.empty() ? 0 : static_cast<std::uint32_t>(metadata_.images.size() - 1);
 }
 
-// A number given up on as missing arrived after all (late, not lost): take it out of its gap.
-void TraceReader::forget_late_arrival(std::uint64_t seq) {
+// Numbers given up on as missing arrived after all (late, not lost; or void): take them out
+// of their gaps.
+void TraceReader::forget_late_arrival(std::uint64_t seq, std::uint64_t count) {
     const std::uint32_t image = current_image();
-    for (std::size_t i = gaps_.size(); i-- > 0;) {
+    const std::uint64_t end = seq + count < seq ? ~0ull : seq + count;
+    for (std::size_t i = gaps_.size(); i-- > 0 && missing_ > 0;) {
         Gap& gap = gaps_[i];
         if (gap.image != image) break;
-        if (seq < gap.from || seq >= gap.to) continue;
-        const Gap after{image, seq + 1, gap.to};
-        gap.to = seq;
+        const std::uint64_t from = std::max(seq, gap.from), to = std::min(end, gap.to);
+        if (from >= to) continue;
+        const Gap after{image, to, gap.to};
+        gap.to = from;
         if (after.from < after.to) gaps_.push_back(after);
-        --missing_;
-        return;
+        missing_ -= std::min(missing_, to - from);
     }
 }
 

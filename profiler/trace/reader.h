@@ -10,6 +10,7 @@
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -190,6 +191,7 @@ class TraceReader {
     void decode_record(Chunk& chunk);
     void decode_allocation(Chunk& chunk, RecordKind kind, std::uint64_t address);
     void decode_seq_skip(Chunk& chunk);
+    void decode_seq_void(Chunk& chunk);
     void decode_unaligned(Chunk& chunk);
     void decode_stack_ref(Chunk& chunk);
     void decode_rss(Chunk& chunk);
@@ -217,7 +219,8 @@ class TraceReader {
     void emit_positioned_samples();
     void drain(bool skip_gaps);
     void finish_losses();
-    void forget_late_arrival(std::uint64_t seq);
+    void forget_late_arrival(std::uint64_t seq, std::uint64_t count = 1);
+    bool skip_void_numbers(); // past void numbers at next_seq_; true when it moved
     [[noreturn]] void corrupt(std::uint64_t offset, const char* what) const;
     ThreadQueue& queue_for(std::uint32_t tid);
     std::uint32_t intern_name(std::string&& name);
@@ -249,6 +252,11 @@ class TraceReader {
     bool skipping_ = false;      // looking for the next chunk that verifies
     bool finished_ = false;      // end of file seen and losses estimated
     std::vector<Gap> gaps_;
+    // kSeqVoid ranges [first, end) not yet reached, lowest first; numbers skipped as void in
+    // the current image (Event::seq leaves them out).
+    using VoidRange = std::pair<std::uint64_t, std::uint64_t>;
+    std::priority_queue<VoidRange, std::vector<VoidRange>, std::greater<>> voids_;
+    std::uint64_t voided_ = 0;
     // Writer frame id -> reader frame id, for the current process image.
     std::unordered_map<std::uint64_t, std::uint64_t> frame_ids_;
     std::uint64_t next_frame_id_ = 1;

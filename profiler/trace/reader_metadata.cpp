@@ -105,6 +105,8 @@ void TraceReader::start_new_image(const ProcessImage& image) {
     event.value = image.pid;
     ready_.push_back(event);
     next_seq_ = 0;
+    voids_ = {};
+    voided_ = 0;
     frame_ids_.clear();
     code_ids_.clear();
 }

@@ -24,7 +24,7 @@ void TraceReader::decode_record(Chunk& chunk) {
         return;
     }
     const RecordDecoder* decoders = record_decoders();
-    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kBuildId) ? decoders[value] : nullptr;
+    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kSeqVoid) ? decoders[value] : nullptr;
     if (!decoder) chunk.fail("unknown record type");
     chunk.type = static_cast<ExtendedType>(value);
     (this->*decoder)(chunk);
@@ -52,8 +52,9 @@ const TraceReader::RecordDecoder* TraceReader::record_decoders() {
         &TraceReader::decode_python_code,      // kPythonCode
         &TraceReader::decode_python_frame,     // kPythonFrame
         &TraceReader::decode_build_id,         // kBuildId
+        &TraceReader::decode_seq_void,         // kSeqVoid
     };
-    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kBuildId) + 1);
+    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kSeqVoid) + 1);
     return table;
 }
 
@@ -74,6 +75,15 @@ void TraceReader::decode_allocation(Chunk& chunk, RecordKind kind, std::uint64_t
 }
 
 void TraceReader::decode_seq_skip(Chunk& chunk) { chunk.seq += chunk.varint(); }
+
+// Numbers nobody used (a thread's unused block, tracer.h): arrived, wherever they are.
+void TraceReader::decode_seq_void(Chunk& chunk) {
+    const std::uint64_t first = chunk.varint();
+    const std::uint64_t count = chunk.varint();
+    if (count == 0 || first + count < first) chunk.fail("bad void range");
+    voids_.push({first, first + count});
+    skip_void_numbers();
+}
 
 void TraceReader::decode_unaligned(Chunk& chunk) {
     const std::uint8_t raw_kind = chunk.byte();

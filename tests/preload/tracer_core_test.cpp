@@ -118,5 +118,5 @@ TEST_CASE("the reentrancy guard only lets the outermost entry record") {
         ReentrancyGuard inner;
         CHECK_FALSE(inner.entered());
     }
-    CHECK(t_inside_tracer);
+    CHECK(thread_inside_tracer());
 }
