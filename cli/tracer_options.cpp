@@ -8,10 +8,10 @@ namespace memopt::cli {
 
 void add_tracer_options(po::options_description& desc) {
     desc.add_options()
-        ("stacks", po::value<std::string>()->implicit_value("128KiB"),
+        ("stacks", po::value<std::string>()->implicit_value("128KiB")->value_name("N"),
          "record native stacks for about one allocation every N bytes (--stacks=1: every "
          "allocation; default N 128KiB)")
-        ("interval", po::value<unsigned>()->default_value(10), "RSS sampling period in milliseconds");
+        ("interval", po::value<unsigned>()->default_value(10)->value_name("MS"), "RSS sampling period in milliseconds");
 }
 
 void apply_tracer_options(const po::variables_map& vm, recorder::RecordOptions& options) {

@@ -139,7 +139,7 @@ void try_candidate(const PassInfo& pass, const PassInput& input, Verifier& verif
     }
     const Screening s = screen(input, verifier, trial, check, search);
     search.measured.push_back(fmt::format("{}: screening run {} ({:+.1f} MB){}", c.label, format_mb(static_cast<double>(s.peak)),
-                                          -static_cast<double>(s.verdict.saved_bytes) / 1e6,
+                                          -to_mb(static_cast<double>(s.verdict.saved_bytes)),
                                           s.verdict.keep ? ", kept" : ", not kept"));
     say(input, fmt::format("  {}: {}", pass.name, search.measured.back()));
     if (!s.verdict.keep) return;

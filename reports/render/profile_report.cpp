@@ -1,4 +1,5 @@
 // Text and JSON rendering of a probe profile (memopt.profile/1, see docs/probe.md).
+#include "common/sizes.h"
 #include "reports/render/profile_report.h"
 
 #include "common/error.h"
@@ -30,7 +31,8 @@ std::string str(const json& object, const char* key) {
     return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-std::string mb(double bytes) { return fmt::format("{:.1f}", bytes / 1e6); }
+// A figure in a column or sentence that says "MB" (10^6 bytes, common/sizes.h).
+std::string mb(double bytes) { return fmt::format("{:.1f}", to_mb(bytes)); }
 
 // "sampled" (estimates), "tracemalloc" (exact) or none; profiles from before sampling have
 // only the "tracemalloc" flag.
@@ -41,7 +43,7 @@ std::string tracking_label(const json& in) {
         return fmt::format(", tracemalloc {} frames", static_cast<long long>(num(in, "tracemalloc_frames")));
     if (mode == "sampled") {
         const double mean = num(in.value("sampling", json::object()), "mean_bytes");
-        return mean <= 1 ? ", every allocation tracked" : fmt::format(", allocations sampled every ~{:.0f} KiB", mean / 1024);
+        return mean <= 1 ? ", every allocation tracked" : fmt::format(", allocations sampled every ~{}", format_size(mean));
     }
     return ", no allocation tracking";
 }
