@@ -27,14 +27,15 @@ CommandHelp record_help() {
             "Exit status: the command's own (128+N when killed by signal N); 2 on a usage error."};
 }
 
-// The closing lines: how the command ended, its peak RSS, and which file is the trace and
-// how big it is (so the size is never mistaken for a memory figure).
+// The closing lines: how the command ended, the kernel's peak RSS of it (ru_maxrss; the
+// report's "peak RSS" is the highest of that, VmHWM and the samples, so it may be a little
+// higher), and which file is the trace and how big it is (never mistaken for a memory figure).
 void print_closing(const recorder::RecordOptions& options, const recorder::RecordResult& result) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(options.output, ec);
     const std::string ended = result.signaled ? fmt::format("command killed by signal {}", result.exit_code - 128)
                                               : fmt::format("command exited with status {}", result.exit_code);
-    fmt::print(stderr, "memopt record: {}, peak RSS {}; trace {} ({} on disk); see: memopt report {}\n", ended,
+    fmt::print(stderr, "memopt record: {}, ru_maxrss {}; trace {} ({} on disk); see: memopt report {}\n", ended,
                format_size(static_cast<double>(result.max_rss_kib) * 1024), options.output.string(),
                format_size(static_cast<double>(ec ? 0 : size)), options.output.string());
     for (const auto& child : result.child_traces)

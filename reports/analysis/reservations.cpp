@@ -78,7 +78,7 @@ std::optional<std::string> LargeMappings::peak_note(const trace::TraceMetadata& 
         openblas = openblas || caller.find("openblas") != std::string::npos;
     }
     std::string note = fmt::format(
-        "{} of the {} peak heap are large anonymous mappings ({}). The heap counts requested bytes, the RSS "
+        "{} of the {} peak heap are large anonymous mappings: {}. The heap counts requested bytes, the RSS "
         "only touched pages: with a peak RSS of {}, much of this was reserved and never touched.",
         format_size(static_cast<double>(total)), format_size(static_cast<double>(peak_heap_bytes)),
         fmt::join(parts, "; "), format_size(static_cast<double>(peak_rss_bytes)));

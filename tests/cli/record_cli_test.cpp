@@ -42,7 +42,7 @@ TEST_CASE("record's closing line says which number is the trace size") {
                                    quote(trace.string())));
     REQUIRE(r.status == 0);
     INFO(r.err);
-    const std::regex closing("memopt record: command exited with status 0, peak RSS [0-9.]+ MB; trace .*t\\.trace "
+    const std::regex closing("memopt record: command exited with status 0, ru_maxrss [0-9.]+ MB; trace .*t\\.trace "
                              "\\([0-9.]+ (B|kB|MB) on disk\\); see: memopt report .*t\\.trace\n");
     CHECK(std::regex_search(r.err, closing));
 }
