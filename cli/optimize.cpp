@@ -28,7 +28,7 @@ CommandHelp optimize_help() {
             "run succeeds.\n\n"
             "Passes, in the order tried:\n" + transforms::describe_passes(),
             {"memopt optimize train.py -o train.optimized -- --epochs 1",
-             "memopt optimize train.py --threshold-mb 100 --check 'cmp out.csv \"$MEMOPT_REFERENCE_DIR\"/out.csv'"},
+             "memopt optimize train.py --threshold-mb 100 --check ./same_predictions.sh"},
             "Exit status: 0 done, 1 when the --threshold-mb is not met, 2 on a usage or input error."};
 }
 

@@ -103,6 +103,34 @@ void append_wrapped(std::string& out, const std::string& text, std::size_t colum
     }
 }
 
+// Prose lines are joined and wrapped to kWidth; indented lines (tables such as the pass
+// list) and blank lines stay as written.
+std::string reflow(const std::string& text) {
+    std::string out, paragraph;
+    auto flush = [&] {
+        if (paragraph.empty()) return;
+        std::string line;
+        append_wrapped(line, paragraph, 0);
+        out += line + "\n";
+        paragraph.clear();
+    };
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        if (line.empty() || line.starts_with("  ")) {
+            flush();
+            if (start <= text.size() || !line.empty()) out += line + "\n";
+        } else {
+            paragraph += (paragraph.empty() ? "" : " ") + line;
+        }
+    }
+    flush();
+    return out;
+}
+
 std::vector<std::string> option_names(const po::options_description& desc) {
     std::vector<std::string> names;
     for (const auto& option : desc.options()) {
@@ -166,7 +194,7 @@ std::string usage_text(const CommandHelp& help, const po::options_description& d
 std::string help_text(const CommandHelp& help, const po::options_description& desc,
                       const po::positional_options_description& positional) {
     std::string out = usage_text(help, desc, positional);
-    if (!help.description.empty()) out += "\n" + help.description + (help.description.ends_with('\n') ? "" : "\n");
+    if (!help.description.empty()) out += "\n" + reflow(help.description);
     std::vector<std::pair<std::string, OptionView>> rows;
     std::size_t column = 0;
     for (const auto& option : desc.options()) {
@@ -191,7 +219,7 @@ std::string help_text(const CommandHelp& help, const po::options_description& de
         out += help.examples.size() == 1 ? "\nExample:\n" : "\nExamples:\n";
         for (const auto& example : help.examples) out += "  " + example + "\n";
     }
-    if (!help.footer.empty()) out += "\n" + help.footer + (help.footer.ends_with('\n') ? "" : "\n");
+    if (!help.footer.empty()) out += "\n" + reflow(help.footer);
     return out;
 }
 

@@ -86,9 +86,14 @@ TEST_CASE("help of every subcommand lists every option its parser defines") {
                 CHECK(usage.find("[--" + name) != std::string::npos);
             }
         }
-        // The generated parts fit 79 columns.
-        std::istringstream lines(usage + options);
-        for (std::string line; std::getline(lines, line);) CHECK(line.size() <= 79);
+        // Everything fits 79 columns but the pass table's rows (one line per pass, as written).
+        std::istringstream lines(help);
+        for (std::string line; std::getline(lines, line);) {
+            INFO(line);
+            const bool pass_row = line.starts_with("  ") && line.find(", rewrite: ") != std::string::npos;
+            const bool launcher_row = line.starts_with("  ") && line.find(", launcher: ") != std::string::npos;
+            if (!pass_row && !launcher_row) CHECK(line.size() <= 79);
+        }
     }
     observe_options(nullptr);
 }
