@@ -17,7 +17,7 @@ constexpr std::string_view kVersion = "0.1.0";
 
 void print_help(std::FILE* to) {
     fmt::print(to, "Usage: memopt COMMAND [OPTION]... [ARG]...\n"
-                   "       memopt --help | --version | COMMAND --help\n"
+                   "       memopt --help | --version | COMMAND --help | help COMMAND\n"
                    "Measure and cut the memory of Python ML programs (memopt {}).\n\nCommands:\n",
                kVersion);
     for (const auto& command : memopt::cli::commands())
@@ -52,7 +52,9 @@ int main(int argc, char** argv) {
         print_help(stderr);
         return 2;
     }
-    const std::string_view first = argv[1];
+    std::vector<std::string> words(argv + 1, argv + argc);
+    if (words[0] == "help" && words.size() == 2) words = {words[1], "--help"}; // memopt help COMMAND
+    const std::string_view first = words[0];
     if (first == "--help" || first == "-h" || first == "help") {
         print_help(stdout);
         return 0;
@@ -63,7 +65,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& command : memopt::cli::commands()) {
         if (command.name != first) continue;
-        const memopt::cli::Args args(argv + 2, argv + argc);
+        const memopt::cli::Args args(words.begin() + 1, words.end());
         try {
             return command.run(args);
         } catch (const memopt::Error& e) {

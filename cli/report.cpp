@@ -1,6 +1,7 @@
 // memopt report: renders a trace (or a probe profile) through the reports/ library.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/suggest.h"
 #include "common/error.h"
 #include "common/input_file.h"
 #include "common/output_file.h"
@@ -16,7 +17,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <iostream>
-#include <set>
+#include <algorithm>
 
 namespace memopt::cli {
 namespace {
@@ -124,8 +125,12 @@ int run_report(const Args& args) {
     if (!vm.count("input")) throw Error("no trace or profile given (usage: memopt report TRACE|PROFILE [--format FORMAT] [-o OUT])");
     const fs::path input = vm["input"].as<std::string>();
     const std::string format = vm["format"].as<std::string>();
-    if (!std::set<std::string>{"text", "json", "html", "folded", "massif", "speedscope"}.count(format))
-        throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));
+    const std::vector<std::string> formats{"text", "json", "html", "folded", "massif", "speedscope"};
+    if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
+        const auto suggestion = nearest(format, formats);
+        throw Error(suggestion ? fmt::format("unknown format '{}'; did you mean '{}'? (use {})", format, *suggestion, kFormats)
+                               : fmt::format("unknown format '{}' (use {})", format, kFormats));
+    }
     const long long top = vm["top"].as<long long>();
     if (top < 1 || top > 100000) throw Error(fmt::format("--top {} is out of range (1 to 100000)", top));
     const bool force = vm.count("force") > 0;

@@ -116,6 +116,9 @@ TEST_CASE("memopt --help lists every command, and no argument is a usage error")
     CHECK(r.out.rfind("Usage: memopt COMMAND", 0) == 0);
     for (const Command& command : commands()) CHECK(r.out.find("  " + std::string(command.name) + " ") != std::string::npos);
     CHECK(r.out.find("Examples:") != std::string::npos);
+    const auto help_record = memopt::test::run(std::string(MEMOPT_BINARY) + " help record");
+    CHECK(help_record.status == 0);
+    CHECK(help_record.out.rfind("Usage: memopt record ", 0) == 0);
     const auto none = memopt::test::run(std::string(MEMOPT_BINARY));
     CHECK(none.status == 2);
     CHECK(none.out.empty());

@@ -50,6 +50,9 @@ TEST_CASE("a mistyped command: one line with a suggestion, exit 2") {
     const auto far = run(kMemopt + " frobnicate");
     CHECK(far.status == 2);
     CHECK(far.err == "memopt: unknown command 'frobnicate' (see: memopt --help)\n");
+    const auto help = run(kMemopt + " help reprot");
+    CHECK(help.status == 2);
+    CHECK(help.err == "memopt: unknown command 'reprot'; did you mean 'report'?\n");
     const auto option = run(kMemopt + " --verison");
     CHECK(option.status == 2);
     CHECK(option.err == "memopt: unknown option '--verison'; did you mean '--version'?\n");
@@ -61,6 +64,9 @@ TEST_CASE("a mistyped option: one line with a suggestion, exit 2, nothing run") 
     CHECK(report.status == 2);
     CHECK(report.err ==
           "memopt report: unknown option '--outptu'; did you mean '--output'? (see: memopt report --help)\n");
+    const auto format = run(kMemopt + " report x.trace --format htlm");
+    CHECK(format.status == 2);
+    CHECK(format.err.find("unknown format 'htlm'; did you mean 'html'?") != std::string::npos);
     const std::string marker = (dir / "ran").string();
     const auto record = run(fmt::format("{} record --intreval=5 -- touch {}", kMemopt, memopt::test::quote(marker)));
     CHECK(record.status == 2);
