@@ -74,11 +74,13 @@ void header(std::string& out, const json& p) {
 
 void phases(std::string& out, const json& p) {
     if (!p.contains("phases") || !p.at("phases").is_array() || p.at("phases").empty()) return;
-    out += "\nPhases (memopt.phase)\n";
-    out += fmt::format("  {:<20} {:>8} {:>8} {:>10} {:>10} {:>10}\n", "name", "start s", "end s", "RSS in MB",
+    out += "\nPhases (memopt.phase; sizes in MB)\n";
+    std::size_t width = 20; // as wide as the longest name: names are never cut
+    for (const auto& ph : p.at("phases")) width = std::max(width, str(ph, "name").size());
+    out += fmt::format("  {:<{}} {:>8} {:>8} {:>10} {:>10} {:>11}\n", "name", width, "start s", "end s", "RSS start",
                        "peak RSS", "peak traced");
     for (const auto& ph : p.at("phases"))
-        out += fmt::format("  {:<20} {:>8.2f} {:>8.2f} {:>10} {:>10} {:>10}\n", str(ph, "name"), num(ph, "start_s"),
+        out += fmt::format("  {:<{}} {:>8.2f} {:>8.2f} {:>10} {:>10} {:>11}\n", str(ph, "name"), width, num(ph, "start_s"),
                            num(ph, "end_s"), mb(num(ph, "rss_start_bytes")), mb(num(ph, "peak_rss_bytes")),
                            mb(num(ph, "peak_traced_bytes")));
 }
