@@ -7,6 +7,7 @@
 #include "reports/render/summary_format.h"
 #include "tests/support/run.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -91,7 +92,8 @@ TEST_CASE("summary text shows every field it holds, the phase name whole") {
 TEST_CASE("report of a trace and of its JSON summary agree; children listed with command and peak") {
     ScratchDir dir("summary-agree");
     const auto trace = dir / "t.trace";
-    // A fork that holds 20 MB and a spawned program that holds 30 MB, each in its own trace.
+    // A fork that holds 20 MB, a spawned program that holds 30 MB and a fork that execs
+    // /bin/echo (its trace names echo, not python), each in its own trace.
     const std::string program = "import memopt, os, subprocess\n"
                                 "with memopt.phase('a_phase_name_of_exactly_forty_characters'):\n"
                                 "    x = bytearray(8_000_000)\n"
@@ -99,7 +101,9 @@ TEST_CASE("report of a trace and of its JSON summary agree; children listed with
                                 "    y = bytearray(20_000_000)\n"
                                 "    os._exit(0)\n"
                                 "os.wait()\n"
-                                "subprocess.run(['/usr/bin/python3', '-c', 'z = bytearray(30_000_000)'])\n";
+                                "subprocess.run(['/usr/bin/python3', '-c', 'z = bytearray(30_000_000)'])\n"
+                                "subprocess.run(['/bin/echo', 'exec after fork'], preexec_fn=lambda: None,\n"
+                                "               stdout=subprocess.DEVNULL)\n";
     REQUIRE(run(fmt::format("{} record -q -o {} -- /usr/bin/python3 -c {}", kMemopt, quote(trace.string()), quote(program)))
                 .status == 0);
     const auto text = run(fmt::format("{} report {}", kMemopt, quote(trace.string())));
@@ -110,9 +114,11 @@ TEST_CASE("report of a trace and of its JSON summary agree; children listed with
     CHECK(text.out.find("/usr/bin/python3 -c 'z = bytearray(30_000_000)' (") != std::string::npos);
     CHECK(text.out.find("fork of /usr/bin/python3 -c '") != std::string::npos);
     const auto summary = memopt::reports::summarize_trace(trace);
-    REQUIRE(summary.children.size() == 2);
+    REQUIRE(summary.children.size() == 3);
+    CHECK(text.out.find("/bin/echo 'exec after fork' (") != std::string::npos);
     std::uint64_t fork_heap = 0, spawned_heap = 0;
     for (const auto& child : summary.children) {
+        if (child.command.front() == "/bin/echo") continue;
         CHECK(child.ppid != 0);
         CHECK_FALSE(child.command.empty());
         (child.forked ? fork_heap : spawned_heap) = child.peak_heap_bytes;
@@ -120,13 +126,18 @@ TEST_CASE("report of a trace and of its JSON summary agree; children listed with
     }
     CHECK(fork_heap >= 20'000'000);
     CHECK(spawned_heap >= 30'000'000);
-    CHECK(text.out.find("memopt report --children adds the 3 processes' peaks up") != std::string::npos);
+    CHECK(text.out.find("memopt report --children adds the 4 processes' peaks up") != std::string::npos);
     const auto added = run(fmt::format("{} report --children {}", kMemopt, quote(trace.string())));
-    const auto total = memopt::format_size_both(
-        static_cast<double>(summary.peak_heap_bytes + summary.children[0].peak_heap_bytes + summary.children[1].peak_heap_bytes));
-    CHECK(added.out.find("all 3 processes: peak heap " + total) != std::string::npos);
+    std::uint64_t all_heap = summary.peak_heap_bytes;
+    for (const auto& child : summary.children) all_heap += child.peak_heap_bytes;
+    CHECK(added.out.find("all 4 processes: peak heap " + memopt::format_size_both(static_cast<double>(all_heap))) !=
+          std::string::npos);
     // A child's own report names its command, with no "memopt record was interrupted" warning.
-    const auto child = run(fmt::format("{} report {}", kMemopt, quote(summary.children[1].trace)));
+    const auto spawned = std::find_if(summary.children.begin(), summary.children.end(), [](const auto& c) {
+        return c.command.size() == 3 && c.command[2] == "z = bytearray(30_000_000)";
+    });
+    REQUIRE(spawned != summary.children.end());
+    const auto child = run(fmt::format("{} report {}", kMemopt, quote(spawned->trace)));
     CHECK(child.out.rfind("command      /usr/bin/python3 -c", 0) == 0);
     CHECK(child.err.empty());
     // The JSON summary reports the same text.
