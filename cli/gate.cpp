@@ -23,16 +23,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kUsage =
-    "memopt gate (--max-peak SIZE | --baseline SUMMARY.json [--tolerance PCT])\n"
-    "            [--metric peak_rss|peak_heap] [--junit OUT.xml] [--save SUMMARY.json]\n"
-    "            [--trace TRACE] [--force] [--stacks[=N]] [--] CMD ARGS...\n\n"
-    "Runs CMD under the allocation tracer, prints its memory summary and a one-line verdict\n"
-    "(on stderr; CMD's own output is untouched). Exit status: 0 within the limit, 1 over it,\n"
-    "CMD's own status when CMD fails, 2 on a usage or input error. With GITHUB_ACTIONS set,\n"
-    "a failure is also printed as an ::error annotation. Every output (--junit, --save,\n"
-    "--trace) is checked before CMD runs; an existing one is replaced only with --force.\n"
-    "Nothing in a baseline or trace is ever executed: only CMD runs.";
+CommandHelp gate_help() {
+    return {"gate", "[--] CMD [ARG]...",
+            "Run CMD under the allocation tracer, print its memory summary and a one-line verdict\n"
+            "(on stderr; CMD's own output is untouched). Give a limit with --max-peak SIZE or\n"
+            "--baseline SUMMARY.json [--tolerance PCT]. With GITHUB_ACTIONS set, a failure is also\n"
+            "printed as an ::error annotation. Every output (--junit, --save, --trace) is checked\n"
+            "before CMD runs; an existing one is replaced only with --force. Nothing in a baseline\n"
+            "or trace is ever executed: only CMD runs. Sizes: MB = 10^6 bytes, MiB = 2^20 bytes.",
+            {"memopt gate --max-peak 200MB --junit memory.xml -- python3 train.py",
+             "memopt gate --baseline base.json --tolerance 5 -- python3 train.py"},
+            "Exit status: 0 within the limit, 1 over it, CMD's own status when CMD fails,\n"
+            "2 on a usage or input error."};
+}
 
 // A private temporary directory for the trace (and any child traces), removed on return.
 class TemporaryTraceDir {
@@ -126,21 +129,20 @@ void parse_limit(const po::variables_map& vm, GateRequest& request) {
 
 // Returns nullopt after --help.
 std::optional<GateRequest> parse_request(const Args& args) {
-    const SplitCommand split = split_command(
-        args, {"--max-peak", "--baseline", "--tolerance", "--metric", "--junit", "--save", "--trace", "--interval"});
     po::options_description desc("options");
     desc.add_options()
-        ("max-peak", po::value<std::string>(), "absolute limit, e.g. 24MB, 1.5GiB")
-        ("baseline", po::value<std::string>(), "limit from a summary saved by --save (or report --format json)")
-        ("tolerance", po::value<double>(), "percent above the baseline still accepted (default: the baseline's, else 10)")
-        ("metric", po::value<std::string>(), "peak_rss | peak_heap (default: the baseline's, else peak_rss)")
-        ("junit", po::value<std::string>(), "write a JUnit XML report here")
-        ("save", po::value<std::string>(), "write this run's summary here (a new baseline)")
-        ("trace", po::value<std::string>(), "keep the trace here (default: a temporary file, removed)")
+        ("max-peak", po::value<std::string>()->value_name("SIZE"), "absolute limit, e.g. 24MB, 1.5GiB")
+        ("baseline", po::value<std::string>()->value_name("FILE"), "limit from a summary saved by --save (or report --format json)")
+        ("tolerance", po::value<double>()->value_name("PCT"), "percent above the baseline still accepted (default: the baseline's, else 10)")
+        ("metric", po::value<std::string>()->value_name("METRIC"), "peak_rss | peak_heap (default: the baseline's, else peak_rss)")
+        ("junit", po::value<std::string>()->value_name("FILE"), "write a JUnit XML report here")
+        ("save", po::value<std::string>()->value_name("FILE"), "write this run's summary here (a new baseline)")
+        ("trace", po::value<std::string>()->value_name("FILE"), "keep the trace here (default: a temporary file, removed)")
         ("force,f", "replace existing --junit, --save and --trace files");
     add_tracer_options(desc);
+    const SplitCommand split = split_command(args, desc);
     po::variables_map vm;
-    if (!parse_options(split.options, "gate", kUsage, desc, {}, vm)) return std::nullopt;
+    if (!parse_options(split.options, gate_help(), desc, {}, vm)) return std::nullopt;
 
     GateRequest request;
     request.command = split.command;

@@ -16,21 +16,22 @@ namespace memopt::cli {
 namespace {
 
 // The pass list comes from the pass table (transforms/pass_table.h), never typed here.
-std::string usage() {
-    return "memopt optimize SCRIPT.py [--threshold-mb N] [--check CMD] [-o OUT_DIR] [--runs N]\n"
-           "                [--passes LIST] [--no-probe] [--compare-stderr] [--reference-runs N]\n"
-           "                [--sandbox-max-mb N] [--allow-env-flags] [--max-candidate-runs N] [-j N] [-q] [-- ARGS...]\n\n"
-           "Applies the passes in the paper's order (" + transforms::pass_name_list() + "),\n"
-           "keeps each candidate only when it behaves identically (exit status, stdout, every file\n"
-           "it writes or deletes, its figures; or CMD passes instead) and its median peak RSS falls\n"
-           "by more than the runs' spread and 0.5 % / 128 KiB, and repeats until nothing helps or the\n"
-           "peak is at most N MB (10^6 bytes). Every run works on a private copy of the current\n"
-           "directory and of the files named in ARGS; your files are never written. A program whose\n"
-           "output varies between runs, or that writes outside that copy, is refused unless --check.\n"
-           "Writes OUT_DIR/stepN-PASS/, OUT_DIR/final/,\n"
-           "steps.json and steps.md; OUT_DIR appears only when the run succeeds.\n"
-           "Exit status 1 when the threshold is not met.\n\n"
-           "passes, in the order tried:\n" + transforms::describe_passes();
+CommandHelp optimize_help() {
+    return {"optimize", "SCRIPT.py [-- ARG...]",
+            "Apply the passes in the paper's order (" + transforms::pass_name_list() + "),\n"
+            "keep each candidate only when it behaves identically (exit status, stdout, every file\n"
+            "it writes or deletes, its figures; or CMD passes instead) and its median peak RSS falls\n"
+            "by more than the runs' spread and 0.5 % / 128 KiB, and repeat until nothing helps or the\n"
+            "peak is at most N MB (10^6 bytes). Every run works on a private copy of the current\n"
+            "directory and of the files named in ARGs; your files are never written. A program whose\n"
+            "output varies between runs, or that writes outside that copy, is refused unless --check.\n"
+            "Writes DIR/stepN-PASS/, DIR/final/, steps.json and steps.md; DIR appears only when the\n"
+            "run succeeds.\n\n"
+            "Passes, in the order tried:\n" + transforms::describe_passes(),
+            {"memopt optimize train.py -o train.optimized -- --epochs 1",
+             "memopt optimize train.py --jobs 1    # one run at a time: exact wall times",
+             "memopt optimize train.py --threshold-mb 100 --check ./same_predictions.sh"},
+            "Exit status: 0 done, 1 when the --threshold-mb is not met, 2 on a usage or input error."};
 }
 
 // "a,b" -> {"a", "b"}, each a pass of the table.
@@ -67,32 +68,31 @@ int default_jobs() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
 } // namespace
 
 int run_optimize(const Args& args) {
-    const SplitScript split = split_script(args, {"--threshold-mb", "--check", "-o", "--output", "--runs", "--passes", "--rounds",
-                                                  "--reference-runs", "--sandbox-max-mb", "--max-candidate-runs", "--jobs", "-j"});
     transforms::OptimizeOptions o;
     double threshold_mb = 0, sandbox_mb = 512.0 * 1024 * 1024 / 1e6;
     std::string output, passes;
     po::options_description desc("options");
     desc.add_options()
-        ("threshold-mb", po::value(&threshold_mb), "stop once peak RSS is at most N MB")
-        ("check", po::value(&o.check), "command that decides instead of the output comparison (sh -c, in the run's directory; "
+        ("threshold-mb", po::value(&threshold_mb)->value_name("N"), "stop once peak RSS is at most N MB")
+        ("check", po::value(&o.check)->value_name("CMD"), "command that decides instead of the output comparison (sh -c, in the run's directory; "
                                        "MEMOPT_STDOUT, MEMOPT_REFERENCE_DIR, MEMOPT_REFERENCE_STDOUT set)")
         ("compare-stderr", "compare stderr too")
-        ("reference-runs", po::value(&o.reference_runs)->default_value(3), "observed runs of the baseline (different PYTHONHASHSEED)")
-        ("sandbox-max-mb", po::value(&sandbox_mb), "copy at most N MB of the current directory into the sandbox (default 536.9)")
+        ("reference-runs", po::value(&o.reference_runs)->default_value(3)->value_name("N"), "observed runs of the baseline (different PYTHONHASHSEED)")
+        ("sandbox-max-mb", po::value(&sandbox_mb)->value_name("N"), "copy at most N MB of the current directory into the sandbox (default 536.9)")
         ("allow-env-flags", "let the flags pass try -s, -E, -S, -I (they change how the program sees its environment)")
-        ("output,o", po::value(&output), "output directory (default: SCRIPT.optimized/, a fresh name)")
-        ("runs", po::value(&o.runs)->default_value(3), "measured runs per step (median)")
-        ("jobs,j", po::value(&o.jobs)->default_value(default_jobs()),
+        ("output,o", po::value(&output)->value_name("DIR"), "output directory (default: SCRIPT.optimized/, a fresh name)")
+        ("runs", po::value(&o.runs)->default_value(3)->value_name("N"), "measured runs per step (median)")
+        ("jobs,j", po::value(&o.jobs)->default_value(default_jobs())->value_name("N"),
          "program runs at a time, 1 or 2 (2: a second copy of the sandbox; peaks are per process, wall times less exact)")
-        ("rounds", po::value(&o.max_rounds)->default_value(3), "at most this many rounds over the passes")
-        ("passes", po::value(&passes), "comma-separated subset of the passes, in order")
-        ("max-candidate-runs", po::value(&o.max_candidate_runs)->default_value(24),
+        ("rounds", po::value(&o.max_rounds)->default_value(3)->value_name("N"), "at most this many rounds over the passes")
+        ("passes", po::value(&passes)->value_name("LIST"), "comma-separated subset of the passes, in order")
+        ("max-candidate-runs", po::value(&o.max_candidate_runs)->default_value(24)->value_name("N"),
          "at most N check runs per pass searching the subset of its candidates that passes")
         ("no-probe", "do not run `memopt probe` first")
         ("quiet,q", "no progress output");
+    const SplitScript split = split_script(args, desc);
     po::variables_map vm;
-    if (!parse_options(split.options, "optimize", usage(), desc, {}, vm)) return 0;
+    if (!parse_options(split.options, optimize_help(), desc, {}, vm)) return 0;
     if (split.script.empty()) throw Error("no script given (usage: memopt optimize SCRIPT.py [options] [-- ARGS])");
     if (!fs::is_regular_file(split.script)) throw Error(fmt::format("{}: no such file", split.script));
     o.script = split.script;

@@ -12,40 +12,42 @@ namespace memopt::cli {
 
 namespace {
 
-constexpr const char* kUsage =
-    "memopt probe [-o PROFILE] [--optimize 0|1|2] [-X OPT]... [--sample-bytes N | --tracemalloc[=FRAMES]]\n"
-    "             [--] SCRIPT.py ARGS...\n\n"
-    "Runs SCRIPT.py as __main__ in an embedded CPython configured like /usr/bin/python3 and\n"
-    "writes a profile (memopt.profile/1 JSON, see docs/probe.md): import tree with the RSS,\n"
-    "allocated bytes and time of every module, which modules ran any function, top\n"
-    "allocating lines and an object census at the peak, RSS timeline and phases\n"
-    "(memopt.phase()). Python allocations are sampled (one per N bytes on average, estimates)\n"
-    "unless --tracemalloc asks for exact, much slower tracing. The script's stdout and stderr\n"
-    "pass through; memopt exits with the script's status. Read it with `memopt report PROFILE`.";
+CommandHelp probe_help() {
+    return {"probe", "[--] SCRIPT.py [ARG]...",
+            "Run SCRIPT.py as __main__ in an embedded CPython configured like /usr/bin/python3 and\n"
+            "write a profile (memopt.profile/1 JSON, see docs/probe.md): import tree with the RSS,\n"
+            "allocated bytes and time of every module, which modules ran any function, top\n"
+            "allocating lines and an object census at the peak, RSS timeline and phases\n"
+            "(memopt.phase()). Python allocations are sampled (one per N bytes on average, estimates)\n"
+            "unless --tracemalloc asks for exact, much slower tracing. The script's stdout and stderr\n"
+            "pass through. Read the profile with `memopt report PROFILE`.",
+            {"memopt probe -o train.profile.json train.py --epochs 3",
+             "memopt probe --tracemalloc=32 --top=50 -- train.py"},
+            "Exit status: the script's own; 2 on a usage error."};
+}
 
 } // namespace
 
 int run_probe(const Args& args) {
-    const auto split = split_command(args, {"-o", "--output", "--optimize", "-X", "--interval", "--top", "--sample-bytes"});
     probe::ProbeOptions options;
     std::string output, sample_bytes = "256KiB";
     po::options_description desc("options");
     desc.add_options()
-        ("output,o", po::value(&output), "profile to write (default: SCRIPT.profile.json here)")
+        ("output,o", po::value(&output)->value_name("FILE"), "profile to write (default: SCRIPT.profile.json here)")
         ("force,f", po::bool_switch(&options.force), "overwrite an existing profile")
-        ("optimize", po::value(&options.optimize)->default_value(0), "Python optimisation level, as -O/-OO")
-        ("xoption,X", po::value(&options.xoptions)->composing(), "Python -X option (repeatable)")
-        ("sample-bytes", po::value(&sample_bytes),
+        ("optimize", po::value(&options.optimize)->default_value(0)->value_name("0|1|2"), "Python optimisation level, as -O/-OO")
+        ("xoption,X", po::value(&options.xoptions)->composing()->value_name("OPT"), "Python -X option (repeatable)")
+        ("sample-bytes", po::value(&sample_bytes)->value_name("SIZE"),
          "sampled tracking: mean bytes between sampled allocations (default 256KiB; 1 = every allocation)")
         ("tracemalloc", po::value(&options.frames)->implicit_value(16)->value_name("FRAMES"),
          "exact tracking with tracemalloc, FRAMES frames per allocation (default 16): precise, 3-30x slower")
-        ("interval", po::value(&options.interval_ms)->default_value(10), "RSS sampling period in ms")
-        ("top", po::value(&options.top)->default_value(25), "top lines and census types to keep")
+        ("interval", po::value(&options.interval_ms)->default_value(10)->value_name("MS"), "RSS sampling period in ms")
+        ("top", po::value(&options.top)->default_value(25)->value_name("N"), "top lines and census types to keep")
         ("no-code-tracking", "do not record which functions ran (lower overhead)")
         ("no-alloc-tracking", "no allocation tracking: no allocated bytes nor top lines; census at the RSS peak");
-    po::positional_options_description positional;
+    const auto split = split_command(args, desc);
     po::variables_map vm;
-    if (!parse_options(split.options, "probe", kUsage, desc, positional, vm)) return 0;
+    if (!parse_options(split.options, probe_help(), desc, {}, vm)) return 0;
     if (split.command.empty()) throw Error("no script given (usage: memopt probe [options] [--] SCRIPT.py ARGS...)");
     options.track_code = vm.count("no-code-tracking") == 0;
     const int modes = static_cast<int>(vm.count("tracemalloc") + vm.count("no-alloc-tracking") +

@@ -1,6 +1,7 @@
 // memopt report: renders a trace (or a probe profile) through the reports/ library.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/suggest.h"
 #include "common/error.h"
 #include "common/input_file.h"
 #include "common/output_file.h"
@@ -18,7 +19,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <iostream>
-#include <set>
+#include <algorithm>
 
 namespace memopt::cli {
 namespace {
@@ -52,7 +53,7 @@ auto naming_file(const fs::path& input, Check check) {
     }
 }
 
-std::string render_profile_json(const fs::path& input, const std::string& format) {
+std::string render_profile_json(const fs::path& input, const std::string& format, const reports::TextOptions& text) {
     const auto json = reports::read_json_file(input, "a memopt profile or summary");
     const auto schema_it = json.is_object() ? json.find("schema") : json.end();
     const std::string schema = schema_it != json.end() && schema_it->is_string() ? schema_it->get<std::string>() : "";
@@ -66,14 +67,14 @@ std::string render_profile_json(const fs::path& input, const std::string& format
     if (schema == reports::kSummarySchema) {
         const auto summary = naming_file(input, [&] { return reports::summary_from_json(json); });
         if (format == "json") return json.dump(2) + "\n";
-        if (format == "text") return reports::summary_to_text(summary);
+        if (format == "text") return reports::summary_to_text(summary, text);
         if (format == "html") return reports::trace_report_html(summary, nullptr);
         throw Error(fmt::format("format '{}' needs the trace itself, not its JSON summary {}", format, input));
     }
     throw Error(fmt::format("{} is JSON but not a memopt profile or summary", input));
 }
 
-std::string render_trace(const fs::path& input, const std::string& format, std::size_t top) {
+std::string render_trace(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text) {
     if (format == "folded" || format == "speedscope") {
         const auto stacks = reports::collect_stacks(input);
         if (stacks.stack_sample_bytes == 0)
@@ -93,15 +94,25 @@ std::string render_trace(const fs::path& input, const std::string& format, std::
             summary.warnings.push_back(warning);
     for (const auto& warning : summary.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
     if (format == "json") return reports::summary_to_json(summary).dump(2) + "\n";
-    if (format == "text") return reports::summary_to_text(summary);
+    if (format == "text") return reports::summary_to_text(summary, text);
     if (format == "html") return reports::trace_report_html(summary, &stacks);
     if (format == "massif") return reports::to_massif(summary, stacks);
     throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));
 }
 
-std::string render(const fs::path& input, const std::string& format, std::size_t top) {
-    if (detect_input(input) == InputKind::kJson) return render_profile_json(input, format);
-    return render_trace(input, format, top);
+std::string render(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text) {
+    if (detect_input(input) == InputKind::kJson) return render_profile_json(input, format, text);
+    return render_trace(input, format, top, text);
+}
+
+CommandHelp report_help() {
+    return {"report", "TRACE|PROFILE|SUMMARY.json|STEPS.json  |  --diff BEFORE AFTER",
+            "Summarize a trace of `memopt record`, a profile of `memopt probe`, a summary saved by\n"
+            "`report --format json` or `gate --save`, or the steps.json of `memopt optimize`.\n"
+            "Sizes: MB = 10^6 bytes, MiB = 2^20 bytes (docs/units.md).",
+            {"memopt report train.trace", "memopt report train.trace --format html -o train.html",
+             "memopt report --diff before.trace after.trace --format html -o diff.html"},
+            "Exit status: 0 ok, 2 on a usage or input error."};
 }
 
 // memopt report --diff BEFORE AFTER: both must be traces (the same file twice is allowed).
@@ -124,29 +135,37 @@ int run_report(const Args& args) {
     po::options_description desc("options");
     desc.add_options()
         ("input", po::value<std::string>(), "trace (from memopt record) or profile (from memopt probe)")
-        ("format", po::value<std::string>()->default_value("text"), kFormats)
-        ("output,o", po::value<std::string>(), "write here instead of standard output")
+        ("format", po::value<std::string>()->default_value("text")->value_name("FORMAT"), kFormats)
+        ("output,o", po::value<std::string>()->value_name("FILE"), "write here instead of standard output")
         ("force,f", "replace an existing output file")
-        ("top", po::value<long long>()->default_value(10), "number of allocation sites to list (1 or more)")
-        ("diff", po::value<std::vector<std::string>>()->multitoken(), "compare two traces site by site: --diff BEFORE AFTER (text or html)");
+        ("top", po::value<long long>()->default_value(10)->value_name("N"), "number of allocation sites to list (1 or more)")
+        ("children", "text: add up the peaks of the process and all its children")
+        ("diff", po::value<std::vector<std::string>>()->multitoken()->value_name("BEFORE AFTER"),
+         "compare two traces site by site (text or html)");
     po::positional_options_description positional;
     positional.add("input", 1);
     po::variables_map vm;
-    if (!parse_options(args, "report", "memopt report TRACE|PROFILE [--format text|json|html|folded|massif|speedscope] [-o OUT]", desc,
-                       positional, vm))
+    if (!parse_options(args, report_help(), desc, positional, vm))
         return 0;
     if (!vm.count("input") && !vm.count("diff")) throw Error("no trace or profile given (usage: memopt report TRACE|PROFILE [--format FORMAT] [-o OUT])");
     if (vm.count("diff") && vm.count("input")) throw Error("--diff BEFORE AFTER takes no other input");
     const std::string format = vm["format"].as<std::string>();
-    if (!std::set<std::string>{"text", "json", "html", "folded", "massif", "speedscope"}.count(format))
-        throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));
+    const std::vector<std::string> formats{"text", "json", "html", "folded", "massif", "speedscope"};
+    if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
+        const auto suggestion = nearest(format, formats);
+        throw Error(suggestion ? fmt::format("unknown format '{}'; did you mean '{}'? (use {})", format, *suggestion, kFormats)
+                               : fmt::format("unknown format '{}' (use {})", format, kFormats));
+    }
     const long long top = vm["top"].as<long long>();
     if (top < 1 || top > 100000) throw Error(fmt::format("--top {} is out of range (1 to 100000)", top));
     const bool force = vm.count("force") > 0;
     const fs::path output = vm.count("output") ? fs::path(vm["output"].as<std::string>()) : fs::path();
     if (!output.empty()) check_output_file(output, force); // before the work of rendering
-    const std::string text = vm.count("diff") ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, static_cast<std::size_t>(top))
-                                              : render(vm["input"].as<std::string>(), format, static_cast<std::size_t>(top));
+    reports::TextOptions text_options;
+    text_options.add_children = vm.count("children") > 0;
+    const std::string text = vm.count("diff")
+                                 ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, static_cast<std::size_t>(top))
+                                 : render(vm["input"].as<std::string>(), format, static_cast<std::size_t>(top), text_options);
     if (output.empty()) {
         std::cout << text << std::flush;
         return 0;

@@ -15,11 +15,11 @@ void add_tracer_options(po::options_description& desc) {
         "frames kept per stack, innermost first (default {}, at most {}); a longer stack gets a "
         "[truncated] root frame", trace::kDefaultStackDepth, trace::kMaxStackDepthLimit);
     desc.add_options()
-        ("stacks", po::value<std::string>()->implicit_value("128KiB"),
+        ("stacks", po::value<std::string>()->implicit_value("128KiB")->value_name("N"),
          "record native stacks for about one allocation every N bytes (--stacks=1: every "
          "allocation; default N 128KiB)")
-        ("stack-depth", po::value<unsigned>(), depth_help.c_str())
-        ("interval", po::value<unsigned>()->default_value(10), "RSS sampling period in milliseconds");
+        ("stack-depth", po::value<unsigned>()->value_name("N"), depth_help.c_str())
+        ("interval", po::value<unsigned>()->default_value(10)->value_name("MS"), "RSS sampling period in milliseconds");
 }
 
 void apply_tracer_options(const po::variables_map& vm, recorder::RecordOptions& options) {

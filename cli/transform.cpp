@@ -16,16 +16,18 @@ namespace memopt::cli {
 namespace {
 
 // The pass names come from the pass table, never typed here.
-std::string usage() {
-    return "memopt transform --pass " + fmt::format("{}", fmt::join(transforms::pass_names(), "|")) +
-           " SCRIPT.py [-o OUT_DIR]\n"
-           "                 [--profile PROFILE] [--runs N] [-- ARGS...]\n\n"
-           "Writes a transformed copy of SCRIPT.py (and the files it needs) into OUT_DIR, never\n"
-           "touching the input, and prints what changed. OUT_DIR defaults to SCRIPT.PASS/ beside the\n"
-           "script (SCRIPT.PASS-2/ ... when that exists); its parent must exist. A launcher pass runs\n"
-           "the script with ARGS to measure each option. A pass that cannot apply safely says why and\n"
-           "writes nothing.\n\n"
-           "passes:\n" + transforms::describe_passes();
+CommandHelp transform_help() {
+    return {"transform", "SCRIPT.py [-- ARG...]",
+            "Write a transformed copy of SCRIPT.py (and the files it needs) into DIR, never\n"
+            "touching the input, and print what changed. DIR defaults to SCRIPT.PASS/ beside the\n"
+            "script (SCRIPT.PASS-2/ ... when that exists); its parent must exist. A launcher pass runs\n"
+            "the script with ARGs to measure each option. A pass that cannot apply safely says why and\n"
+            "writes nothing.\n\n"
+            "Passes (--pass " + fmt::format("{}", fmt::join(transforms::pass_names(), "|")) + "):\n" +
+                transforms::describe_passes(),
+            {"memopt transform --pass dead-data train.py -o train.dead-data",
+             "memopt transform --pass flags --runs 5 train.py -- --epochs 1"},
+            "Exit status: 0 (also when the pass does not apply), 2 on a usage or input error."};
 }
 
 fs::path fresh_dir(const fs::path& script, const std::string& pass) {
@@ -40,17 +42,17 @@ fs::path fresh_dir(const fs::path& script, const std::string& pass) {
 } // namespace
 
 int run_transform(const Args& args) {
-    const SplitScript split = split_script(args, {"--pass", "-o", "--output", "--profile", "--runs"});
     std::string pass, output, profile;
     int runs = 3;
     po::options_description desc("options");
     desc.add_options()
-        ("pass", po::value(&pass), "the pass to run (listed above)")
-        ("output,o", po::value(&output), "directory to write (must not exist or be empty; its parent must exist)")
-        ("profile", po::value(&profile), "memopt.profile/1 JSON from `memopt probe` (optional)")
-        ("runs", po::value(&runs)->default_value(3), "launcher passes: measured runs per option");
+        ("pass", po::value(&pass)->value_name("PASS"), "the pass to run (listed above)")
+        ("output,o", po::value(&output)->value_name("DIR"), "directory to write (must not exist or be empty; its parent must exist)")
+        ("profile", po::value(&profile)->value_name("FILE"), "memopt.profile/1 JSON from `memopt probe` (optional)")
+        ("runs", po::value(&runs)->default_value(3)->value_name("N"), "launcher passes: measured runs per option");
+    const SplitScript split = split_script(args, desc);
     po::variables_map vm;
-    if (!parse_options(split.options, "transform", usage(), desc, {}, vm)) return 0;
+    if (!parse_options(split.options, transform_help(), desc, {}, vm)) return 0;
     if (pass.empty()) throw Error(fmt::format("--pass is required ({})", transforms::pass_name_list()));
     transforms::find_pass(pass);
     if (split.script.empty()) throw Error("no script given (usage: memopt transform --pass PASS SCRIPT.py)");

@@ -55,13 +55,19 @@ std::uint64_t parse_size(std::string_view text) {
                             unit, text));
 }
 
-std::string format_size(double bytes) {
-    static constexpr std::array<const char*, 5> names{"B", "KiB", "MiB", "GiB", "TiB"};
+namespace {
+
+std::string scaled(double bytes, double step, const std::array<const char*, 5>& names) {
     const bool negative = bytes < 0;
     double value = std::fabs(bytes);
     std::size_t unit = 0;
-    while (value >= 1024.0 && unit + 1 < names.size()) {
-        value /= 1024.0;
+    while (value >= step && unit + 1 < names.size()) {
+        value /= step;
+        ++unit;
+    }
+    // 999.96 kB would print as "1000.0 kB": say "1.0 MB" instead.
+    if (unit > 0 && unit + 1 < names.size() && std::round(value * 10) >= step * 10) {
+        value /= step;
         ++unit;
     }
     const char* sign = negative ? "-" : "";
@@ -69,6 +75,17 @@ std::string format_size(double bytes) {
     return fmt::format("{}{:.1f} {}", sign, value, names[unit]);
 }
 
-std::string format_mb(double bytes) { return fmt::format("{:.1f} MB", bytes / 1e6); }
+} // namespace
+
+std::string format_size(double bytes) { return scaled(bytes, 1000.0, {"B", "kB", "MB", "GB", "TB"}); }
+
+std::string format_size_binary(double bytes) { return scaled(bytes, 1024.0, {"B", "KiB", "MiB", "GiB", "TiB"}); }
+
+std::string format_size_both(double bytes) {
+    if (std::fabs(bytes) < 1000.0) return format_size(bytes);
+    return format_size(bytes) + " (" + format_size_binary(bytes) + ")";
+}
+
+std::string format_mb(double bytes, int decimals) { return fmt::format("{:.{}f} MB", to_mb(bytes), decimals); }
 
 } // namespace memopt

@@ -43,10 +43,11 @@ Acceptance judge_saving(const std::vector<std::uint64_t>& before_runs, const std
     const std::uint64_t noise = std::max(spread(before_runs), spread(after_runs));
     Acceptance a = saving_over(before, after, noise);
     if (!a.keep)
-        a.reason = fmt::format("peak RSS {} vs {}: saves {} KiB, not more than {} KiB (the larger of the runs' spread, "
-                               "{} KiB, and the minimum, 0.5 % and at least 128 KiB)",
+        a.reason = fmt::format("peak RSS {} vs {}: saves {}, not more than {} (the larger of the runs' spread, "
+                               "{}, and the minimum, 0.5 % and at least 131.1 kB = 128 KiB)",
                                format_mb(static_cast<double>(after)), format_mb(static_cast<double>(before)),
-                               a.saved_bytes / 1024, a.needed_bytes / 1024, noise / 1024);
+                               format_size(static_cast<double>(a.saved_bytes)), format_size(static_cast<double>(a.needed_bytes)),
+                               format_size(static_cast<double>(noise)));
     return a;
 }
 
@@ -54,10 +55,11 @@ Acceptance screen_saving(std::uint64_t current, std::uint64_t candidate, const s
     const std::uint64_t noise = current_runs.empty() ? 0 : spread(current_runs);
     Acceptance a = saving_over(current, candidate, noise);
     if (!a.keep)
-        a.reason = fmt::format("screening run {} vs {}: saves {} KiB, not more than {} KiB (the larger of the current "
-                               "program's measured spread, {} KiB, and the minimum, 0.5 % and at least 128 KiB)",
+        a.reason = fmt::format("screening run {} vs {}: saves {}, not more than {} (the larger of the current "
+                               "program's measured spread, {}, and the minimum, 0.5 % and at least 131.1 kB = 128 KiB)",
                                format_mb(static_cast<double>(candidate)), format_mb(static_cast<double>(current)),
-                               a.saved_bytes / 1024, a.needed_bytes / 1024, noise / 1024);
+                               format_size(static_cast<double>(a.saved_bytes)), format_size(static_cast<double>(a.needed_bytes)),
+                               format_size(static_cast<double>(noise)));
     return a;
 }
 

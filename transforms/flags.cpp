@@ -148,7 +148,7 @@ bool judge_candidate(const PassInfo& pass, const PassInput& input, Verifier& ver
     }
     const Screening s = screen(input, verifier, trial, check, search);
     search.measured.push_back(fmt::format("{}: screening run {} ({:+.1f} MB){}", c.label, format_mb(static_cast<double>(s.peak)),
-                                          -static_cast<double>(s.verdict.saved_bytes) / 1e6,
+                                          -to_mb(static_cast<double>(s.verdict.saved_bytes)),
                                           s.verdict.keep ? ", kept" : ", not kept"));
     say(input, fmt::format("  {}: {}", pass.name, search.measured.back()));
     if (!s.verdict.keep) return false;

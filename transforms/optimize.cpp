@@ -49,7 +49,7 @@ void progress(const std::string& text) {
     fmt::print(stderr, "{} [{}/{} runs, ~{:.0f} s left]\n", text, tally.runs, planned, left);
 }
 
-double mb(std::uint64_t bytes) { return static_cast<double>(bytes) / 1e6; }
+double mb(std::uint64_t bytes) { return to_mb(static_cast<double>(bytes)); }
 
 // The state of one optimize run.
 struct Loop {
@@ -128,7 +128,7 @@ void write_markdown(const json& doc, const fs::path& path) {
                           s["accepted"].get<bool>() ? "yes" : "no",
                           measured ? format_mb(s["peak_rss_bytes"].get<double>()) : "",
                           measured ? fmt::format("{:.2f} s", s["wall_s"].get<double>()) : "",
-                          measured ? fmt::format("{:.1f} MB ({:.1f} %)", s["saved_bytes"].get<double>() / 1e6,
+                          measured ? fmt::format("{:.1f} MB ({:.1f} %)", to_mb(s["saved_bytes"].get<double>()),
                                                  s["saved_pct"].get<double>()) : "",
                           measured ? fmt::format("{:.1f} %", 100.0 * s["peak_rss_bytes"].get<double>() / base) : "", what);
     }
@@ -344,7 +344,7 @@ bool judge_measured(Loop& loop, json& e, const PassReport& r, const fs::path& di
     e["needed_saving_bytes"] = verdict.needed_bytes;
     if (lower) e["proven"] = loop.comparison.method != "exit status only";
     progress(fmt::format("memopt optimize:   peak RSS {} ({:+.1f} MB, {:+.1f} %), {:.2f} s: {}",
-                         format_mb(static_cast<double>(m.peak_rss_bytes)), -e["saved_bytes"].get<double>() / 1e6,
+                         format_mb(static_cast<double>(m.peak_rss_bytes)), -to_mb(e["saved_bytes"].get<double>()),
                          -e["saved_pct"].get<double>(), m.wall_s, lower ? "accepted" : "rejected: " + verdict.reason));
     for (const auto& c : r.changes) progress("memopt optimize:     " + c);
     loop.steps.push_back(e);

@@ -91,6 +91,24 @@ bool create_own_trace() noexcept {
     return true;
 }
 
+// The command line of this process into its own trace (not the launched program's file:
+// `memopt record` wrote that command itself), so a child's report says what it ran. Whole
+// words only, at most 4 KiB of them; open/read/close only (runs in the fork child handler).
+void record_own_command() noexcept {
+    const int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char words[4096];
+    ssize_t n = 0;
+    while (n < static_cast<ssize_t>(sizeof words)) {
+        const ssize_t got = ::read(fd, words + n, sizeof words - static_cast<std::size_t>(n));
+        if (got <= 0) break;
+        n += got;
+    }
+    ::close(fd);
+    while (n > 0 && words[n - 1] != '\0') --n; // a word cut at the end is left out
+    if (n > 0) record_command(words, static_cast<std::size_t>(n));
+}
+
 void after_fork_in_child() noexcept {
     if (!tracer_active()) return;
     ReentrancyGuard guard;
@@ -111,6 +129,7 @@ void after_fork_in_child() noexcept {
     if (parent_fd >= 0 && descriptor_is(parent_fd, parent)) ::close(parent_fd);
     if (!tracer_active()) return;
     record_process_start(ProcessOrigin::kForked);
+    record_own_command();
     flush_current_thread();
     start_sampler();
 }
@@ -195,6 +214,7 @@ __attribute__((constructor)) void initialize() noexcept {
     }
     tracer_set_active(true);
     record_process_start(origin);
+    if (origin == ProcessOrigin::kSpawned || g_pid != g_root_pid) record_own_command();
     flush_current_thread();
     ::pthread_atfork(nullptr, nullptr, after_fork_in_child);
     start_sampler();

@@ -358,6 +358,20 @@ void record_process_start(ProcessOrigin origin) noexcept {
     });
 }
 
+void record_command(const char* words, std::size_t length) noexcept {
+    std::size_t argc = 0;
+    for (std::size_t i = 0; i < length; ++i) argc += words[i] == '\0' ? 1 : 0;
+    // Each word: a varint length (at most 2 bytes for a word under 16 KiB) and its bytes.
+    append_plain_record(ExtendedType::kCommand, length + 2 * argc + 10, [&](ThreadBuffer& buffer) {
+        append_varint(buffer, argc);
+        for (std::size_t start = 0; start < length;) {
+            const std::size_t word = bounded_length(words + start, length - start);
+            append_bytes_field(buffer, words + start, word);
+            start += word + 1;
+        }
+    });
+}
+
 void record_process_exit(std::uint64_t vm_hwm_kib) noexcept {
     append_timed_record(ExtendedType::kProcessExit, 0, true,
                         [&](ThreadBuffer& buffer) { append_varint(buffer, vm_hwm_kib); });

@@ -94,6 +94,8 @@ void record_placeholder(std::uint64_t seq) noexcept;
 void record_rss(std::uint64_t resident_pages) noexcept;
 void record_phase(bool begin, const char* name) noexcept;
 void record_process_start(trace::ProcessOrigin origin) noexcept;
+// kCommand: `words` as in /proc/self/cmdline (each word ends in NUL), in a child's own trace.
+void record_command(const char* words, std::size_t length) noexcept;
 void record_process_exit(std::uint64_t vm_hwm_kib) noexcept;
 void record_fork(pid_t child) noexcept;
 // An unsequenced TracerError record, written at once (the spare buffer when this thread's

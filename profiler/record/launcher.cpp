@@ -97,6 +97,7 @@ runner::Outcome run_traced(const RecordOptions& options, int fd) {
         throw;
     }
     relay.attach(process->pid());
+    if (options.on_start) options.on_start(process->pid());
     process->wait_until_ended();
     relay.detach();
     return process->reap();

@@ -5,6 +5,7 @@
 // ru_maxrss; docs/peak-rss.md).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct RecordOptions {
     unsigned interval_ms = 10;
     std::filesystem::path preload_library; // libmemopt_preload.so
     std::filesystem::path python_dir;      // prepended to PYTHONPATH (for `import memopt`)
+    // Called once the command runs, with its pid (still unreaped until record returns), for
+    // a watcher such as `record --live`; it must not block.
+    std::function<void(int pid)> on_start;
 };
 
 struct RecordResult {

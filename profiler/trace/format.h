@@ -85,6 +85,9 @@
 //     kProcessStart  varint pid, varint ppid, varint time_ns, uint8 ProcessOrigin,
 //                    varint page_size, varint stack_sample_bytes (0 = stacks off)
 //     kCommand       varint argc, argc x (varint len, bytes)   written by `memopt record`
+//                    into the launched program's trace; the tracer writes one into each
+//                    child's own trace (from /proc/self/cmdline, whole words up to 4 KiB) at
+//                    its start and after each exec; the last one in a file is its command
 //     kProcessExit   varint time_ns, varint vm_hwm_kib            (sequenced)
 //     kExitStatus    varint exit_code, varint wall_ns, varint max_rss_kib, uint8 signaled
 //                                    written by `memopt record` after the child ended

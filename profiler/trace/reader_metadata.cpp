@@ -87,7 +87,10 @@ void TraceReader::decode_process_start(Chunk& chunk) {
     metadata_.page_size = chunk.varint();
     metadata_.stack_sample_bytes = chunk.varint();
     if (metadata_.page_size == 0 || metadata_.page_size > (1u << 30)) chunk.fail("bad page size");
-    image.origin = metadata_.images.empty() ? ProcessOrigin::kLaunched : static_cast<ProcessOrigin>(origin);
+    // The launched program adopts the file memopt record made and says kExeced: in a file's
+    // first image that means launched. A child's own file says kForked or kSpawned.
+    image.origin = static_cast<ProcessOrigin>(origin);
+    if (metadata_.images.empty() && image.origin == ProcessOrigin::kExeced) image.origin = ProcessOrigin::kLaunched;
     if (!metadata_.images.empty()) {
         start_new_image(image);
         chunk.seq = 0;

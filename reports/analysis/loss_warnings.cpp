@@ -99,8 +99,9 @@ std::vector<std::string> data_loss_warnings(const trace::TraceReader& reader) {
         out.push_back("the trace holds no process start (it was in the damaged or cut-off bytes)");
     ended_without_exit(meta, rate, out);
     // The launched command's trace starts with memopt record's command line and ends with its
-    // exit status; a child's trace (TRACE.PID) has neither.
-    if (!meta.command.empty() && !meta.exit.known)
+    // exit status; a child's trace (TRACE.PID) has its command (written by the tracer) only.
+    const bool launched = meta.images.empty() || meta.images.front().origin == trace::ProcessOrigin::kLaunched;
+    if (launched && !meta.command.empty() && !meta.exit.known)
         out.push_back("memopt record did not write the program's exit status (it was interrupted): "
                       "the exit code and the kernel's peak RSS of the program are unknown");
     if (meta.format_version < trace::kFormatVersion)

@@ -73,17 +73,17 @@ std::optional<std::string> LargeMappings::peak_note(StackNamer& namer, std::uint
     std::vector<std::string> parts;
     bool openblas = false;
     for (const auto& [caller, entry] : by_caller) {
-        parts.push_back(fmt::format("{} in {} mapping{} by {}", format_size(static_cast<double>(entry.first)),
+        parts.push_back(fmt::format("{} in {} mapping{} by {}", format_size_both(static_cast<double>(entry.first)),
                                     entry.second, entry.second == 1 ? "" : "s", caller));
         openblas = openblas || caller.find("openblas") != std::string::npos;
     }
     std::string note = fmt::format(
-        "{} of the {} peak heap are large anonymous mappings ({}). The heap counts requested bytes, the RSS "
+        "{} of the {} peak heap are large anonymous mappings: {}. The heap counts requested bytes, the RSS "
         "only touched pages: with a peak RSS of {}, much of this was reserved and never touched.",
         format_size(static_cast<double>(total)), format_size(static_cast<double>(peak_heap_bytes)),
         fmt::join(parts, "; "), format_size(static_cast<double>(peak_rss_bytes)));
     if (openblas)
-        note += " OpenBLAS maps a 128 MiB work buffer for each thread that runs BLAS, one at import "
+        note += " OpenBLAS maps a 134.2 MB (128 MiB) work buffer for each thread that runs BLAS, one at import "
                 "(OPENBLAS_NUM_THREADS caps the threads; reference BLAS reserves none).";
     return note;
 }

@@ -3,6 +3,7 @@
 #include "profiler/trace/reader.h"
 #include "profiler/trace/trace_files.h"
 #include "reports/analysis/live_blocks.h"
+#include "reports/analysis/mappings.h"
 #include "reports/analysis/loss_warnings.h"
 #include "reports/analysis/reservations.h"
 #include "reports/analysis/symbolizer.h"
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
-#include <map>
 #include <unordered_map>
 
 namespace memopt::reports {
@@ -18,50 +18,6 @@ namespace {
 
 using trace::Event;
 using trace::EventType;
-
-// Anonymous mappings by start address -> end address; munmap may cut any part of them.
-class Mappings {
-  public:
-    void add(std::uint64_t start, std::uint64_t length) {
-        remove(start, length); // MAP_FIXED over an existing mapping replaces it
-        ranges_[start] = start + length;
-        bytes_ += length;
-    }
-
-    // Returns the number of tracked bytes that were unmapped.
-    std::uint64_t remove(std::uint64_t start, std::uint64_t length) {
-        const std::uint64_t end = start + length;
-        std::uint64_t removed = 0;
-        auto it = ranges_.upper_bound(start);
-        if (it != ranges_.begin()) --it;
-        while (it != ranges_.end() && it->first < end) {
-            const std::uint64_t range_start = it->first;
-            const std::uint64_t range_end = it->second;
-            if (range_end <= start) {
-                ++it;
-                continue;
-            }
-            it = ranges_.erase(it);
-            const std::uint64_t cut_start = std::max(start, range_start);
-            const std::uint64_t cut_end = std::min(end, range_end);
-            removed += cut_end - cut_start;
-            if (range_start < cut_start) ranges_[range_start] = cut_start;
-            if (cut_end < range_end) it = ranges_.emplace(cut_end, range_end).first;
-        }
-        bytes_ -= removed;
-        return removed;
-    }
-
-    std::uint64_t bytes() const { return bytes_; }
-    void clear() {
-        ranges_.clear();
-        bytes_ = 0;
-    }
-
-  private:
-    std::map<std::uint64_t, std::uint64_t> ranges_;
-    std::uint64_t bytes_ = 0;
-};
 
 struct OpenPhase {
     std::size_t index; // into Summary::phases
@@ -282,13 +238,61 @@ class Analysis {
 
 } // namespace
 
-Summary summarize_trace(const std::filesystem::path& path, const SummaryOptions& options) {
+namespace {
+
+Summary summarize_one(const std::filesystem::path& path, const SummaryOptions& options, trace::TraceMetadata* meta_out) {
     trace::TraceReader reader(path);
     Analysis analysis(options, reader.metadata());
     Event event;
     while (reader.next(event)) analysis.consume(event, reader.metadata().stack_sample_bytes);
     Summary summary = analysis.finish(reader);
-    for (const auto& child : trace::child_trace_files(path)) summary.child_traces.push_back(child.string());
+    if (meta_out) *meta_out = reader.metadata();
+    return summary;
+}
+
+// A child's line in its parent's report. A child trace that cannot be read is listed with
+// what is known (its name) and a warning in the parent's summary.
+ChildSummary summarize_child(const std::filesystem::path& path, const SummaryOptions& options, Summary& parent) {
+    ChildSummary child;
+    child.trace = path.string();
+    SummaryOptions quick = options;
+    quick.top_sites = 0;
+    quick.children = false;
+    quick.resolve_symbols = false;
+    try {
+        trace::TraceMetadata meta;
+        const Summary s = summarize_one(path, quick, &meta);
+        child.command = s.command;
+        child.duration_s = s.duration_s;
+        child.peak_heap_bytes = s.peak_heap_bytes;
+        child.peak_rss_bytes = s.peak_rss_bytes;
+        if (!meta.images.empty()) {
+            child.pid = meta.images.front().pid;
+            child.ppid = meta.images.front().ppid;
+            child.forked = meta.images.front().origin == trace::ProcessOrigin::kForked && meta.images.size() == 1;
+        }
+    } catch (const std::exception& e) {
+        parent.warnings.push_back(fmt::format("child trace {} could not be read: {}", path.string(), e.what()));
+    }
+    return child;
+}
+
+} // namespace
+
+Summary summarize_trace(const std::filesystem::path& path, const SummaryOptions& options) {
+    Summary summary = summarize_one(path, options, nullptr);
+    for (const auto& child : trace::child_trace_files(path)) {
+        summary.child_traces.push_back(child.string());
+        if (options.children) summary.children.push_back(summarize_child(child, options, summary));
+    }
+    // A fork runs its parent's program: traces that do not name their command (written before
+    // the tracer recorded it) take the parent's, the parent found by pid.
+    for (auto& child : summary.children) {
+        if (!child.command.empty() || !child.forked) continue;
+        child.command = summary.command;
+        for (const auto& other : summary.children)
+            if (other.pid == child.ppid && !other.command.empty()) child.command = other.command;
+    }
     return summary;
 }
 

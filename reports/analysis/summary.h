@@ -28,6 +28,18 @@ struct TimelinePoint {
     std::uint64_t rss_bytes = 0;
 };
 
+// A child process's trace (TRACE.PID, TRACE.PID.N), as the parent's report lists it.
+struct ChildSummary {
+    std::string trace;
+    std::uint64_t pid = 0;
+    std::uint64_t ppid = 0;
+    std::vector<std::string> command; // what the child ran last (empty: the trace does not say)
+    bool forked = false;              // a fork of its parent (running the parent's program)
+    double duration_s = 0;
+    std::uint64_t peak_heap_bytes = 0;
+    std::uint64_t peak_rss_bytes = 0;
+};
+
 struct Summary {
     std::vector<std::string> command;
     std::int64_t exit_code = 0;
@@ -49,6 +61,7 @@ struct Summary {
     std::vector<SiteSummary> top_sites;
     std::vector<TimelinePoint> timeline;
     std::vector<std::string> child_traces;
+    std::vector<ChildSummary> children; // one per child trace, in the order of child_traces
     std::vector<std::string> warnings; // every loss of data the tracer or the reader knows of
     std::vector<std::string> notes;    // explanations of the figures (untouched reservations)
     std::uint64_t events = 0;
@@ -57,6 +70,7 @@ struct Summary {
 
 struct SummaryOptions {
     std::size_t top_sites = 10;
+    bool children = true; // summarize each child trace too (Summary::children)
     std::size_t max_timeline_points = 2000;
     bool resolve_symbols = true;
 };

@@ -65,6 +65,11 @@ json summary_to_json(const Summary& s) {
     json sites = json::array();
     for (const auto& site : s.top_sites)
         sites.push_back({{"stack", utf8(site.stack)}, {"bytes", site.bytes}, {"count", site.count}});
+    json children = json::array();
+    for (const auto& c : s.children)
+        children.push_back({{"trace", utf8(c.trace)}, {"pid", c.pid}, {"ppid", c.ppid}, {"command", utf8(c.command)},
+                            {"forked", c.forked}, {"duration_s", c.duration_s}, {"peak_heap_bytes", c.peak_heap_bytes},
+                            {"peak_rss_bytes", c.peak_rss_bytes}});
     json t = json::array(), heap = json::array(), rss = json::array();
     for (const auto& point : s.timeline) {
         t.push_back(std::round(point.t_s * 1e4) / 1e4);
@@ -92,6 +97,7 @@ json summary_to_json(const Summary& s) {
         {"top_sites", sites},
         {"timeline", {{"t_s", t}, {"heap_bytes", heap}, {"rss_bytes", rss}}},
         {"child_traces", utf8(s.child_traces)},
+        {"children", children},
         {"warnings", utf8(s.warnings)},
         {"notes", utf8(s.notes)},
         {"events", s.events},
@@ -230,6 +236,25 @@ std::vector<TimelinePoint> read_timeline(const FieldReader& summary) {
     return points;
 }
 
+std::vector<ChildSummary> read_children(const FieldReader& summary) {
+    std::vector<ChildSummary> children;
+    const json& list = summary.array("children");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const FieldReader c(list[i], fmt::format("children[{}]", i));
+        ChildSummary child;
+        child.trace = c.text("trace", true);
+        child.pid = c.count("pid");
+        child.ppid = c.count("ppid");
+        child.command = c.texts("command");
+        child.forked = c.flag("forked");
+        child.duration_s = c.seconds("duration_s");
+        child.peak_heap_bytes = c.count("peak_heap_bytes");
+        child.peak_rss_bytes = c.count("peak_rss_bytes");
+        children.push_back(std::move(child));
+    }
+    return children;
+}
+
 } // namespace
 
 Summary summary_from_json(const json& j) {
@@ -258,6 +283,7 @@ Summary summary_from_json(const json& j) {
     s.top_sites = read_sites(r);
     s.timeline = read_timeline(r);
     s.child_traces = r.texts("child_traces");
+    s.children = read_children(r);
     s.warnings = r.texts("warnings");
     s.notes = r.texts("notes");
     s.events = r.count("events");

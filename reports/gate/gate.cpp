@@ -10,7 +10,7 @@
 namespace memopt::reports {
 namespace {
 
-std::string size_text(std::uint64_t bytes) { return format_size(static_cast<double>(bytes)); }
+std::string size_text(std::uint64_t bytes) { return format_size_both(static_cast<double>(bytes)); }
 
 } // namespace
 

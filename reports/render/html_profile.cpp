@@ -1,6 +1,7 @@
 // HTML report of a probe profile (memopt.profile/1, docs/probe.md): RSS timeline with
 // phases, import tree with own/cumulative cost, modules imported but never run.
 // Reads the JSON defensively: a missing section is left out of the page, not an error.
+#include "common/sizes.h"
 #include "common/error.h"
 #include "reports/analysis/profile_check.h"
 #include "reports/render/html.h"
@@ -29,7 +30,8 @@ std::string string_at(const json& object, const char* key) {
     return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-std::string mb(double bytes) { return fmt::format("{:.1f}", bytes / 1e6); }
+// A figure beside "MB" (10^6 bytes, common/sizes.h).
+std::string mb(double bytes) { return fmt::format("{:.1f}", to_mb(bytes)); }
 
 // The RSS timeline: accepts {"t_s":[..],"rss_bytes":[..]} or [{"t_s":..,"rss_bytes":..}].
 std::string timeline_section(const json& profile) {
@@ -155,7 +157,7 @@ std::string peak_section(const json& profile) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& line : peak.at("top_lines")) {
             if (rows.size() >= 15) break;
-            rows.push_back({fmt::format("{:.2f}", number_at(line, "bytes") / 1e6),
+            rows.push_back({fmt::format("{:.2f}", to_mb(number_at(line, "bytes"))),
                             fmt::format("{}", static_cast<long long>(number_at(line, "count"))), string_at(line, "allocated_at"),
                             string_at(line, "code")});
         }
@@ -167,7 +169,7 @@ std::string peak_section(const json& profile) {
         for (const auto& type : peak.at("census").at("types")) {
             if (rows.size() >= 15) break;
             rows.push_back({string_at(type, "type"), fmt::format("{}", static_cast<long long>(number_at(type, "count"))),
-                            fmt::format("{:.2f}", number_at(type, "bytes") / 1e6)});
+                            fmt::format("{:.2f}", to_mb(number_at(type, "bytes")))});
         }
         if (!rows.empty()) out += "<h3>Objects by type</h3>\n" + html::table({"type", "objects", "MB"}, rows);
     }

@@ -1,4 +1,5 @@
 // HTML page, tables and SVG charts shared by the trace, profile and study reports.
+#include "common/sizes.h"
 #include "reports/render/html.h"
 
 #include <algorithm>
@@ -57,7 +58,7 @@ std::string escape(std::string_view text) {
     return out;
 }
 
-std::string megabytes(double bytes, int decimals) { return fmt::format("{:.{}f} MB", bytes / 1e6, decimals); }
+std::string megabytes(double bytes, int decimals) { return format_mb(bytes, decimals); }
 
 std::string page(const std::string& title, const std::string& body) {
     return fmt::format("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

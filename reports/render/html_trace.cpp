@@ -1,4 +1,5 @@
 // HTML report of one trace (memopt report TRACE --format html).
+#include "common/sizes.h"
 #include "reports/render/html.h"
 
 #include "reports/analysis/site_lines.h"
@@ -124,8 +125,8 @@ std::string trace_report_html(const Summary& summary, const StackProfile* stacks
         for (const auto& p : summary.phases)
             rows.push_back({p.name, fmt::format("{:.2f}", p.start_s), fmt::format("{:.2f}", p.end_s),
                             fmt::format("{:.2f}", p.end_s - p.start_s),
-                            fmt::format("{:.1f}", static_cast<double>(p.peak_heap_bytes) / 1e6),
-                            fmt::format("{:.1f}", static_cast<double>(p.peak_rss_bytes) / 1e6)});
+                            fmt::format("{:.1f}", to_mb(static_cast<double>(p.peak_heap_bytes))),
+                            fmt::format("{:.1f}", to_mb(static_cast<double>(p.peak_rss_bytes)))});
         body += html::table({"phase", "start (s)", "end (s)", "duration (s)", "peak heap (MB)", "peak RSS (MB)"}, rows);
     }
 
@@ -137,7 +138,7 @@ std::string trace_report_html(const Summary& summary, const StackProfile* stacks
             std::string stack;
             for (std::size_t i = 0; i < site.stack.size() && i < 8; ++i) stack += escape(site.stack[i]) + "\n";
             if (site.stack.size() > 8) stack += fmt::format("… {} more frames", site.stack.size() - 8);
-            rows.push_back({fmt::format("{:.2f}", static_cast<double>(site.bytes) / 1e6), fmt::format("{}", site.count),
+            rows.push_back({fmt::format("{:.2f}", to_mb(static_cast<double>(site.bytes))), fmt::format("{}", site.count),
                             "<div class=\"stack\">" + stack + "</div>"});
         }
         body += html::table({"allocated (MB)", "allocations", "stack (innermost first)"}, rows, true);

@@ -1,4 +1,5 @@
 // Text and JSON rendering of a probe profile (memopt.profile/1, see docs/probe.md).
+#include "common/sizes.h"
 #include "reports/render/profile_report.h"
 
 #include "common/error.h"
@@ -30,7 +31,8 @@ std::string str(const json& object, const char* key) {
     return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-std::string mb(double bytes) { return fmt::format("{:.1f}", bytes / 1e6); }
+// A figure in a column or sentence that says "MB" (10^6 bytes, common/sizes.h).
+std::string mb(double bytes) { return fmt::format("{:.1f}", to_mb(bytes)); }
 
 // "sampled" (estimates), "tracemalloc" (exact) or none; profiles from before sampling have
 // only the "tracemalloc" flag.
@@ -41,7 +43,7 @@ std::string tracking_label(const json& in) {
         return fmt::format(", tracemalloc {} frames", static_cast<long long>(num(in, "tracemalloc_frames")));
     if (mode == "sampled") {
         const double mean = num(in.value("sampling", json::object()), "mean_bytes");
-        return mean <= 1 ? ", every allocation tracked" : fmt::format(", allocations sampled every ~{:.0f} KiB", mean / 1024);
+        return mean <= 1 ? ", every allocation tracked" : fmt::format(", allocations sampled every ~{}", format_size(mean));
     }
     return ", no allocation tracking";
 }
@@ -72,11 +74,13 @@ void header(std::string& out, const json& p) {
 
 void phases(std::string& out, const json& p) {
     if (!p.contains("phases") || !p.at("phases").is_array() || p.at("phases").empty()) return;
-    out += "\nPhases (memopt.phase)\n";
-    out += fmt::format("  {:<20} {:>8} {:>8} {:>10} {:>10} {:>10}\n", "name", "start s", "end s", "RSS in MB",
+    out += "\nPhases (memopt.phase; sizes in MB)\n";
+    std::size_t width = 20; // as wide as the longest name: names are never cut
+    for (const auto& ph : p.at("phases")) width = std::max(width, str(ph, "name").size());
+    out += fmt::format("  {:<{}} {:>8} {:>8} {:>10} {:>10} {:>11}\n", "name", width, "start s", "end s", "RSS start",
                        "peak RSS", "peak traced");
     for (const auto& ph : p.at("phases"))
-        out += fmt::format("  {:<20} {:>8.2f} {:>8.2f} {:>10} {:>10} {:>10}\n", str(ph, "name"), num(ph, "start_s"),
+        out += fmt::format("  {:<{}} {:>8.2f} {:>8.2f} {:>10} {:>10} {:>11}\n", str(ph, "name"), width, num(ph, "start_s"),
                            num(ph, "end_s"), mb(num(ph, "rss_start_bytes")), mb(num(ph, "peak_rss_bytes")),
                            mb(num(ph, "peak_traced_bytes")));
 }

@@ -8,6 +8,11 @@
 
 namespace memopt::reports {
 
-std::string summary_to_text(const Summary& summary);
+struct TextOptions {
+    bool add_children = false; // `report --children`: a line adding up every process's peaks
+};
+
+// Sizes follow common/sizes.h (MB = 10^6 bytes; the headline peaks show MiB beside them).
+std::string summary_to_text(const Summary& summary, const TextOptions& options = {});
 
 } // namespace memopt::reports

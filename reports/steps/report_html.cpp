@@ -1,6 +1,7 @@
 // The per-step report as a self-contained HTML page with inline SVG: footprint per step
 // (the shape of the paper's Fig. 2), memory timelines of the baseline and the first accepted
 // step (Fig. 3), latency per step (Fig. 4), and the steps table.
+#include "common/sizes.h"
 #include "reports/steps/report.h"
 
 #include <fmt/format.h>
@@ -14,7 +15,7 @@ namespace {
 constexpr const char* kBarColor = "#1f77b4";
 const char* kLineColors[] = {"#d62728", "#1f77b4", "#2ca02c"};
 
-double mb(double bytes) { return bytes / 1e6; }
+double mb(double bytes) { return to_mb(bytes); } // columns say MB (common/sizes.h)
 
 html::Bar footprint_bar(const Row& row) {
     const Step& s = *row.step;

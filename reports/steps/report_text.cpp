@@ -1,4 +1,5 @@
 // The per-step report as text and as JSON (memopt.steps-report/1).
+#include "common/sizes.h"
 #include "reports/render/summary_format.h"
 #include "reports/steps/report.h"
 
@@ -10,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-double mb(double bytes) { return bytes / 1e6; }
+double mb(double bytes) { return to_mb(bytes); } // columns say MB (common/sizes.h)
 
 std::string words(const std::vector<std::string>& list) {
     std::string out;

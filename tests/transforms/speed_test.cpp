@@ -19,7 +19,7 @@ TEST_CASE("screening: one run against one, above the current program's spread an
         CHECK_FALSE(a.keep);
         CHECK(a.needed_bytes == 1500000);
         CHECK(a.reason.find("screening run") != std::string::npos);
-        CHECK(a.reason.find("measured spread, 1464 KiB") != std::string::npos);
+        CHECK(a.reason.find("measured spread, 1.5 MB") != std::string::npos);
     }
     SECTION("without measured runs only the minimum applies") {
         CHECK(screen_saving(100 * MB, 99 * MB, {}).keep);             // 1 % > 0.5 %

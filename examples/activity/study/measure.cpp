@@ -1,6 +1,7 @@
 // The study's measurements: every accepted step and the native predictor run K times on the
 // whole recording, interleaved, each run's predictions compared with the baseline's; the
 // two Fig. 3 recordings; lines of code.
+#include "common/sizes.h"
 #include "common/error.h"
 #include "examples/activity/study/pipeline.h"
 #include "reports/render/html.h"
@@ -147,7 +148,7 @@ void measure_jobs(std::vector<Job>& jobs, int repeat, const Runner& runner, Stud
             if (reference.empty()) reference = predictions;
             if (predictions != reference) job.identical = false;
             job.lines = count_lines(predictions) > 0 ? count_lines(predictions) - 1 : 0;
-            progress(fmt::format("measure {}/{}: {:<28} {:8.1f} MB {:7.2f} s{}", rep, repeat, job.title, job.rss.back() / 1e6,
+            progress(fmt::format("measure {}/{}: {:<28} {:8.1f} MB {:7.2f} s{}", rep, repeat, job.title, memopt::to_mb(job.rss.back()),
                                  job.wall.back(), predictions == reference ? "" : "  PREDICTIONS DIFFER"));
         }
     }

@@ -1,4 +1,5 @@
 // The readings of a study: where ours differ from the paper's and why, from the numbers.
+#include "common/sizes.h"
 #include "examples/activity/study/paper.h"
 #include "examples/activity/study/study.h"
 
@@ -8,7 +9,7 @@ namespace memopt::reports::study {
 
 namespace {
 
-double mb(double bytes) { return bytes / 1e6; }
+double mb(double bytes) { return memopt::to_mb(bytes); } // tables say MB (common/sizes.h)
 
 // The paper's saving for `pass`: from its previous published step to this one.
 std::string paper_saving(const std::string& pass) {

@@ -1,5 +1,6 @@
 // index.html of a study: the per-step report's charts (reports/steps) with the paper's values
 // beside ours, Table I, the readings and the steps with their prediction checks.
+#include "common/sizes.h"
 #include "examples/activity/study/paper.h"
 #include "examples/activity/study/study.h"
 #include "reports/render/html.h"
@@ -14,7 +15,7 @@ namespace {
 
 constexpr const char* kPaper = "#b0b7c0";
 
-double mb(double bytes) { return bytes / 1e6; }
+double mb(double bytes) { return memopt::to_mb(bytes); } // tables say MB (common/sizes.h)
 
 // The per-step footprint chart, whiskers from the study's runs, plus the paper's bar per step.
 std::string fig2(const std::vector<steps::Row>& rows) {

@@ -1,4 +1,5 @@
 // results.json and results.md of a study.
+#include "common/sizes.h"
 #include "examples/activity/study/paper.h"
 #include "examples/activity/study/study.h"
 
@@ -87,7 +88,7 @@ json paper_json() {
                         {"c", {{"mb", paper::kNativeMb}, {"latency_s", paper::kNativeLatencyS}, {"loc", "3.4x"}}}}}};
 }
 
-double mb(double bytes) { return bytes / 1e6; }
+double mb(double bytes) { return memopt::to_mb(bytes); } // tables say MB (common/sizes.h)
 
 std::string pct(double value) { return fmt::format("{:+.1f} %", value); }
 

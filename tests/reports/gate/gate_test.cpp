@@ -48,14 +48,14 @@ TEST_CASE("gate verdict: within, at and over an absolute limit") {
     const auto pass = evaluate_gate(summary_with(60 * kMiB, 999 * kMiB), limit);
     CHECK(pass.passed);
     CHECK(pass.measured == 60 * kMiB);
-    CHECK(pass.line.find("PASS peak_heap 60.0 MiB within limit 100.0 MiB (--max-peak 100MiB)") != std::string::npos);
+    CHECK(pass.line.find("PASS peak_heap 62.9 MB (60.0 MiB) within limit 104.9 MB (100.0 MiB) (--max-peak 100MiB)") != std::string::npos);
     CHECK(evaluate_gate(summary_with(100 * kMiB, 0), limit).passed); // the limit itself is allowed
     const auto fail = evaluate_gate(summary_with(125 * kMiB, 0), limit);
     CHECK_FALSE(fail.passed);
     CHECK(fail.margin_bytes == static_cast<std::int64_t>(25 * kMiB));
     CHECK(fail.margin_percent == Approx(25.0));
-    CHECK(fail.line.find("FAIL peak_heap 125.0 MiB exceeds limit 100.0 MiB") != std::string::npos);
-    CHECK(fail.line.find("by 25.0 MiB (+25.0%)") != std::string::npos);
+    CHECK(fail.line.find("FAIL peak_heap 131.1 MB (125.0 MiB) exceeds limit 104.9 MB (100.0 MiB)") != std::string::npos);
+    CHECK(fail.line.find("by 26.2 MB (25.0 MiB) (+25.0%)") != std::string::npos);
 }
 
 TEST_CASE("gate verdict: baseline plus tolerance, per metric") {
@@ -135,8 +135,8 @@ TEST_CASE("memopt gate end to end: pass, fail, JUnit, GitHub annotation") {
     const auto fail = run(fmt::format("GITHUB_ACTIONS=true {} gate --max-peak 16MiB --metric peak_heap --junit {} -- {} 40",
                                       kMemopt, quote((dir / "fail.xml").string()), kWorkload));
     CHECK(fail.status == 1);
-    CHECK(fail.err.find("memopt gate: FAIL peak_heap 40.") != std::string::npos);
-    CHECK(fail.err.find("exceeds limit 16.0 MiB (--max-peak 16MiB) by 24.") != std::string::npos);
+    CHECK(fail.err.find("memopt gate: FAIL peak_heap 4") != std::string::npos);
+    CHECK(fail.err.find("exceeds limit 16.8 MB (16.0 MiB) (--max-peak 16MiB) by 2") != std::string::npos);
     CHECK(fail.out.find("::error title=memopt gate::memopt gate: FAIL peak_heap") != std::string::npos);
     CHECK(xml_check(dir / "fail.xml") == "1 1 0\n");
     CHECK(read_file(dir / "fail.xml").find("MemoryLimitExceeded") != std::string::npos);
