@@ -106,7 +106,7 @@ std::string render(const fs::path& input, const std::string& format, std::size_t
 }
 
 CommandHelp report_help() {
-    return {"report", "TRACE|PROFILE|SUMMARY.json|STEPS.json  |  --diff BEFORE AFTER",
+    return {"report", "TRACE|PROFILE|SUMMARY.json|STEPS.json",
             "Summarize a trace of `memopt record`, a profile of `memopt probe`, a summary saved by\n"
             "`report --format json` or `gate --save`, or the steps.json of `memopt optimize`.\n"
             "Sizes: MB = 10^6 bytes, MiB = 2^20 bytes (docs/units.md).",
