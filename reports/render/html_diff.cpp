@@ -1,5 +1,6 @@
 // HTML page of `memopt report --diff BEFORE AFTER --format html`: the totals, the sites'
 // changes and the differential flame graph of the bytes live at the peak.
+#include "common/sizes.h"
 #include "reports/render/diff_report.h"
 #include "reports/render/html.h"
 
@@ -11,7 +12,7 @@ namespace {
 
 using html::escape;
 
-std::string signed_mb(double change) { return change == 0 ? "0" : fmt::format("{:+.2f}", change / 1e6); }
+std::string signed_mb(double change) { return change == 0 ? "0" : fmt::format("{:+.2f}", to_mb(change)); }
 
 std::string relative(double before, double after) {
     if (before == after) return "";
@@ -26,8 +27,8 @@ std::string totals_table(const TraceDiff& diff) {
         const double change = total.after - total.before;
         switch (total.unit) {
         case Unit::kBytes:
-            rows.push_back({total.name + " (MB)", fmt::format("{:.2f}", total.before / 1e6),
-                            fmt::format("{:.2f}", total.after / 1e6), signed_mb(change), relative(total.before, total.after)});
+            rows.push_back({total.name + " (MB)", fmt::format("{:.2f}", to_mb(total.before)),
+                            fmt::format("{:.2f}", to_mb(total.after)), signed_mb(change), relative(total.before, total.after)});
             break;
         case Unit::kCount:
             rows.push_back({total.name, fmt::format("{:.0f}", total.before), fmt::format("{:.0f}", total.after),
@@ -48,7 +49,7 @@ std::string sites_table(const TraceDiff& diff, std::size_t top) {
     for (const auto& site : diff.sites) {
         if (site.peak_change() == 0 && site.bytes_change() == 0 && site.count_change() == 0) continue;
         if (changed++ >= top) continue;
-        const auto mb = [](std::uint64_t bytes) { return fmt::format("{:.2f}", static_cast<double>(bytes) / 1e6); };
+        const auto mb = [](std::uint64_t bytes) { return fmt::format("{:.2f}", to_mb(static_cast<double>(bytes))); };
         rows.push_back({signed_mb(static_cast<double>(site.peak_change())), mb(site.peak_before), mb(site.peak_after),
                         signed_mb(static_cast<double>(site.bytes_change())), fmt::format("{:+}", site.count_change()),
                         site.site});

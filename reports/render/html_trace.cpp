@@ -1,5 +1,6 @@
 // HTML report of one trace (memopt report TRACE --format html).
 #include "common/sizes.h"
+#include "reports/analysis/stacks.h"
 #include "reports/render/html.h"
 
 #include "reports/analysis/site_lines.h"
@@ -59,7 +60,7 @@ std::string lines_at_peak(const StackProfile& stacks) {
                                   stacks.live_peak_time_s, megabytes(static_cast<double>(stacks.live_peak_bytes)));
     std::vector<std::vector<std::string>> rows;
     for (std::size_t i = 0; i < lines.size() && i < kTopLines; ++i)
-        rows.push_back({fmt::format("{:.2f}", static_cast<double>(lines[i].bytes) / 1e6),
+        rows.push_back({fmt::format("{:.2f}", to_mb(static_cast<double>(lines[i].bytes))),
                         fmt::format("{:.1f}", 100.0 * static_cast<double>(lines[i].bytes) /
                                                   static_cast<double>(std::max<std::uint64_t>(stacks.live_peak_bytes, 1))),
                         fmt::format("{}", lines[i].count), lines[i].line});
@@ -136,8 +137,13 @@ std::string trace_report_html(const Summary& summary, const StackProfile* stacks
         std::vector<std::vector<std::string>> rows;
         for (const auto& site : summary.top_sites) {
             std::string stack;
-            for (std::size_t i = 0; i < site.stack.size() && i < 8; ++i) stack += escape(site.stack[i]) + "\n";
-            if (site.stack.size() > 8) stack += fmt::format("… {} more frames", site.stack.size() - 8);
+            std::size_t next = 0; // the innermost frames, then the Python lines further out (as the text report)
+            for (const std::size_t i : frames_to_list(site.stack, 8, 4)) {
+                if (i > next) stack += fmt::format("… {} frames\n", i - next);
+                stack += escape(site.stack[i]) + "\n";
+                next = i + 1;
+            }
+            if (site.stack.size() > next) stack += fmt::format("… {} more frames", site.stack.size() - next);
             rows.push_back({fmt::format("{:.2f}", to_mb(static_cast<double>(site.bytes))), fmt::format("{}", site.count),
                             "<div class=\"stack\">" + stack + "</div>"});
         }
