@@ -1,5 +1,5 @@
 #pragma once
-// The memopt trace format, version 2. This header is the single definition shared by the
+// The memopt trace format, version 3. This header is the single definition shared by the
 // preload writer (profiler/preload) and the readers (profiler/trace/reader, reports/).
 // docs/trace-format.md explains the same layout in prose; keep the two in step.
 //
@@ -7,8 +7,9 @@
 // -----------
 //   FileHeader (16 bytes, little endian)
 //     char     magic[8]    "MEMOPTTR"
-//     uint16   version     kFormatVersion (2); readers also read version 1 (the same
-//                          layout without the checksum field) and reject any other value
+//     uint16   version     kFormatVersion (3); readers also read versions 2 (no compressed
+//                          chunk, no record of types 17-20) and 1 (version 2 without the
+//                          checksum field) and reject any other value
 //     uint16   flags       reserved, 0
 //     uint32   reserved    0
 //   Chunk*
@@ -129,8 +130,11 @@
 namespace memopt::trace {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'O', 'P', 'T', 'T', 'R'};
-inline constexpr std::uint16_t kFormatVersion = 2;
-// Version 1 is version 2 without the chunk checksum; readers still accept it.
+inline constexpr std::uint16_t kFormatVersion = 3;
+// Version 3 adds compressed chunks (kCompressedChunkTag) and the record types 17-20 (Python
+// frames, build-ids, void numbers): a version-2 reader would skip the compressed chunks as
+// damaged, so it is told by the version and refuses the file instead. Version 2 is version 3
+// without them, version 1 version 2 without the chunk checksum; readers accept both.
 inline constexpr std::uint16_t kOldestReadableVersion = 1;
 inline constexpr std::size_t kFileHeaderSize = 16;
 inline constexpr std::uint8_t kChunkTag = 0xC5;
