@@ -131,6 +131,19 @@ std::string trace_report_html(const Summary& summary, const StackProfile* stacks
         body += html::table({"phase", "start (s)", "end (s)", "duration (s)", "peak heap (MB)", "peak RSS (MB)"}, rows);
     }
 
+    if (!summary.children.empty()) { // the child traces (TRACE.PID.N), each with its command
+        body += "<h2>Child processes</h2>\n";
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& c : summary.children) {
+            std::string command;
+            for (const auto& word : c.command) command += (command.empty() ? "" : " ") + word;
+            rows.push_back({fmt::format("{}", c.pid), fmt::format("{:.1f}", to_mb(static_cast<double>(c.peak_heap_bytes))),
+                            fmt::format("{:.1f}", to_mb(static_cast<double>(c.peak_rss_bytes))),
+                            (c.forked ? "fork of " : "") + (command.empty() ? "(command unknown)" : command), c.trace});
+        }
+        body += html::table({"pid", "peak heap (MB)", "peak RSS (MB)", "command", "trace"}, rows);
+    }
+
     body += "<h2>Top allocation sites</h2>\n";
     if (summary.top_sites.empty()) body += "<p class=\"muted\">No stacks recorded (use <code>memopt record --stacks</code>).</p>\n";
     else {

@@ -35,7 +35,7 @@ std::string error_of(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("rows are streamed after the optional header; blank lines and CRLF are accepted") {
+TEST_CASE("rows are streamed after the optional header, blank lines and CRLF are accepted") {
     const std::string path =
         write_temp("ok.csv", "seq,x,y,z,label\r\n0,1,2,3,4\r\n\n1.0,-5,2048,4095,0\n");
     activity::CsvStream csv(path);

@@ -152,7 +152,7 @@ TEST_CASE("fork: each child writes its own TRACE.PID and the parent runs on unha
     }
 }
 
-TEST_CASE("exec is followed in the same trace; the old image's memory is not a leak") {
+TEST_CASE("exec is followed in the same trace, the old image's memory is not a leak") {
     ScratchDir dir("exec");
     const std::string script =
         "import os, sys, numpy\n"

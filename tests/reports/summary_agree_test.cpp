@@ -89,7 +89,7 @@ TEST_CASE("summary text shows every field it holds, the phase name whole") {
         CHECK(text.find(expected) != std::string::npos);
 }
 
-TEST_CASE("report of a trace and of its JSON summary agree; children listed with command and peak") {
+TEST_CASE("report of a trace and of its JSON summary agree, children listed with command and peak") {
     ScratchDir dir("summary-agree");
     const auto trace = dir / "t.trace";
     // A fork that holds 20 MB, a spawned program that holds 30 MB and a fork that execs
@@ -127,6 +127,10 @@ TEST_CASE("report of a trace and of its JSON summary agree; children listed with
     CHECK(fork_heap >= 20'000'000);
     CHECK(spawned_heap >= 30'000'000);
     CHECK(text.out.find("memopt report --children adds the 4 processes' peaks up") != std::string::npos);
+    const auto html = run(fmt::format("{} report --format html {}", kMemopt, quote(trace.string())));
+    CHECK(html.out.find("<h2>Child processes</h2>") != std::string::npos);
+    CHECK(html.out.find("/usr/bin/python3 -c z = bytearray(30_000_000)") != std::string::npos);
+    CHECK(html.out.find("fork of /usr/bin/python3 -c ") != std::string::npos);
     const auto added = run(fmt::format("{} report --children {}", kMemopt, quote(trace.string())));
     std::uint64_t all_heap = summary.peak_heap_bytes;
     for (const auto& child : summary.children) all_heap += child.peak_heap_bytes;

@@ -224,7 +224,7 @@ TEST_CASE("symbols: a stripped library is named from its split-out debug info") 
     }
 }
 
-TEST_CASE("symbols: a recorded build-id that the file on disk does not have is a warning, once; none recorded, no check") {
+TEST_CASE("symbols: a recorded build-id that the file on disk does not have is a warning, once, none recorded, no check") {
     // A synthetic trace naming this test's own binary with a build-id it never had.
     using namespace memopt::trace;
     ScratchDir dir("symbols-synthetic");

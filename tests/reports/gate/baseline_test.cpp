@@ -80,7 +80,7 @@ TEST_CASE("gate baseline: another command is noted, never run") {
     CHECK(r.settings.command == std::vector<std::string>{"prog"});
 }
 
-TEST_CASE("gate baseline: settings round-trip through the file; bad ones are refused naming the field") {
+TEST_CASE("gate baseline: settings round-trip through the file, bad ones are refused naming the field") {
     ScratchDir dir("gate-baseline-file");
     Summary s = baseline_with(std::nullopt).summary;
     save_gate_baseline(s, {GateMetric::kPeakHeap, 2.5, {"python3", "x.py", "\xff"}}, dir / "b.json", false);
