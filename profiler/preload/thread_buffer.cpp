@@ -235,16 +235,8 @@ bool flush_locked(ThreadBuffer& buffer) noexcept {
     std::uint8_t* body = buffer.payload() - ids_size;
     for (std::size_t i = 0; i < ids_size; ++i) body[i] = ids[i];
     const std::size_t body_size = ids_size + buffer.used;
-    const std::uint64_t length = kChecksumSize + body_size;
-    std::uint8_t head[1 + kMaxVarintSize + kChecksumSize];
-    std::uint8_t* head_end = head;
-    *head_end++ = kChunkTag;
-    head_end = put_varint(head_end, length);
-    head_end = put_checksum(head_end, chunk_checksum(length, body, body_size));
-    const std::size_t head_size = static_cast<std::size_t>(head_end - head);
-    std::uint8_t* start = body - head_size;
-    for (std::size_t i = 0; i < head_size; ++i) start[i] = head[i];
-    const bool ok = sink_write_signal_safe(start, head_size + body_size);
+    std::uint8_t* start = prepend_chunk_head(kChunkTag, body, body_size);
+    const bool ok = sink_write_signal_safe(start, static_cast<std::size_t>(body + body_size - start));
     buffer.used = 0;
     buffer.first_seq = kNoSequence;
     buffer.last_address = 0;

@@ -6,6 +6,8 @@
 // xxHash comes from Debian's libxxhash-dev and is compiled in here (XXH_INLINE_ALL): the
 // preload library links nothing new, and the one-shot XXH3 call uses only the stack, so it is
 // safe on the allocation path and in signal handlers.
+#include "profiler/trace/encoding.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -31,6 +33,23 @@ inline std::uint32_t get_checksum(const std::uint8_t* in) noexcept {
     std::uint32_t value = 0;
     for (std::size_t i = 0; i < kChecksumSize; ++i) value |= static_cast<std::uint32_t>(in[i]) << (8 * i);
     return value;
+}
+
+// Writes a chunk's head (tag, length field, checksum) in the bytes just before `body`, which
+// the caller reserved, and returns where the chunk starts; the chunk is then
+// [start, body + body_size). The one writer of a chunk head (the preload's plain and
+// compressed chunks).
+inline std::uint8_t* prepend_chunk_head(std::uint8_t tag, std::uint8_t* body, std::size_t body_size) noexcept {
+    const std::uint64_t length = kChecksumSize + body_size;
+    std::uint8_t head[1 + kMaxVarintSize + kChecksumSize];
+    std::uint8_t* head_end = head;
+    *head_end++ = tag;
+    head_end = put_varint(head_end, length);
+    head_end = put_checksum(head_end, chunk_checksum(length, body, body_size));
+    const std::size_t head_size = static_cast<std::size_t>(head_end - head);
+    std::uint8_t* start = body - head_size;
+    for (std::size_t i = 0; i < head_size; ++i) start[i] = head[i];
+    return start;
 }
 
 } // namespace memopt::trace

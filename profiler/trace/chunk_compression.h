@@ -67,16 +67,8 @@ inline CompressedChunk compress_chunk(ZSTD_CCtx* context, int level, const Plain
     std::uint8_t* body = frame - ids_size;
     for (std::size_t i = 0; i < ids_size; ++i) body[i] = ids[i];
     const std::size_t body_size = ids_size + frame_size;
-    const std::uint64_t length = kChecksumSize + body_size;
-    std::uint8_t head[1 + kMaxVarintSize + kChecksumSize];
-    std::uint8_t* head_end = head;
-    *head_end++ = kCompressedChunkTag;
-    head_end = put_varint(head_end, length);
-    head_end = put_checksum(head_end, chunk_checksum(length, body, body_size));
-    const std::size_t head_size = static_cast<std::size_t>(head_end - head);
-    std::uint8_t* start = body - head_size;
-    for (std::size_t i = 0; i < head_size; ++i) start[i] = head[i];
-    const std::size_t total = head_size + body_size;
+    std::uint8_t* start = prepend_chunk_head(kCompressedChunkTag, body, body_size);
+    const std::size_t total = static_cast<std::size_t>(body + body_size - start);
     if (total >= plain_size) return {};
     return {start, total};
 }
