@@ -7,33 +7,16 @@
 #include "profiler/trace/reader.h"
 #include "common/error.h"
 #include "tests/support/run.h"
+#include "tests/trace/trace_bytes.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
 
 using namespace memopt::trace;
 using memopt::test::ScratchDir;
+using namespace memopt::trace::test;
 
 namespace {
-
-using Bytes = std::vector<std::uint8_t>;
-
-void write_bytes(const std::filesystem::path& path, const Bytes& bytes) {
-    std::ofstream file(path, std::ios::binary);
-    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
-    return out;
-}
-
-Bytes process_start() {
-    ChunkBuilder chunk(1, 0);
-    chunk.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
-    return chunk.finish();
-}
 
 // `count` mallocs numbered from `first`, at nearby addresses with sizes a program might ask.
 ChunkBuilder mallocs(std::uint64_t first, std::uint64_t count) {

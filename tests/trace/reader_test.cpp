@@ -2,33 +2,16 @@
 #include "profiler/trace/chunk_builder.h"
 #include "profiler/trace/reader.h"
 #include "tests/support/run.h"
+#include "tests/trace/trace_bytes.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
 
 using namespace memopt::trace;
 using memopt::test::ScratchDir;
+using namespace memopt::trace::test;
 
 namespace {
-
-using Bytes = std::vector<std::uint8_t>;
-
-void write_trace(const std::filesystem::path& path, const std::vector<Bytes>& parts) {
-    std::ofstream file(path, std::ios::binary);
-    for (const auto& part : parts) file.write(reinterpret_cast<const char*>(part.data()), static_cast<std::streamsize>(part.size()));
-}
-
-Bytes process_start() {
-    ChunkBuilder chunk(100, 0);
-    chunk.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
-    return chunk.finish();
-}
-
-Bytes process_start_v1() {
-    ChunkBuilder chunk(100, 0);
-    chunk.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
-    return chunk.finish(1);
-}
 
 std::vector<Event> read_all(const std::filesystem::path& path) {
     TraceReader reader(path);
@@ -67,7 +50,7 @@ TEST_CASE("chunks of two threads are merged back into program order") {
     ChunkBuilder first(1, 0);
     first.event(RecordKind::kMalloc, 0x1000, 10).event(RecordKind::kMalloc, 0x2000, 20);
     first.extended(ExtendedType::kSeqSkip).varint(1).event(RecordKind::kFree, 0x2000);
-    write_trace(dir / "t", {file_header(), process_start(), second.finish(), first.finish()});
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), second.finish(), first.finish()});
     const auto events = read_all(dir / "t");
     REQUIRE(events.size() == 5);
     for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].seq == i);
@@ -84,7 +67,7 @@ TEST_CASE("a lost sequence number does not stop the reader") {
     ScratchDir dir("gap");
     ChunkBuilder chunk(1, 5); // 0..4 never written (a killed thread's buffer)
     chunk.event(RecordKind::kMalloc, 0x1000, 1).event(RecordKind::kMalloc, 0x2000, 2);
-    write_trace(dir / "t", {file_header(), process_start(), chunk.finish()});
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), chunk.finish()});
     TraceReader reader(dir / "t");
     Event event;
     int count = 0;
@@ -101,7 +84,7 @@ TEST_CASE("a file cut inside a chunk reads up to the last complete chunk") {
     b.event(RecordKind::kMalloc, 0x2000, 20);
     auto cut = b.finish();
     cut.resize(cut.size() - 1);
-    write_trace(dir / "t", {file_header(), process_start(), a.finish(), cut});
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), a.finish(), cut});
     TraceReader reader(dir / "t");
     Event event;
     REQUIRE(reader.next(event));
@@ -128,13 +111,13 @@ TEST_CASE("corrupt and foreign files are rejected with the file named") {
         CHECK_THROWS_WITH(TraceReader(path), Catch::Contains("version"));
     }
     SECTION("garbage where a chunk should start, in a version-1 trace (no checksums to resync by)") {
-        write_trace(path, {file_header(1), process_start_v1(), Bytes{0x00, 0x01, 0x02}});
+        write_trace(path, {file_header(1), process_start(1, 100), Bytes{0x00, 0x01, 0x02}});
         CHECK_THROWS_WITH(read_all(path), Catch::Contains("corrupt"));
     }
     SECTION("an unknown record type inside a chunk") {
         ChunkBuilder chunk(1, 0);
         chunk.extended(static_cast<ExtendedType>(99));
-        write_trace(path, {file_header(), process_start(), chunk.finish()});
+        write_trace(path, {file_header(), process_start(kFormatVersion, 100), chunk.finish()});
         CHECK_THROWS_WITH(read_all(path), Catch::Contains("unknown record type"));
     }
     SECTION("a chunk length beyond reason, in a version-1 trace") {
@@ -153,7 +136,7 @@ TEST_CASE("exec starts a new image: numbering restarts after the old image's eve
     ChunkBuilder after(100, 0);
     after.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(2000).byte(2).varint(4096).varint(0);
     after.event(RecordKind::kMalloc, 0x5000, 50);
-    write_trace(dir / "t", {file_header(), process_start(), before.finish(), after.finish()});
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), before.finish(), after.finish()});
     const auto events = read_all(dir / "t");
     REQUIRE(events.size() == 4);
     CHECK(events[1].size == 20);
@@ -167,7 +150,7 @@ TEST_CASE("RSS samples take their place by position, without numbers of their ow
     sampler.extended(ExtendedType::kRss).varint(5000).varint(10).varint(1);
     ChunkBuilder program(1, 0);
     program.event(RecordKind::kMalloc, 0x1000, 10).event(RecordKind::kMalloc, 0x2000, 20);
-    write_trace(dir / "t", {file_header(), process_start(), sampler.finish(), program.finish()});
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), sampler.finish(), program.finish()});
     const auto events = read_all(dir / "t");
     REQUIRE(events.size() == 3);
     CHECK(events[0].size == 10);

@@ -4,27 +4,16 @@
 #include "profiler/trace/chunk_builder.h"
 #include "profiler/trace/reader.h"
 #include "tests/support/run.h"
+#include "tests/trace/trace_bytes.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
 
 using namespace memopt::trace;
 using memopt::test::ScratchDir;
+using namespace memopt::trace::test;
 
 namespace {
-
-using Bytes = std::vector<std::uint8_t>;
-
-void write_trace(const std::filesystem::path& path, const std::vector<Bytes>& parts) {
-    std::ofstream file(path, std::ios::binary);
-    for (const auto& part : parts) file.write(reinterpret_cast<const char*>(part.data()), static_cast<std::streamsize>(part.size()));
-}
-
-Bytes process_start() {
-    ChunkBuilder chunk(100, 0);
-    chunk.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
-    return chunk.finish();
-}
 
 struct Read {
     std::vector<Event> events;
@@ -51,7 +40,7 @@ TEST_CASE("numbers given back by one thread do not hold up the others, and seq l
     ChunkBuilder first(1, 0);
     first.event(RecordKind::kMalloc, 0x1000, 10).event(RecordKind::kFree, 0x1000);
     first.extended(ExtendedType::kSeqVoid).varint(2).varint(6);
-    write_trace(dir / "t", {file_header(), process_start(), second.finish(), first.finish()});
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), second.finish(), first.finish()});
     const Read read = read_all(dir / "t");
     REQUIRE(read.events.size() == 5);
     CHECK(read.missing == 0);
@@ -75,7 +64,7 @@ TEST_CASE("a void record may come before the record of an earlier number, in any
     third.event(RecordKind::kMalloc, 0x4000, 60);
     ChunkBuilder second(2, 9);
     second.event(RecordKind::kMalloc, 0x5000, 90).extended(ExtendedType::kSeqVoid).varint(7).varint(2);
-    write_trace(dir / "t", {file_header(), process_start(), first.finish(), third.finish(), second.finish()});
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), first.finish(), third.finish(), second.finish()});
     const Read read = read_all(dir / "t");
     REQUIRE(read.events.size() == 5);
     CHECK(read.missing == 0);
@@ -91,7 +80,7 @@ TEST_CASE("an empty or overflowing void range is a corrupt trace") {
     for (const auto& [first, count] : {std::pair<std::uint64_t, std::uint64_t>{5, 0}, {~0ull - 1, 4}}) {
         ChunkBuilder chunk(1, 0);
         chunk.event(RecordKind::kMalloc, 0x1000, 10).extended(ExtendedType::kSeqVoid).varint(first).varint(count);
-        write_trace(dir / "t", {file_header(), process_start(), chunk.finish()});
+        write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), chunk.finish()});
         CHECK_THROWS_AS(read_all(dir / "t"), memopt::Error);
     }
 }
