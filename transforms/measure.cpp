@@ -66,18 +66,23 @@ std::vector<RunOutcome> run_together(const std::vector<RunSpec>& specs) {
 
 RunTally run_tally() { return g_tally; }
 
-Measurement measure(const RunSpec& spec, int runs, const std::string& what) {
+Measurement measurement_of(const std::vector<RunOutcome>& runs, const std::string& what) {
     Measurement m;
-    for (int i = 0; i < runs; ++i) {
-        const RunOutcome o = run_once(spec);
-        if (o.status != 0)
-            throw Error(fmt::format("{} exited with status {} in measured run {}", what, o.status, i + 1));
-        m.peak_rss_runs.push_back(static_cast<std::uint64_t>(o.max_rss_kib) * 1024);
-        m.wall_runs.push_back(o.wall_s);
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        if (runs[i].status != 0)
+            throw Error(fmt::format("{} exited with status {} in measured run {}", what, runs[i].status, i + 1));
+        m.peak_rss_runs.push_back(static_cast<std::uint64_t>(runs[i].max_rss_kib) * 1024);
+        m.wall_runs.push_back(runs[i].wall_s);
     }
     m.peak_rss_bytes = median(m.peak_rss_runs);
     m.wall_s = median(m.wall_runs);
     return m;
+}
+
+Measurement measure(const RunSpec& spec, int runs, const std::string& what) {
+    std::vector<RunOutcome> done;
+    for (int i = 0; i < runs && (done.empty() || done.back().status == 0); ++i) done.push_back(run_once(spec));
+    return measurement_of(done, what);
 }
 
 } // namespace memopt::transforms

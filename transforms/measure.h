@@ -47,6 +47,9 @@ struct Measurement {
     std::vector<double> wall_runs;
 };
 
+// The medians of measured runs; throws memopt::Error naming `what` at the first that failed.
+Measurement measurement_of(const std::vector<RunOutcome>& runs, const std::string& what);
+
 // Runs `runs` times (stdout/stderr discarded unless the spec names files); throws
 // memopt::Error naming `what` when a run fails.
 Measurement measure(const RunSpec& spec, int runs, const std::string& what);

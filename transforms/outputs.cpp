@@ -191,17 +191,7 @@ Measurement measure_in(const Program& program, const std::vector<Sandbox*>& sand
         }
         for (const Observation& o : round) done.push_back(o.run);
     }
-    Measurement m;
-    for (std::size_t i = 0; i < done.size(); ++i) {
-        if (done[i].status != 0)
-            throw Error(fmt::format("{} exited with status {} in measured run {}", what, done[i].status, i + 1));
-        m.peak_rss_runs.push_back(static_cast<std::uint64_t>(done[i].max_rss_kib) * 1024);
-        m.wall_runs.push_back(done[i].wall_s);
-    }
-    auto median = [](auto values) { std::sort(values.begin(), values.end()); return values[values.size() / 2]; };
-    m.peak_rss_bytes = median(m.peak_rss_runs);
-    m.wall_s = median(m.wall_runs);
-    return m;
+    return measurement_of(done, what);
 }
 
 std::vector<std::string> observable_outputs(const Observation& run, bool compare_stderr) {

@@ -110,15 +110,20 @@ void Verifier::observe_references(const Program& baseline, const std::string& wh
                                                 {&baseline, twin_.get(), reference_options(2, block)}});
     accept_reference(std::move(two[0]), what);
     accept_reference(std::move(two[1]), what);
-    banked_ = {program_key(baseline), {}};
-    for (int i = 3; i <= options_.reference_runs; ++i) {
-        const std::set<std::string> before = files_beside(baseline);
-        std::vector<Observation> pair = observe_all({{&baseline, sandbox_.get(), reference_options(i, block)},
-                                                     {&baseline, twin_.get(), measured_options()}});
-        accept_reference(std::move(pair[0]), what);
-        if (files_beside(baseline) == before) banked_.runs.push_back(pair[1].run); // else a cache was built (outputs.h)
-    }
+    for (int i = 3; i <= options_.reference_runs; ++i)
+        accept_reference(observe_beside_measured(baseline, reference_options(i, block)), what);
     twin_checks_ = true;
+}
+
+// `program` observed in the sandbox while one measured run of it goes in the twin; that run
+// is banked for measure() (added to what is banked of the same program), unless it wrote
+// beside the program: then it built a cache and paid a one-time cost (outputs.h).
+Observation Verifier::observe_beside_measured(const Program& program, const ObserveOptions& options) {
+    const std::set<std::string> before = files_beside(program);
+    std::vector<Observation> pair = observe_all({{&program, sandbox_.get(), options}, {&program, twin_.get(), measured_options()}});
+    if (banked_.program != program_key(program)) banked_ = {program_key(program), {}};
+    if (files_beside(program) == before) banked_.runs.push_back(pair[1].run);
+    return std::move(pair[0]);
 }
 
 Comparison Verifier::establish(const Program& baseline, const std::string& what) {
@@ -176,11 +181,8 @@ Check Verifier::check(const Program& candidate, bool measure_beside) {
     if (references_.empty()) throw Error("internal: check() before establish()");
     const ObserveOptions options = reference_options(options_.reference_runs + 1, options_.check.empty());
     if (!twin_ || !measure_beside) return check_of(observe(candidate, *sandbox_, options));
-    const std::set<std::string> before = files_beside(candidate);
-    std::vector<Observation> pair = observe_all({{&candidate, sandbox_.get(), options}, {&candidate, twin_.get(), measured_options()}});
-    banked_ = {program_key(candidate), {}};
-    if (files_beside(candidate) == before) banked_.runs.push_back(pair[1].run); // else a cache was built (outputs.h)
-    return check_of(pair[0]);
+    banked_ = {};
+    return check_of(observe_beside_measured(candidate, options));
 }
 
 std::pair<Check, Check> Verifier::check_two(const Program& first, const Program& second) {

@@ -94,6 +94,7 @@ class Verifier {
     void validate_reference(const Observation& o, const std::string& what) const;
     void accept_reference(Observation o, const std::string& what);
     void observe_references(const Program& baseline, const std::string& what);
+    Observation observe_beside_measured(const Program& program, const ObserveOptions& options);
     Check check_of(const Observation& o) const;
     std::string difference_from_references(const Observation& o) const;
     void keep_reference_outputs(std::size_t index);
