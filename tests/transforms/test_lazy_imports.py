@@ -156,3 +156,61 @@ def test_reports_each_heavy_import_and_what_was_done(tree):
     report = lazy_imports.run(script, str(tmp_path / "out"), _profile(lib))
     said = [c for c in report.changes if c.startswith("import heavy.unused costs")]
     assert said and "deferred" in said[0]
+
+
+# A package like sklearn.datasets: re-exports, a module __getattr__ for removed names and an
+# `if typing.TYPE_CHECKING:` block; its submodule `big` (8 MB at import) never runs.
+DEPRECATING = {
+    "datasets/__init__.py": "import typing\nfrom .base import load\nfrom .big import fetch\n"
+                            "if typing.TYPE_CHECKING:\n    from .typed import Hint\n"
+                            "__all__ = ['load', 'fetch']\n\n"
+                            "def __getattr__(name, _default='x'):\n"
+                            "    if name == 'old':\n        return 'old was removed'\n"
+                            "    raise AttributeError(f'module {__name__} has no attribute {name}')\n",
+    "datasets/base.py": "def load():\n    return [1, 2, 3]\n",
+    "datasets/big.py": "import marks\nmarks.seen.append('big')\nBIG = bytearray(8 << 20)\n"
+                       "def fetch():\n    return len(BIG)\n",
+    "decorated/__init__.py": "import functools\nfrom .base import value\n\n@functools.lru_cache\n"
+                             "def cached():\n    return 1\n",
+    "decorated/base.py": "value = 7\n",
+}
+
+
+def _deprecating_profile(lib):
+    def entry(rel, runs, size=1 << 16):
+        return {"file": os.path.join(lib, rel), "preloaded": False, "functions_run": runs, "ran": bool(runs),
+                "cumulative": {"rss_bytes": size}}
+    return _profile(lib, extra={"datasets": entry("datasets/__init__.py", 1), "datasets.base": entry("datasets/base.py", 1),
+                                "datasets.big": entry("datasets/big.py", 0, 9 << 20),
+                                "decorated": entry("decorated/__init__.py", 1),
+                                "decorated.base": entry("decorated/base.py", 1)})
+
+
+def test_a_package_with_a_module_getattr_and_type_checking_imports_is_skipped_as_a_re_export(tree):
+    tmp_path, lib = tree
+    _write(lib, DEPRECATING)
+    script = _program(tmp_path, """\
+        import marks
+        from datasets import load
+        import datasets, decorated
+        print(load(), datasets.old, sorted(marks.seen), decorated.value)
+        try:
+            datasets.missing
+        except AttributeError as e:
+            print('AttributeError', e)
+        print(datasets.fetch(), sorted(marks.seen))
+        """)
+    report = lazy_imports.run(script, str(tmp_path / "out"), _deprecating_profile(lib))
+    table = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read()
+    assert "'datasets'" in table.split("EXPORTS")[1]     # skipped as a re-exporting package
+    assert "'decorated'" not in table.split("EXPORTS")[1]  # a decorator runs code at import
+    original, rewritten = _run(script, lib), _run(report.program, lib)
+    assert original == rewritten  # the deprecation message, the AttributeError, fetch() loading big
+    # a program that only takes `load` never runs the package body, so big is never loaded;
+    # `old` (answered by the package's __getattr__) runs the body, as it must
+    env = dict(os.environ, PYTHONPATH=lib)
+    probe = "import marks\nfrom datasets import load\nimport datasets\nprint(load(), marks.seen)\n" \
+            "print(datasets.old, marks.seen)\n"
+    first = subprocess.run([PY, "-c", "import _memopt_lazy\n" + probe], capture_output=True, text=True, env=env,
+                           cwd=str(tmp_path / "out"), check=True).stdout
+    assert first == "[1, 2, 3] []\nold was removed ['big']\n"

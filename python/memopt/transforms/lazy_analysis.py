@@ -20,6 +20,21 @@ import sys
 import types
 
 
+def type_checking_only(stmt, body):
+    """`if typing.TYPE_CHECKING:` (after `import typing`) or `if TYPE_CHECKING:` (after `from
+    typing import TYPE_CHECKING`) with no else, in the module `body`: typing.TYPE_CHECKING is
+    False when a program runs, so the block never runs (it holds imports for type checkers)."""
+    if not isinstance(stmt, ast.If) or stmt.orelse:
+        return False
+    test = stmt.test
+    if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+        return any(isinstance(s, ast.ImportFrom) and s.module == "typing" and s.level == 0 and
+                   any(a.name == "TYPE_CHECKING" and a.asname is None for a in s.names) for s in body)
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING" and \
+        isinstance(test.value, ast.Name) and test.value.id == "typing" and \
+        any(isinstance(s, ast.Import) and any(a.name == "typing" and a.asname is None for a in s.names) for s in body)
+
+
 def _literal(node):
     try:
         value = ast.literal_eval(node)
@@ -60,6 +75,10 @@ def _bindings(package, module, tree):
         elif isinstance(stmt, ast.Import):
             for alias in stmt.names:
                 found.pop(alias.asname or alias.name.split(".")[0], None)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.pop(stmt.name, None)  # names inside the def are its locals, not the package's
+        elif type_checking_only(stmt, tree.body):
+            continue  # never runs: typing.TYPE_CHECKING is False at run time
         elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
             value = _literal(stmt.value)
             for t in stmt.targets:
@@ -88,7 +107,9 @@ def exports_of(package):
         tree = ast.parse(f.read())
     held = vars(module)
     bound = _bindings(package, module, tree)
-    out = {}
+    # a module __getattr__ (PEP 562) answers names the package does not hold: reading one must
+    # run the body, not end in AttributeError (the runtime sees this entry)
+    out = {"__getattr__": None} if callable(held.get("__getattr__")) else {}
     for name, value in held.items():
         where = bound.get(name)
         if name.startswith("__") and name.endswith("__") and (where is None or where[0] != "="):

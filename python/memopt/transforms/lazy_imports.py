@@ -10,8 +10,9 @@ table of what it defers (_memopt_lazy_table.py). Two kinds of module are deferre
 * never-run modules: pure-Python modules (library or standard library) that no code of the
   program ran a function of, in a subtree whose modules never ran either. Their bodies run
   only when something first reads an attribute of them (then they load, as late as that);
-* re-exporting packages: packages whose body is imports, literal bindings and at most
-  MAX_SKIPPED_EFFECTS other simple statements. A name they re-export is fetched from the
+* re-exporting packages: packages whose body is imports, literal bindings, plain function
+  definitions (a module __getattr__ for removed names), `if typing.TYPE_CHECKING:` blocks and
+  at most MAX_SKIPPED_EFFECTS other simple statements. A name they re-export is fetched from the
   submodule that defines it (the very object the body would bind, checked by importing
   them in a scratch interpreter, lazy_analysis.py), so the body and the submodules only it
   imports are skipped; reading any other name runs the body.
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 
+from .lazy_analysis import type_checking_only
 from .common import PassRefused, Report, imported_modules, insert_after_docstring_and_future, local_modules, \
     prepare_outdir, read_program, runtime_source, unparse, write_program
 
@@ -85,10 +87,24 @@ def _cost(m, key="cumulative"):
     return int(((m.get(key) or {}).get("rss_bytes")) or 0)
 
 
+def _plain_def(stmt):
+    """A function definition whose only effect is binding its name: no decorator (which
+    would run code), defaults and annotations that are literals (evaluated at the def), so
+    that running the body of the package later binds the same kind of function."""
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.decorator_list:
+        return False
+    args = stmt.args
+    parts = args.defaults + [d for d in args.kw_defaults if d is not None] + [stmt.returns] + \
+        [a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a]
+    return all(p is None or _is_literal(p) for p in parts)
+
+
 def _body_effects(path):
     """The statements of a package body that are not imports, literal bindings, __all__,
-    del or the docstring; None when the body has a statement that rules it out (a def, a
-    class, control flow: code that decides what the package holds)."""
+    del, plain function definitions (_plain_def: `def __getattr__` for deprecated names),
+    `if TYPE_CHECKING:` blocks or the docstring; None when the body has a statement that
+    rules it out (a class, a decorated def, control flow: code that decides what the
+    package holds)."""
     try:
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read())
@@ -96,7 +112,8 @@ def _body_effects(path):
         return None
     effects = []
     for i, stmt in enumerate(tree.body):
-        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Delete, ast.Pass)):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Delete, ast.Pass)) or _plain_def(stmt) or \
+                type_checking_only(stmt, tree.body):
             continue
         if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue
@@ -217,10 +234,12 @@ def _plan(profile, script):
               if n in ran and str(m.get("file")).endswith("__init__.py")}
     packages = [n for n, effects in bodies.items() if effects is not None]
     for package, emap in _export_maps(packages).items():
+        fetched = sum(1 for w in emap.values() if w is not None)
+        if not fetched:
+            continue  # every name it holds is computed by its body: deferring it saves nothing
         plan.exports.setdefault(_group(package), {})[package] = emap
         effects = bodies[package]
         skipped = "" if not effects else ", skipping " + ", ".join(f"line {s.lineno}" for s in effects)
-        fetched = sum(1 for w in emap.values() if w is not None)
         plan.add(_group(package), 0, f"{package}: {fetched} names from their submodules{skipped}")
     plan.merge_small(MERGED_BELOW_BYTES)
     return plan

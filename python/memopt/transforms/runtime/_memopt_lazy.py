@@ -135,6 +135,8 @@ def _exported(package, name, exports, attr):
         if value is not None:
             return value
         if importlib.util.find_spec(f"{name}.{attr}") is None:
+            if "__getattr__" in exports:
+                return _MISSING  # the package's own __getattr__ answers it, after its body
             raise AttributeError(f"module {name!r} has no attribute {attr!r}")
         return importlib.import_module(f"{name}.{attr}")
     where = exports[attr]
