@@ -22,6 +22,7 @@
 
 #include <Python.h>
 #include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <fstream>
@@ -98,12 +99,24 @@ std::filesystem::path default_output(const std::filesystem::path& script) {
 
 namespace {
 
+// A compiled program given where the script belongs (`memopt probe -- python3 app.py`, the
+// way `memopt record` is called) would otherwise be fed to the interpreter as source.
+bool is_elf_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    return in.read(magic, sizeof magic) && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
 void check_script_options(const ProbeOptions& options) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(options.script, ec))
         throw Error(fmt::format("script '{}' not found", options.script.string()));
     if (::access(options.script.c_str(), R_OK) != 0)
         throw Error(fmt::format("script '{}' is not readable", options.script.string()));
+    if (is_elf_file(options.script))
+        throw Error(fmt::format("'{}' is a compiled program, not a Python script: the probe runs the script in "
+                                "its own Python (memopt probe [options] -- SCRIPT.py ARGS...)",
+                                options.script.string()));
     if (options.optimize < 0 || options.optimize > 2) throw Error("--optimize must be 0, 1 or 2");
 }
 

@@ -121,6 +121,16 @@ TEST_CASE("a missing script is a one-line error and exit 2") {
     CHECK(!fs::exists(box.dir() / "p.json"));
 }
 
+TEST_CASE("an interpreter given as the script is a one-line error and exit 2") {
+    Sandbox box;
+    box.write("ok.py", "pass\n");
+    const Run r = box.probe("-o p.json -- /usr/bin/python3 ok.py");
+    CHECK(r.status == 2);
+    CHECK(r.err == "memopt probe: '/usr/bin/python3' is a compiled program, not a Python script: the probe runs "
+                   "the script in its own Python (memopt probe [options] -- SCRIPT.py ARGS...)\n");
+    CHECK(!fs::exists(box.dir() / "p.json"));
+}
+
 TEST_CASE("an existing profile is not overwritten without --force") {
     Sandbox box;
     box.write("ok.py", "pass\n");
