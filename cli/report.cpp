@@ -11,6 +11,7 @@
 #include "reports/render/exports.h"
 #include "reports/render/html.h"
 #include "reports/render/profile_report.h"
+#include "reports/analysis/phase_window.h"
 #include "reports/analysis/stacks.h"
 #include "reports/render/summary_format.h"
 #include "reports/steps/report.h"
@@ -19,7 +20,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <iostream>
-#include <algorithm>
+#include <optional>
 
 namespace memopt::cli {
 namespace {
@@ -41,7 +42,7 @@ InputKind detect_input(const fs::path& input) {
     throw Error(fmt::format("{} is neither a memopt trace nor a JSON profile", input));
 }
 
-constexpr const char* kFormats = "text | json | html | folded | massif | speedscope";
+constexpr const char* kFormats = "text | json | html | folded | massif | speedscope | trace (with --phase)";
 
 // Runs a check of the file's content; its error gets the file's name in front.
 template <typename Check>
@@ -74,18 +75,26 @@ std::string render_profile_json(const fs::path& input, const std::string& format
     throw Error(fmt::format("{} is JSON but not a memopt profile or summary", input));
 }
 
-std::string render_trace(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text) {
+// `note`: one line the report adds to its notes (what --phase left out), "" for none.
+std::string render_trace(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text,
+                         const std::vector<std::string>& extra_warnings = {}, const std::string& note = "") {
     if (format == "folded" || format == "speedscope") {
         const auto stacks = reports::collect_stacks(input);
         if (stacks.stack_sample_bytes == 0)
             throw Error(fmt::format("{} has no stacks: record it with memopt record --stacks", input));
+        for (const auto& warning : extra_warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
         for (const auto& warning : stacks.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
+        if (!note.empty()) fmt::print(stderr, "memopt report: note: {}\n", note);
         if (format == "folded") return reports::to_folded(stacks.allocated);
         return reports::to_speedscope(stacks, input.filename().string());
     }
     reports::SummaryOptions options;
     options.top_sites = top;
     auto summary = reports::summarize_trace(input, options);
+    for (auto it = extra_warnings.rbegin(); it != extra_warnings.rend(); ++it) // the whole trace's, once
+        if (std::find(summary.warnings.begin(), summary.warnings.end(), *it) == summary.warnings.end())
+            summary.warnings.insert(summary.warnings.begin(), *it);
+    if (!note.empty()) summary.notes.insert(summary.notes.begin(), note);
     const bool all_stacks = format != "json" && format != "text";
     const auto stacks = all_stacks && summary.stack_sample_bytes ? reports::collect_stacks(input) : reports::StackProfile{};
     // The flame graph names frames the top sites do not show: their warnings belong to it too.
@@ -100,6 +109,37 @@ std::string render_trace(const fs::path& input, const std::string& format, std::
     throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));
 }
 
+// "no phase 'x' in T; did you mean 'y'? (its phases: a, b, c, d, e and 7 more)"
+std::string unknown_phase(const fs::path& input, const reports::PhaseSlice& slice) {
+    const auto& request = slice.request;
+    if (slice.occurrences > 0)
+        return fmt::format("{} has {} phase{} called '{}', not {} (NAME#N counts from 1)", input, slice.occurrences,
+                           slice.occurrences == 1 ? "" : "s", request.name, request.occurrence);
+    const auto& names = slice.phase_names;
+    if (names.empty()) return fmt::format("no phase '{}' in {}: it has no phases (memopt.phase() marks them)", request.name, input);
+    std::string listed;
+    for (std::size_t i = 0; i < names.size() && i < 5; ++i) listed += (i ? ", '" : "'") + names[i] + "'";
+    if (names.size() > 5) listed += fmt::format(" and {} more", names.size() - 5);
+    const auto suggestion = nearest(request.name, names);
+    return fmt::format("no phase '{}' in {}{} (its phases: {})", request.name, input,
+                       suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : "", listed);
+}
+
+// --phase NAME: the report of that phase's window only (reports/analysis/phase_window.h), or
+// with --format trace the window as a trace file of its own.
+std::string render_phase(const fs::path& input, const std::string& phase, const std::string& format, std::size_t top,
+                         const reports::TextOptions& text) {
+    if (detect_input(input) != InputKind::kTrace) throw Error(fmt::format("--phase needs a trace; {} is a JSON file", input));
+    const auto slice = reports::slice_phase(input, reports::parse_phase_request(phase));
+    if (!slice.found) throw Error(unknown_phase(input, slice));
+    if (format == "trace") {
+        for (const auto& warning : slice.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
+        return std::string(slice.trace.begin(), slice.trace.end());
+    }
+    const reports::SliceFile file(slice.trace);
+    return render_trace(file.path(), format, top, text, slice.warnings, slice.note());
+}
+
 std::string render(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text) {
     if (detect_input(input) == InputKind::kJson) return render_profile_json(input, format, text);
     return render_trace(input, format, top, text);
@@ -111,6 +151,7 @@ CommandHelp report_help() {
             "`report --format json` or `gate --save`, or the steps.json of `memopt optimize`.\n"
             "Sizes: MB = 10^6 bytes, MiB = 2^20 bytes (docs/units.md).",
             {"memopt report train.trace", "memopt report train.trace --format html -o train.html",
+             "memopt report train.trace --phase fit --format html -o fit.html",
              "memopt report --diff before.trace after.trace --format html -o diff.html"},
             "Exit status: 0 ok, 2 on a usage or input error."};
 }
@@ -140,6 +181,9 @@ int run_report(const Args& args) {
         ("force,f", "replace an existing output file")
         ("top", po::value<long long>()->default_value(10)->value_name("N"), "number of allocation sites to list (1 or more)")
         ("children", "text: add up the peaks of the process and all its children")
+        ("phase", po::value<std::string>()->value_name("NAME"),
+         "only what phase NAME allocated, in any format (NAME#2: the second phase of that name); "
+         "--format trace -o FILE writes that window as a trace of its own")
         ("diff", po::value<std::vector<std::string>>()->multitoken()->value_name("BEFORE AFTER"),
          "compare two traces site by site (text or html)");
     po::positional_options_description positional;
@@ -150,7 +194,7 @@ int run_report(const Args& args) {
     if (!vm.count("input") && !vm.count("diff")) throw Error("no trace or profile given (usage: memopt report TRACE|PROFILE [--format FORMAT] [-o OUT])");
     if (vm.count("diff") && vm.count("input")) throw Error("--diff BEFORE AFTER takes no other input");
     const std::string format = vm["format"].as<std::string>();
-    const std::vector<std::string> formats{"text", "json", "html", "folded", "massif", "speedscope"};
+    const std::vector<std::string> formats{"text", "json", "html", "folded", "massif", "speedscope", "trace"};
     if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
         const auto suggestion = nearest(format, formats);
         throw Error(suggestion ? fmt::format("unknown format '{}'; did you mean '{}'? (use {})", format, *suggestion, kFormats)
@@ -158,14 +202,20 @@ int run_report(const Args& args) {
     }
     const long long top = vm["top"].as<long long>();
     if (top < 1 || top > 100000) throw Error(fmt::format("--top {} is out of range (1 to 100000)", top));
+    const bool phase = vm.count("phase") > 0;
+    if (phase && vm.count("diff")) throw Error("--phase does not combine with --diff");
+    if (format == "trace" && !phase) throw Error("--format trace writes one phase's window: give --phase NAME");
     const bool force = vm.count("force") > 0;
     const fs::path output = vm.count("output") ? fs::path(vm["output"].as<std::string>()) : fs::path();
+    if (format == "trace" && output.empty()) throw Error("--format trace writes a binary file: give -o FILE");
     if (!output.empty()) check_output_file(output, force); // before the work of rendering
     reports::TextOptions text_options;
     text_options.add_children = vm.count("children") > 0;
-    const std::string text = vm.count("diff")
-                                 ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, static_cast<std::size_t>(top))
-                                 : render(vm["input"].as<std::string>(), format, static_cast<std::size_t>(top), text_options);
+    const std::size_t sites = static_cast<std::size_t>(top);
+    const std::string text =
+        vm.count("diff") ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, sites)
+        : phase ? render_phase(vm["input"].as<std::string>(), vm["phase"].as<std::string>(), format, sites, text_options)
+                : render(vm["input"].as<std::string>(), format, sites, text_options);
     if (output.empty()) {
         std::cout << text << std::flush;
         return 0;
