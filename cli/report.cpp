@@ -125,19 +125,40 @@ std::string unknown_phase(const fs::path& input, const reports::PhaseSlice& slic
                        suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : "", listed);
 }
 
-// --phase NAME: the report of that phase's window only (reports/analysis/phase_window.h), or
-// with --format trace the window as a trace file of its own.
-std::string render_phase(const fs::path& input, const std::string& phase, const std::string& format, std::size_t top,
+// One phase's window (reports/analysis/phase_window.h) in `format`: as a trace file of its
+// own, or the report of that trace with what the cut left out said in a note.
+std::string render_slice(const reports::PhaseSlice& slice, const std::string& format, std::size_t top,
                          const reports::TextOptions& text) {
-    if (detect_input(input) != InputKind::kTrace) throw Error(fmt::format("--phase needs a trace; {} is a JSON file", input));
-    const auto slice = reports::slice_phase(input, reports::parse_phase_request(phase));
-    if (!slice.found) throw Error(unknown_phase(input, slice));
-    if (format == "trace") {
-        for (const auto& warning : slice.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
-        return std::string(slice.trace.begin(), slice.trace.end());
-    }
+    if (format == "trace") return std::string(slice.trace.begin(), slice.trace.end());
     const reports::SliceFile file(slice.trace);
     return render_trace(file.path(), format, top, text, slice.warnings, slice.note());
+}
+
+// --phase NAME [-o FILE], repeatable: each --phase goes with the -o in the same place (as
+// curl pairs -o with URLs), and the trace is read once for all of them.
+void run_phases(const po::variables_map& vm, const std::string& format, std::size_t top, const reports::TextOptions& text,
+                bool force) {
+    const fs::path input = vm["input"].as<std::string>();
+    const auto phases = vm["phase"].as<std::vector<std::string>>();
+    const auto outputs = vm.count("output") ? vm["output"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (outputs.size() > phases.size() || (phases.size() > 1 && outputs.size() != phases.size()))
+        throw Error(fmt::format("{} --phase and {} -o given: each --phase NAME takes its own -o FILE, in order", phases.size(),
+                                outputs.size()));
+    if (format == "trace" && outputs.empty()) throw Error("--format trace writes a binary file: give -o FILE");
+    for (const fs::path output : outputs) check_output_file(output, force); // before the work of cutting
+    if (detect_input(input) != InputKind::kTrace) throw Error(fmt::format("--phase needs a trace; {} is a JSON file", input));
+    std::vector<reports::PhaseRequest> requests;
+    for (const auto& phase : phases) requests.push_back(reports::parse_phase_request(phase));
+    const auto slices = reports::slice_phases(input, requests);
+    for (const auto& slice : slices)
+        if (!slice.found) throw Error(unknown_phase(input, slice));
+    if (format == "trace")
+        for (const auto& warning : slices.front().warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
+    for (std::size_t i = 0; i < slices.size(); ++i) {
+        const std::string rendered = render_slice(slices[i], format, top, text);
+        if (outputs.empty()) std::cout << rendered << std::flush;
+        else write_output_file(outputs[i], rendered, force);
+    }
 }
 
 std::string render(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text) {
@@ -177,13 +198,15 @@ int run_report(const Args& args) {
     desc.add_options()
         ("input", po::value<std::string>(), "trace (from memopt record) or profile (from memopt probe)")
         ("format", po::value<std::string>()->default_value("text")->value_name("FORMAT"), kFormats)
-        ("output,o", po::value<std::string>()->value_name("FILE"), "write here instead of standard output")
+        ("output,o", po::value<std::vector<std::string>>()->value_name("FILE"),
+         "write here instead of standard output (once per --phase when it is repeated)")
         ("force,f", "replace an existing output file")
         ("top", po::value<long long>()->default_value(10)->value_name("N"), "number of allocation sites to list (1 or more)")
         ("children", "text: add up the peaks of the process and all its children")
-        ("phase", po::value<std::string>()->value_name("NAME"),
+        ("phase", po::value<std::vector<std::string>>()->value_name("NAME"),
          "only what phase NAME allocated, in any format (NAME#2: the second phase of that name); "
-         "--format trace -o FILE writes that window as a trace of its own")
+         "--format trace -o FILE writes that window as a trace of its own; repeated, each with its "
+         "own -o, the trace is read once for all")
         ("diff", po::value<std::vector<std::string>>()->multitoken()->value_name("BEFORE AFTER"),
          "compare two traces site by site (text or html)");
     po::positional_options_description positional;
@@ -206,16 +229,19 @@ int run_report(const Args& args) {
     if (phase && vm.count("diff")) throw Error("--phase does not combine with --diff");
     if (format == "trace" && !phase) throw Error("--format trace writes one phase's window: give --phase NAME");
     const bool force = vm.count("force") > 0;
-    const fs::path output = vm.count("output") ? fs::path(vm["output"].as<std::string>()) : fs::path();
-    if (format == "trace" && output.empty()) throw Error("--format trace writes a binary file: give -o FILE");
-    if (!output.empty()) check_output_file(output, force); // before the work of rendering
     reports::TextOptions text_options;
     text_options.add_children = vm.count("children") > 0;
     const std::size_t sites = static_cast<std::size_t>(top);
-    const std::string text =
-        vm.count("diff") ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, sites)
-        : phase ? render_phase(vm["input"].as<std::string>(), vm["phase"].as<std::string>(), format, sites, text_options)
-                : render(vm["input"].as<std::string>(), format, sites, text_options);
+    if (phase) {
+        run_phases(vm, format, sites, text_options, force);
+        return 0;
+    }
+    const auto outputs = vm.count("output") ? vm["output"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (outputs.size() > 1) throw Error(fmt::format("-o given {} times: one output (or one per --phase)", outputs.size()));
+    const fs::path output = outputs.empty() ? fs::path() : fs::path(outputs.front());
+    if (!output.empty()) check_output_file(output, force); // before the work of rendering
+    const std::string text = vm.count("diff") ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, sites)
+                                              : render(vm["input"].as<std::string>(), format, sites, text_options);
     if (output.empty()) {
         std::cout << text << std::flush;
         return 0;

@@ -6,6 +6,7 @@
 #include "profiler/trace/trace_rewriter.h"
 #include "reports/analysis/loss_warnings.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -35,36 +36,82 @@ PhaseRequest parse_phase_request(std::string_view text) {
     return request;
 }
 
-void PhaseWindow::see_phase_name(const std::string& name) {
-    if (known_names_.insert(name).second) names_.push_back(name);
+PhaseWindows::PhaseWindows(const std::vector<PhaseRequest>& requests) {
+    windows_.resize(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        windows_[i].request = requests[i];
+        waiting_[{requests[i].name, requests[i].occurrence}].push_back(i);
+    }
 }
 
-bool PhaseWindow::admit(const Event& event, const trace::TraceMetadata& meta) {
-    if (event.type == EventType::kPhaseBegin) {
-        const std::string& name = meta.names.at(event.name);
-        see_phase_name(name);
-        if (name == request_.name) ++occurrences_;
-        if (state_ == State::kBefore && name == request_.name && occurrences_ == request_.occurrence) {
-            state_ = State::kOpen;
-            window_image_ = image_;
-            begin_ns_ = end_ns_ = event.time_ns;
-            live_at_start_ = heap_ + mappings_.bytes();
-            blocks_.clear(); // from here on: the window's own blocks only
-            mappings_.clear();
-            heap_ = 0;
-            return true;
-        }
-    }
+unsigned PhaseWindows::occurrences(const std::string& name) const {
+    const auto it = begun_.find(name);
+    return it == begun_.end() ? 0 : it->second;
+}
+
+void PhaseWindows::feed(const Event& event, const trace::TraceMetadata& meta) {
+    admitted_.clear();
+    closed_.clear();
     if (event.type == EventType::kImageStart) {
         ++image_;
-        if (state_ == State::kOpen) state_ = State::kClosed; // exec: the phase's process image is gone
+        while (!open_.empty()) close(open_.front()); // exec: the phases' process image is gone
     }
-    if (state_ == State::kBefore) track_before(event);
-    return state_ == State::kOpen && admit_open(event, meta);
+    // The windows open before this event see it; one it opens has its begin mark already.
+    std::size_t already_open = open_.size();
+    if (event.type == EventType::kPhaseBegin) {
+        const std::string& name = meta.names.at(event.name);
+        auto [it, first] = begun_.try_emplace(name, 0);
+        if (first) names_.push_back(name);
+        const auto waiting = waiting_.find({name, ++it->second});
+        if (waiting != waiting_.end()) {
+            for (std::size_t index : waiting->second) open(index, event);
+            waiting_.erase(waiting);
+        }
+    }
+    for (std::size_t i = 0; i < already_open;) {
+        const std::size_t index = open_[i];
+        Window& window = windows_[index];
+        if (admit_open(window, event, meta)) admitted_.push_back(index);
+        if (window.state != State::kClosed) {
+            ++i;
+            continue;
+        }
+        close(index);
+        --already_open;
+    }
+    track_heap(event);
 }
 
-// The whole heap up to the window, to say how much of it was live when the phase began.
-void PhaseWindow::track_before(const Event& event) {
+void PhaseWindows::open(std::size_t index, const Event& begin) {
+    Window& window = windows_[index];
+    window.state = State::kOpen;
+    window.image = image_;
+    window.begin_ns = window.end_ns = begin.time_ns;
+    window.live_at_start_bytes = heap_ + mappings_.bytes();
+    window.rss_at_start_bytes = last_rss_;
+    window.blocks = std::make_unique<LiveBlocks>();
+    window.mappings = std::make_unique<Mappings>();
+    open_.push_back(index);
+    admitted_.push_back(index);
+}
+
+void PhaseWindows::close(std::size_t index) {
+    Window& window = windows_[index];
+    window.state = State::kClosed;
+    window.blocks.reset();
+    window.mappings.reset();
+    open_.erase(std::find(open_.begin(), open_.end(), index));
+    closed_.push_back(index);
+}
+
+void PhaseWindows::finish() {
+    admitted_.clear();
+    closed_.clear();
+    while (!open_.empty()) close(open_.front());
+}
+
+// The whole heap of the current image, to say how much of it was live when a phase began.
+void PhaseWindows::track_heap(const Event& event) {
     std::uint64_t size = 0;
     switch (event.type) {
     case EventType::kAllocation: heap_ += event.size - blocks_.insert(event.address, event.size); break;
@@ -86,36 +133,37 @@ void PhaseWindow::track_before(const Event& event) {
     }
 }
 
-bool PhaseWindow::admit_open(const Event& event, const trace::TraceMetadata& meta) {
+// An event after the window's begin: in it unless it frees what was made before the window.
+bool PhaseWindows::admit_open(Window& window, const Event& event, const trace::TraceMetadata& meta) {
     std::uint64_t size = 0;
     switch (event.type) {
-    case EventType::kAllocation: blocks_.insert(event.address, event.size); break;
+    case EventType::kAllocation: window.blocks->insert(event.address, event.size); break;
     case EventType::kFree:
-        if (!blocks_.erase(event.address, size)) return false; // made before the window
+        if (!window.blocks->erase(event.address, size)) return false; // made before the window
         break;
-    case EventType::kMmap: mappings_.add(event.address, event.size); break;
+    case EventType::kMmap: window.mappings->add(event.address, event.size); break;
     case EventType::kMunmap:
-        if (mappings_.remove(event.address, event.size) == 0) return false;
+        if (window.mappings->remove(event.address, event.size) == 0) return false;
         break;
     case EventType::kMremap:
-        if (mappings_.remove(event.address, event.size) == 0) return false;
-        mappings_.add(event.new_address, event.new_size);
+        if (window.mappings->remove(event.address, event.size) == 0) return false;
+        window.mappings->add(event.new_address, event.new_size);
         break;
     case EventType::kPhaseBegin:
-        if (meta.names.at(event.name) == request_.name) ++depth_;
+        if (meta.names.at(event.name) == window.request.name) ++window.depth;
         break;
     case EventType::kPhaseEnd:
-        if (meta.names.at(event.name) != request_.name) break;
-        if (depth_ == 0) state_ = State::kClosed;
-        else --depth_;
+        if (meta.names.at(event.name) != window.request.name) break;
+        if (window.depth == 0) window.state = State::kClosed;
+        else --window.depth;
         break;
     case EventType::kProcessExit:
-        ended_by_exit_ = true;
-        state_ = State::kClosed;
+        window.ended_by_exit = true;
+        window.state = State::kClosed;
         break;
     default: break;
     }
-    if (event.time_ns) end_ns_ = std::max(end_ns_, event.time_ns);
+    if (event.time_ns) window.end_ns = std::max(window.end_ns, event.time_ns);
     return true;
 }
 
@@ -133,60 +181,75 @@ Event rss_sample(std::uint64_t time_ns, std::uint64_t bytes) {
     return sample;
 }
 
+using Window = PhaseWindows::Window;
+
+// A window's first event (its begin mark) starts its trace, with the RSS it started from.
+trace::TraceRewriter start_slice(const Window& window, const Event& begin, const trace::TraceMetadata& meta) {
+    trace::TraceRewriter writer(meta.images.at(window.image), window.begin_ns, meta.page_size, meta.stack_sample_bytes);
+    writer.add(begin, meta);
+    if (window.rss_at_start_bytes) writer.add(rss_sample(window.begin_ns, window.rss_at_start_bytes), meta);
+    return writer;
+}
+
 // The window's end: an exit record at its last moment, unless the process's own is in it.
-void close_slice(trace::TraceRewriter& writer, const PhaseWindow& window, const trace::TraceMetadata& meta) {
-    if (window.ended_by_exit()) return;
+void close_slice(trace::TraceRewriter& writer, const Window& window, const trace::TraceMetadata& meta) {
+    if (window.ended_by_exit) return;
     Event exit;
     exit.type = EventType::kProcessExit;
-    exit.time_ns = window.end_ns();
+    exit.time_ns = window.end_ns;
     writer.add(exit, meta);
+}
+
+PhaseSlice finish_slice(const Window& window, std::optional<trace::TraceRewriter>& writer, const trace::TraceMetadata& meta) {
+    PhaseSlice slice;
+    slice.request = window.request;
+    slice.found = writer.has_value();
+    if (!slice.found) return slice;
+    const std::uint64_t origin = meta.images.empty() ? window.begin_ns : meta.images.front().start_ns;
+    slice.start_s = seconds_from(origin, window.begin_ns);
+    slice.end_s = seconds_from(origin, window.end_ns);
+    slice.live_at_start_bytes = window.live_at_start_bytes;
+    if (meta.exit.known) { // the program's exit, with the window's length as its wall time
+        trace::ExitStatus exit = meta.exit;
+        exit.wall_ns = window.end_ns - window.begin_ns;
+        exit.max_rss_kib = 0; // the whole run's: not the phase's
+        writer->set_exit_status(exit);
+    }
+    slice.trace = writer->finish(meta, window.image);
+    writer.reset();
+    return slice;
 }
 
 } // namespace
 
-PhaseSlice slice_phase(const std::filesystem::path& path, const PhaseRequest& request) {
+std::vector<PhaseSlice> slice_phases(const std::filesystem::path& path, const std::vector<PhaseRequest>& requests) {
     trace::TraceReader reader(path);
     const auto& meta = reader.metadata();
-    PhaseWindow window(request);
-    std::optional<trace::TraceRewriter> writer;
+    PhaseWindows windows(requests);
+    std::vector<std::optional<trace::TraceRewriter>> writers(requests.size());
+    const auto close_slices = [&] {
+        for (std::size_t index : windows.closed()) close_slice(*writers[index], windows.window(index), meta);
+    };
     Event event;
     while (reader.next(event)) {
-        const bool was_open = window.state() == PhaseWindow::State::kOpen;
-        if (!window.admit(event, meta)) {
-            if (was_open && window.state() == PhaseWindow::State::kClosed) close_slice(*writer, window, meta);
-            continue;
+        windows.feed(event, meta);
+        for (std::size_t index : windows.admitted()) {
+            if (writers[index]) writers[index]->add(event, meta);
+            else writers[index].emplace(start_slice(windows.window(index), event, meta));
         }
-        if (!writer) {
-            const auto& image = meta.images.at(window.image());
-            writer.emplace(image, window.begin_ns(), meta.page_size, meta.stack_sample_bytes);
-            writer->add(event, meta);
-            if (window.rss_at_start_bytes()) writer->add(rss_sample(window.begin_ns(), window.rss_at_start_bytes()), meta);
-            continue;
-        }
-        writer->add(event, meta);
-        if (window.state() == PhaseWindow::State::kClosed) close_slice(*writer, window, meta);
+        close_slices();
     }
-    if (window.state() == PhaseWindow::State::kOpen) close_slice(*writer, window, meta);
-
-    PhaseSlice slice;
-    slice.request = request;
-    slice.found = writer.has_value();
-    slice.occurrences = window.occurrences();
-    slice.phase_names = window.phase_names();
-    slice.warnings = data_loss_warnings(reader);
-    if (!slice.found) return slice;
-    const std::uint64_t origin = meta.images.empty() ? window.begin_ns() : meta.images.front().start_ns;
-    slice.start_s = seconds_from(origin, window.begin_ns());
-    slice.end_s = seconds_from(origin, window.end_ns());
-    slice.live_at_start_bytes = window.live_at_start_bytes();
-    if (meta.exit.known) { // the program's exit, with the window's length as its wall time
-        trace::ExitStatus exit = meta.exit;
-        exit.wall_ns = window.end_ns() - window.begin_ns();
-        exit.max_rss_kib = 0; // the whole run's: not the phase's
-        writer->set_exit_status(exit);
+    windows.finish();
+    close_slices();
+    const auto warnings = data_loss_warnings(reader);
+    std::vector<PhaseSlice> slices;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        slices.push_back(finish_slice(windows.window(i), writers[i], meta));
+        slices.back().occurrences = windows.occurrences(requests[i].name);
+        if (!slices.back().found) slices.back().phase_names = windows.phase_names();
+        slices.back().warnings = warnings;
     }
-    slice.trace = writer->finish(meta, window.image());
-    return slice;
+    return slices;
 }
 
 std::string PhaseSlice::note() const {

@@ -27,7 +27,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <map>
+#include <memory>
 #include <vector>
 
 namespace memopt::reports {
@@ -40,52 +41,63 @@ struct PhaseRequest {
 // "NAME" or "NAME#N" (N from 1). Throws memopt::Error on an empty name or a bad N.
 PhaseRequest parse_phase_request(std::string_view text);
 
-// Decides, event by event in the reader's order, which events belong to the window.
-class PhaseWindow {
+// Decides, event by event in the reader's order, which events belong to which requested
+// window; all of them are found in one pass (the pytest plugin cuts every test at once), at
+// a cost per event of the windows open then (phases rarely overlap).
+class PhaseWindows {
   public:
     enum class State { kBefore, kOpen, kClosed };
+    struct Window {
+        PhaseRequest request;
+        State state = State::kBefore;
+        std::uint32_t image = 0;                 // index into TraceMetadata::images
+        std::uint64_t begin_ns = 0, end_ns = 0;  // end: time of the last event in it
+        bool ended_by_exit = false;              // the process's own exit record is in it
+        std::uint64_t live_at_start_bytes = 0;
+        std::uint64_t rss_at_start_bytes = 0;    // the last RSS sample before it
+        unsigned depth = 0;                      // phases of its name begun inside it
+        std::unique_ptr<LiveBlocks> blocks;      // its own blocks, while it is open
+        std::unique_ptr<Mappings> mappings;
+    };
 
-    explicit PhaseWindow(PhaseRequest request) : request_(std::move(request)) {}
+    explicit PhaseWindows(const std::vector<PhaseRequest>& requests);
 
-    // Call with every event of the trace in order; true when it belongs to the window.
-    bool admit(const trace::Event& event, const trace::TraceMetadata& meta);
+    // Feeds the next event of the trace; admitted() then lists the windows it belongs to
+    // and closed() those that closed at it.
+    void feed(const trace::Event& event, const trace::TraceMetadata& meta);
+    // At the end of the trace: closes the windows still open and lists them in closed().
+    void finish();
+    const std::vector<std::size_t>& admitted() const { return admitted_; }
+    const std::vector<std::size_t>& closed() const { return closed_; }
 
-    State state() const { return state_; }
-    std::uint64_t begin_ns() const { return begin_ns_; }
-    std::uint64_t end_ns() const { return end_ns_; }   // time of the last event in the window
-    bool ended_by_exit() const { return ended_by_exit_; }
-    std::uint32_t image() const { return window_image_; } // index into TraceMetadata::images
-    std::uint64_t live_at_start_bytes() const { return live_at_start_; }
-    std::uint64_t rss_at_start_bytes() const { return last_rss_; } // the last sample before it
-    unsigned occurrences() const { return occurrences_; } // phases begun with the requested name
+    const Window& window(std::size_t index) const { return windows_[index]; }
+    unsigned occurrences(const std::string& name) const; // phases begun with this name
     // Distinct phase names, in the order they first began.
     const std::vector<std::string>& phase_names() const { return names_; }
 
   private:
-    void track_before(const trace::Event& event);
-    bool admit_open(const trace::Event& event, const trace::TraceMetadata& meta);
-    void see_phase_name(const std::string& name);
+    void open(std::size_t index, const trace::Event& begin);
+    bool admit_open(Window& window, const trace::Event& event, const trace::TraceMetadata& meta);
+    void close(std::size_t index);
+    void track_heap(const trace::Event& event);
 
-    PhaseRequest request_;
-    State state_ = State::kBefore;
-    std::uint32_t image_ = 0, window_image_ = 0;
-    unsigned occurrences_ = 0;
-    unsigned depth_ = 0; // phases of the requested name open inside the window
-    std::uint64_t begin_ns_ = 0, end_ns_ = 0, live_at_start_ = 0;
-    bool ended_by_exit_ = false;
-    // Before the window: the whole heap, for live_at_start_. Inside: the window's own blocks.
+    std::vector<Window> windows_;
+    std::map<std::pair<std::string, unsigned>, std::vector<std::size_t>> waiting_; // by (name, occurrence)
+    std::vector<std::size_t> open_, admitted_, closed_;
+    std::uint32_t image_ = 0;
+    std::map<std::string, unsigned> begun_; // phases begun, by name
+    std::vector<std::string> names_;        // begun_'s keys in order of first begin
+    // The whole heap of the current image, for what is live when a window opens.
     LiveBlocks blocks_;
     Mappings mappings_;
     std::uint64_t heap_ = 0, last_rss_ = 0;
-    std::vector<std::string> names_;
-    std::unordered_set<std::string> known_names_;
 };
 
 struct PhaseSlice {
     bool found = false;
     PhaseRequest request;
     unsigned occurrences = 0;              // phases of that name in the trace
-    std::vector<std::string> phase_names;  // every phase of the trace, in order of first begin
+    std::vector<std::string> phase_names;  // when not found: the trace's phases, in order of first begin
     double start_s = 0, end_s = 0;         // the window, from the trace's first process start
     std::uint64_t live_at_start_bytes = 0;
     std::vector<std::uint8_t> trace;       // the slice: a complete trace file (when found)
@@ -95,9 +107,10 @@ struct PhaseSlice {
     std::string note() const;
 };
 
-// Reads `trace` once. Throws memopt::Error for a file that is not a readable memopt trace;
-// a phase that is not in it is `found == false` with the trace's phase names.
-PhaseSlice slice_phase(const std::filesystem::path& trace, const PhaseRequest& request);
+// Reads `trace` once and cuts out every requested phase (one slice per request, in order).
+// Throws memopt::Error for a file that is not a readable memopt trace; a phase that is not in
+// it is `found == false`, with the trace's phase names.
+std::vector<PhaseSlice> slice_phases(const std::filesystem::path& trace, const std::vector<PhaseRequest>& requests);
 
 // The slice as a file the reports can open, for as long as this object lives (an anonymous
 // memory file, nothing on disk). Throws memopt::Error when it cannot be made.

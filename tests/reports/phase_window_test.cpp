@@ -71,16 +71,21 @@ ReadBack read_back(const std::filesystem::path& path) {
     return back;
 }
 
+reports::PhaseSlice slice_one(const std::filesystem::path& trace, const std::string& phase) {
+    auto slices = reports::slice_phases(trace, {reports::parse_phase_request(phase)});
+    REQUIRE(slices.size() == 1);
+    return std::move(slices.front());
+}
+
 } // namespace
 
 TEST_CASE("phase window: the second phase's own allocations, peak and leftovers, in a valid trace") {
     ScratchDir dir("phase-window");
     write_two_phases(dir / "two.trace");
-    const auto slice = reports::slice_phase(dir / "two.trace", reports::parse_phase_request("fit"));
+    const auto slice = slice_one(dir / "two.trace", "fit");
     REQUIRE(slice.found);
     CHECK(slice.occurrences == 2);
     CHECK(slice.live_at_start_bytes == 10'000'000); // A was live when "fit" began
-    CHECK(slice.phase_names == std::vector<std::string>{"load", "fit"});
 
     write_bytes(dir / "fit.trace", slice.trace);
     const ReadBack back = read_back(dir / "fit.trace");
@@ -115,7 +120,7 @@ TEST_CASE("phase window: the second phase's own allocations, peak and leftovers,
 TEST_CASE("phase window: NAME#2 is the second phase of that name, a missing one is not found") {
     ScratchDir dir("phase-window-again");
     write_two_phases(dir / "two.trace");
-    const auto second = reports::slice_phase(dir / "two.trace", reports::parse_phase_request("fit#2"));
+    const auto second = slice_one(dir / "two.trace", "fit#2");
     REQUIRE(second.found);
     CHECK(second.live_at_start_bytes == 1'000'000); // C, left by the first "fit"
     write_bytes(dir / "fit2.trace", second.trace);
@@ -123,15 +128,33 @@ TEST_CASE("phase window: NAME#2 is the second phase of that name, a missing one 
     CHECK(summary.peak_heap_bytes == 7'000'000);
     CHECK(summary.top_sites.empty()); // its one allocation was not sampled
 
-    const auto third = reports::slice_phase(dir / "two.trace", reports::parse_phase_request("fit#3"));
+    const auto third = slice_one(dir / "two.trace", "fit#3");
     CHECK_FALSE(third.found);
     CHECK(third.occurrences == 2);
-    const auto none = reports::slice_phase(dir / "two.trace", reports::parse_phase_request("fti"));
+    const auto none = slice_one(dir / "two.trace", "fti");
     CHECK_FALSE(none.found);
-    CHECK(none.phase_names.size() == 2);
+    CHECK(none.phase_names == std::vector<std::string>{"load", "fit"});
     CHECK_THROWS_AS(reports::parse_phase_request("fit#0"), Error);
     CHECK_THROWS_AS(reports::parse_phase_request("#2"), Error);
     CHECK(reports::parse_phase_request("a#b").name == "a#b");
+}
+
+TEST_CASE("phase window: several phases cut in one pass are the phases cut one by one") {
+    ScratchDir dir("phase-window-many");
+    write_two_phases(dir / "two.trace");
+    const std::vector<std::string> names{"fit#2", "load", "fit", "fit"};
+    std::vector<reports::PhaseRequest> requests;
+    for (const auto& name : names) requests.push_back(reports::parse_phase_request(name));
+    const auto slices = reports::slice_phases(dir / "two.trace", requests);
+    REQUIRE(slices.size() == names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        INFO(names[i]);
+        const auto alone = slice_one(dir / "two.trace", names[i]);
+        REQUIRE(slices[i].found);
+        CHECK(slices[i].trace == alone.trace);
+        CHECK(slices[i].live_at_start_bytes == alone.live_at_start_bytes);
+    }
+    CHECK(slices[1].live_at_start_bytes == 0);
 }
 
 TEST_CASE("report --phase: a recorded program's second phase in every format; an unknown phase is exit 2") {
@@ -166,6 +189,19 @@ TEST_CASE("report --phase: a recorded program's second phase in every format; an
     const auto again = run(fmt::format("{} report {} --format json", kMemopt, quote(sliced.string())));
     REQUIRE(again.status == 0);
     CHECK(nlohmann::json::parse(again.out)["peak_heap_bytes"].get<std::uint64_t>() == peak);
+
+    // Two phases in one pass, each --phase with its own -o.
+    const auto both = run(fmt::format("{} report {} --format json --phase free -o {} --phase {} -o {}", kMemopt,
+                                      quote(trace.string()), quote((dir / "free.json").string()), quote(kEvilPhase),
+                                      quote((dir / "evil.json").string())));
+    INFO(both.err);
+    REQUIRE(both.status == 0);
+    CHECK(nlohmann::json::parse(read_file(dir / "free.json"))["peak_heap_bytes"].get<std::uint64_t>() == peak);
+    CHECK(nlohmann::json::parse(read_file(dir / "evil.json"))["peak_heap_bytes"].get<std::uint64_t>() >= 60'000'000);
+    const auto unpaired = run(fmt::format("{} report {} --phase free --phase x -o {}", kMemopt, quote(trace.string()),
+                                          quote((dir / "x.json").string())));
+    CHECK(unpaired.status == 2);
+    CHECK(unpaired.err.find("each --phase NAME takes its own -o FILE") != std::string::npos);
 
     const auto unknown = run(fmt::format("{} report {} --phase fre", kMemopt, quote(trace.string())));
     CHECK(unknown.status == 2);

@@ -2,9 +2,10 @@
 
 The session is recorded as one trace (DIR/memopt-pytest.trace, one phase test:NODEID per
 test). When the traced pytest has ended, and its trace is complete, the launching pytest cuts
-each test's phase out of it with `memopt report TRACE --phase test:NODEID#N --format trace
--o DIR/tests/NAME.trace` (reports/analysis/phase_window.h): a trace of the test's own
-allocations that `memopt report` reads like any other. The names come from the node ids
+each test's phase out of it with `memopt report TRACE --format trace --phase test:NODEID#N
+-o DIR/tests/NAME.trace ...` (reports/analysis/phase_window.h), up to BATCH tests per call
+(the trace is read once per call): a trace of the test's own allocations that `memopt
+report` reads like any other. The names come from the node ids
 (file_names); the re-executed pytest writes them into DIR/memopt-pytest.json beside each
 test's results, and this side reads them back from there.
 
@@ -24,6 +25,7 @@ RESULTS_NAME = "memopt-pytest.json"
 TESTS_DIR = "tests"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_NAME = 120
+BATCH = 500  # tests per `memopt report` call: command lines stay far below the kernel's limit
 
 
 def file_names(nodeids) -> dict[str, str]:
@@ -66,15 +68,29 @@ def write_test_traces(program: str, bin_path: str, trace: Path) -> None:
         return
     directory = Path(bin_path) / TESTS_DIR
     directory.mkdir(exist_ok=True)
+    # Never outside DIR/tests, whatever the JSON says.
+    jobs = [(phase, directory / Path(name).name) for phase, name in tests]
     failed = 0
-    for phase, name in tests:
-        output = directory / Path(name).name  # never outside DIR/tests, whatever the JSON says
-        command = [program, "report", str(trace), "--phase", phase, "--format", "trace", "-f", "-o", str(output)]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            failed += 1
-            error = (done.stderr.strip().splitlines() or ["failed"])[-1]
-            print(f"memopt: no per-test trace for {phase}: {error}", file=sys.stderr)
-    written = len(tests) - failed
+    for start in range(0, len(jobs), BATCH):
+        batch = jobs[start:start + BATCH]
+        if _cut(program, trace, batch) is None:
+            continue
+        for job in batch:  # one of them failed: each alone, to say which
+            error = _cut(program, trace, [job])
+            if error is not None:
+                failed += 1
+                print(f"memopt: no per-test trace for {job[0]}: {error}", file=sys.stderr)
+    written = len(jobs) - failed
     print(f"memopt: {written} per-test trace{'s' if written != 1 else ''} in {directory}{os.sep} "
           f"(memopt report {directory / 'NAME.trace'}); per-test results in {Path(bin_path) / RESULTS_NAME}")
+
+
+def _cut(program: str, trace: Path, jobs) -> str | None:
+    """Runs one `memopt report --format trace` for these (phase, output) pairs; its error line or None."""
+    command = [program, "report", str(trace), "--format", "trace", "-f"]
+    for phase, output in jobs:
+        command += ["--phase", phase, "-o", str(output)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode == 0:
+        return None
+    return (done.stderr.strip().splitlines() or ["failed"])[-1]
