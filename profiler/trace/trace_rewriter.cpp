@@ -104,23 +104,34 @@ void TraceRewriter::add_extended_event(const Event& event, const TraceMetadata& 
     ++next_seq_;
 }
 
-std::vector<std::uint8_t> TraceRewriter::finish(const TraceMetadata& meta, std::uint32_t image) {
+std::vector<std::uint8_t> TraceRewriter::finish(const TraceMetadata& meta, const std::vector<const Module*>& modules) {
     flush(true);
-    write_modules(meta, image);
+    write_modules(modules);
     write_frames(meta);
     write_program(meta);
     flush(true);
     return std::move(out_);
 }
 
-// Every copy of the image's module map, in the order written, each with its build-id.
-void TraceRewriter::write_modules(const TraceMetadata& meta, std::uint32_t image) {
-    for (const Module& module : meta.modules) {
-        if (module.image != image) continue;
-        ChunkBuilder& out = chunk(kRecordBytes * (2 + module.segments.size()) + module.path.size() + module.build_id.size());
-        out.extended(ExtendedType::kModule).varint(module.base).text(module.path).varint(module.segments.size());
-        for (const auto& [vaddr, memsz] : module.segments) out.varint(vaddr).varint(memsz);
-        if (!module.build_id.empty()) out.extended(ExtendedType::kBuildId).varint(module.base).text(module.build_id);
+std::vector<const Module*> distinct_modules(const TraceMetadata& meta, std::uint32_t image) {
+    std::unordered_set<std::string> seen;
+    std::vector<const Module*> kept;
+    for (auto it = meta.modules.rbegin(); it != meta.modules.rend(); ++it) {
+        if (it->image != image) continue;
+        std::string key = std::to_string(it->base) + '\n' + it->path + '\n' + it->build_id;
+        for (const auto& [vaddr, memsz] : it->segments) key += ' ' + std::to_string(vaddr) + ' ' + std::to_string(memsz);
+        if (seen.insert(std::move(key)).second) kept.push_back(&*it);
+    }
+    std::reverse(kept.begin(), kept.end());
+    return kept;
+}
+
+void TraceRewriter::write_modules(const std::vector<const Module*>& modules) {
+    for (const Module* module : modules) {
+        ChunkBuilder& out = chunk(kRecordBytes * (2 + module->segments.size()) + module->path.size() + module->build_id.size());
+        out.extended(ExtendedType::kModule).varint(module->base).text(module->path).varint(module->segments.size());
+        for (const auto& [vaddr, memsz] : module->segments) out.varint(vaddr).varint(memsz);
+        if (!module->build_id.empty()) out.extended(ExtendedType::kBuildId).varint(module->base).text(module->build_id);
     }
 }
 

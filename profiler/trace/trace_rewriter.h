@@ -6,7 +6,7 @@
 // The file is what the preload library writes, in small: a header, the kProcessStart of the
 // one process image the events belong to, the events in their program order under sequence
 // numbers 0, 1, 2, ... (checksummed chunks, compressed where zstd makes them smaller), then
-// the image's modules and build-ids, the frames the events' stacks use with their Python code
+// the image's modules and build-ids (distinct_modules), the frames the events' stacks use with their Python code
 // objects, the command and the tracer's errors (the reader accepts frames and modules after
 // the events that refer to them, as it does from the preload). Frame and code ids are the
 // reader's (unique across the source file); the reader of the new file numbers them again.
@@ -20,10 +20,17 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
 namespace memopt::trace {
+
+// The modules of image `image` of `meta`, each distinct one once. The preload writes the
+// whole module map again whenever a library is loaded; a report maps an address to the module
+// written last at its start, so each module kept at its last place names every frame as all
+// the copies did. Computed once per image, shared by the traces cut from it.
+std::vector<const Module*> distinct_modules(const TraceMetadata& meta, std::uint32_t image);
 
 class TraceRewriter {
   public:
@@ -39,16 +46,16 @@ class TraceRewriter {
     // Written after the metadata (as `memopt record` writes it after the program ended).
     void set_exit_status(const ExitStatus& exit) { exit_ = exit; }
 
-    // The complete file: the events so far, then what `meta` (complete: the reader's next()
-    // has returned false) knows of image number `image`.
-    std::vector<std::uint8_t> finish(const TraceMetadata& meta, std::uint32_t image);
+    // The complete file: the events so far, then `modules` (distinct_modules of their image)
+    // and what `meta` (complete: the reader's next() has returned false) knows of the frames.
+    std::vector<std::uint8_t> finish(const TraceMetadata& meta, const std::vector<const Module*>& modules);
 
   private:
     void add_allocation(RecordKind kind, const Event& event);
     void add_extended_event(const Event& event, const TraceMetadata& meta);
     ChunkBuilder& chunk(std::size_t bytes); // the open chunk, with room for about `bytes`
     void flush(bool compress);
-    void write_modules(const TraceMetadata& meta, std::uint32_t image);
+    void write_modules(const std::vector<const Module*>& modules);
     void write_frames(const TraceMetadata& meta);
     void write_program(const TraceMetadata& meta);
 

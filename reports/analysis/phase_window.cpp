@@ -200,7 +200,8 @@ void close_slice(trace::TraceRewriter& writer, const Window& window, const trace
     writer.add(exit, meta);
 }
 
-PhaseSlice finish_slice(const Window& window, std::optional<trace::TraceRewriter>& writer, const trace::TraceMetadata& meta) {
+PhaseSlice finish_slice(const Window& window, std::optional<trace::TraceRewriter>& writer, const trace::TraceMetadata& meta,
+                        const std::vector<const trace::Module*>& modules) {
     PhaseSlice slice;
     slice.request = window.request;
     slice.found = writer.has_value();
@@ -215,7 +216,7 @@ PhaseSlice finish_slice(const Window& window, std::optional<trace::TraceRewriter
         exit.max_rss_kib = 0; // the whole run's: not the phase's
         writer->set_exit_status(exit);
     }
-    slice.trace = writer->finish(meta, window.image);
+    slice.trace = writer->finish(meta, modules);
     writer.reset();
     return slice;
 }
@@ -243,8 +244,11 @@ std::vector<PhaseSlice> slice_phases(const std::filesystem::path& path, const st
     close_slices();
     const auto warnings = data_loss_warnings(reader);
     std::vector<PhaseSlice> slices;
+    std::map<std::uint32_t, std::vector<const trace::Module*>> modules; // by image, made once each
     for (std::size_t i = 0; i < requests.size(); ++i) {
-        slices.push_back(finish_slice(windows.window(i), writers[i], meta));
+        const std::uint32_t image = windows.window(i).image;
+        if (writers[i] && !modules.count(image)) modules[image] = trace::distinct_modules(meta, image);
+        slices.push_back(finish_slice(windows.window(i), writers[i], meta, modules[image]));
         slices.back().occurrences = windows.occurrences(requests[i].name);
         if (!slices.back().found) slices.back().phase_names = windows.phase_names();
         slices.back().warnings = warnings;

@@ -100,5 +100,6 @@ def test_per_test_file_names_are_safe_and_distinct():
     assert list(names.values())[:2] == ["t_test_a.py__TestX__test_y_1-a_b_.trace", "t_test_a.py__TestX__test_y_1-a_b_-2.trace"]
     assert names["t/test_a.py::test_z"] == "t_test_a.py__test_z-2.trace"  # distinct without regard to case
     assert names["../x.py::test"] == "_x.py__test.trace"  # never hidden, never '..'
-    assert len(names["a.py::" + "n" * 300]) <= 130
+    long = names["a.py::" + "n" * 300]
+    assert len(long) <= 130 and long.startswith("a.py__nnn") and long.endswith("nnn.trace") and "..." in long
     assert all(re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.trace", name) for name in names.values())

@@ -30,12 +30,15 @@ BATCH = 500  # tests per `memopt report` call: command lines stay far below the 
 
 def file_names(nodeids) -> dict[str, str]:
     """A file name per node id, unique and safe: 'tests/test_a.py::TestX::test_y[1-a/b]' ->
-    'tests_test_a.py__TestX__test_y_1-a_b_.trace'. Long names are cut; names that collide
-    (after replacing or cutting) get -2, -3, ... in the order given."""
+    'tests_test_a.py__TestX__test_y_1-a_b_.trace'. A long name keeps its start and its end
+    (the test's own name); names that collide (after replacing or cutting) get -2, -3, ... in
+    the order given."""
     names: dict[str, str] = {}
     taken: set[str] = set()
     for nodeid in nodeids:
-        stem = _UNSAFE.sub("_", nodeid)[:_MAX_NAME].lstrip(".") or "test"
+        stem = _UNSAFE.sub("_", nodeid).lstrip(".") or "test"
+        if len(stem) > _MAX_NAME:
+            stem = stem[:_MAX_NAME // 3] + "..." + stem[-(_MAX_NAME - _MAX_NAME // 3 - 3):]
         name, n = stem, 1
         while name.lower() in taken:  # lower(): also distinct on a case-insensitive file system
             n += 1
