@@ -157,7 +157,7 @@ TEST_CASE("phase window: several phases cut in one pass are the phases cut one b
     CHECK(slices[1].live_at_start_bytes == 0);
 }
 
-TEST_CASE("report --phase: a recorded program's second phase in every format; an unknown phase is exit 2") {
+TEST_CASE("report --phase: a recorded program's second phase in every format, an unknown phase is exit 2") {
     ScratchDir dir("phase-report");
     const auto& trace = recorded_trace(); // phases kEvilPhase (60 MB kept) and "free"
     const auto text = run(fmt::format("{} report {} --phase free", kMemopt, quote(trace.string())));
