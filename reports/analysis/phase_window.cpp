@@ -185,7 +185,9 @@ using Window = PhaseWindows::Window;
 
 // A window's first event (its begin mark) starts its trace, with the RSS it started from.
 trace::TraceRewriter start_slice(const Window& window, const Event& begin, const trace::TraceMetadata& meta) {
-    trace::TraceRewriter writer(meta.images.at(window.image), window.begin_ns, meta.page_size, meta.stack_sample_bytes);
+    // A trace whose process start was in damaged bytes has no image to copy: an empty one.
+    const trace::ProcessImage image = window.image < meta.images.size() ? meta.images[window.image] : trace::ProcessImage{};
+    trace::TraceRewriter writer(image, window.begin_ns, meta.page_size, meta.stack_sample_bytes);
     writer.add(begin, meta);
     if (window.rss_at_start_bytes) writer.add(rss_sample(window.begin_ns, window.rss_at_start_bytes), meta);
     return writer;

@@ -58,13 +58,17 @@ def tests_dir_problem(bin_path: str) -> str | None:
     return None
 
 
-def write_test_traces(program: str, bin_path: str, trace: Path) -> None:
-    """Cuts each test's phase out of the session trace into DIR/tests/; says where, in one line."""
+def write_test_traces(program: str, bin_path: str, trace: Path, started: float) -> None:
+    """Cuts each test's phase out of the session trace into DIR/tests/; says where, in one
+    line. `started`: when the traced pytest was launched (older results are not its own)."""
+    results = Path(bin_path) / RESULTS_NAME
     try:
-        document = json.loads((Path(bin_path) / RESULTS_NAME).read_text())
-        tests = [(test["phase"], test["trace_file"]) for test in document["tests"]]
+        if results.stat().st_mtime < started - 1:  # a second for coarse file-system clocks
+            raise OSError("left by an earlier run")
+        tests = [(test["phase"], test["trace_file"]) for test in json.loads(results.read_text())["tests"]]
     except (OSError, ValueError, KeyError, TypeError):
-        return  # the traced pytest ended before writing its results: nothing to cut
+        print(f"memopt: no per-test traces: the traced pytest measured no test (it wrote no {results})", file=sys.stderr)
+        return
     problem = tests_dir_problem(bin_path)
     if problem:
         print(f"memopt: {problem}", file=sys.stderr)

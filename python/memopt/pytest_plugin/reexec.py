@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -57,9 +58,10 @@ def run_under_tracer(config, bin_path: str | None) -> int:
         stream.flush()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the child; its status ends us
     try:
+        started = time.time()
         status = subprocess.call(command, env=environment)
         if bin_path:
-            write_test_traces(program, bin_path, trace)
+            write_test_traces(program, bin_path, trace, started)
         return status
     except OSError as error:
         raise pytest.UsageError(f"--memopt: cannot run {program}: {error.strerror}") from None
