@@ -75,9 +75,18 @@ std::string render_profile_json(const fs::path& input, const std::string& format
     throw Error(fmt::format("{} is JSON but not a memopt profile or summary", input));
 }
 
-// `note`: one line the report adds to its notes (what --phase left out), "" for none.
+// What --phase adds to the report of its slice: the whole trace's warnings, one note on what
+// the cut left out, and the name the speedscope file shows.
+struct SliceContext {
+    std::vector<std::string> warnings;
+    std::string note;
+    std::string name;
+};
+
 std::string render_trace(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text,
-                         const std::vector<std::string>& extra_warnings = {}, const std::string& note = "") {
+                         const SliceContext& slice = {}) {
+    const auto& extra_warnings = slice.warnings;
+    const auto& note = slice.note;
     if (format == "folded" || format == "speedscope") {
         const auto stacks = reports::collect_stacks(input);
         if (stacks.stack_sample_bytes == 0)
@@ -86,7 +95,7 @@ std::string render_trace(const fs::path& input, const std::string& format, std::
         for (const auto& warning : stacks.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
         if (!note.empty()) fmt::print(stderr, "memopt report: note: {}\n", note);
         if (format == "folded") return reports::to_folded(stacks.allocated);
-        return reports::to_speedscope(stacks, input.filename().string());
+        return reports::to_speedscope(stacks, slice.name.empty() ? input.filename().string() : slice.name);
     }
     reports::SummaryOptions options;
     options.top_sites = top;
@@ -127,11 +136,12 @@ std::string unknown_phase(const fs::path& input, const reports::PhaseSlice& slic
 
 // One phase's window (reports/analysis/phase_window.h) in `format`: as a trace file of its
 // own, or the report of that trace with what the cut left out said in a note.
-std::string render_slice(const reports::PhaseSlice& slice, const std::string& format, std::size_t top,
+std::string render_slice(const fs::path& input, const reports::PhaseSlice& slice, const std::string& format, std::size_t top,
                          const reports::TextOptions& text) {
     if (format == "trace") return std::string(slice.trace.begin(), slice.trace.end());
     const reports::SliceFile file(slice.trace);
-    return render_trace(file.path(), format, top, text, slice.warnings, slice.note());
+    const std::string name = fmt::format("{} phase {}", input.filename().string(), slice.request.name);
+    return render_trace(file.path(), format, top, text, {slice.warnings, slice.note(), name});
 }
 
 // --phase NAME [-o FILE], repeatable: each --phase goes with the -o in the same place (as
@@ -155,7 +165,7 @@ void run_phases(const po::variables_map& vm, const std::string& format, std::siz
     if (format == "trace")
         for (const auto& warning : slices.front().warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
     for (std::size_t i = 0; i < slices.size(); ++i) {
-        const std::string rendered = render_slice(slices[i], format, top, text);
+        const std::string rendered = render_slice(input, slices[i], format, top, text);
         if (outputs.empty()) std::cout << rendered << std::flush;
         else write_output_file(outputs[i], rendered, force);
     }
