@@ -208,12 +208,12 @@ int run_report(const Args& args) {
     desc.add_options()
         ("input", po::value<std::string>(), "trace (from memopt record) or profile (from memopt probe)")
         ("format", po::value<std::string>()->default_value("text")->value_name("FORMAT"), kFormats)
-        ("output,o", po::value<std::vector<std::string>>()->value_name("FILE"),
+        ("output,o", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
          "write here instead of standard output (once per --phase when it is repeated)")
         ("force,f", "replace an existing output file")
         ("top", po::value<long long>()->default_value(10)->value_name("N"), "number of allocation sites to list (1 or more)")
         ("children", "text: add up the peaks of the process and all its children")
-        ("phase", po::value<std::vector<std::string>>()->value_name("NAME"),
+        ("phase", po::value<std::vector<std::string>>()->composing()->value_name("NAME"),
          "only what phase NAME allocated, in any format (NAME#2: the second phase of that name); "
          "--format trace -o FILE writes that window as a trace of its own; repeated, each with its "
          "own -o, the trace is read once for all")
