@@ -11,6 +11,7 @@
 #include "reports/render/exports.h"
 #include "reports/render/html.h"
 #include "reports/render/profile_report.h"
+#include "reports/analysis/phase_window.h"
 #include "reports/analysis/stacks.h"
 #include "reports/render/summary_format.h"
 #include "reports/steps/report.h"
@@ -19,7 +20,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <iostream>
-#include <algorithm>
+#include <optional>
 
 namespace memopt::cli {
 namespace {
@@ -41,7 +42,7 @@ InputKind detect_input(const fs::path& input) {
     throw Error(fmt::format("{} is neither a memopt trace nor a JSON profile", input));
 }
 
-constexpr const char* kFormats = "text | json | html | folded | massif | speedscope";
+constexpr const char* kFormats = "text | json | html | folded | massif | speedscope | trace (with --phase)";
 
 // Runs a check of the file's content; its error gets the file's name in front.
 template <typename Check>
@@ -74,18 +75,35 @@ std::string render_profile_json(const fs::path& input, const std::string& format
     throw Error(fmt::format("{} is JSON but not a memopt profile or summary", input));
 }
 
-std::string render_trace(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text) {
+// What --phase adds to the report of its slice: the whole trace's warnings, one note on what
+// the cut left out, and the name the speedscope file shows.
+struct SliceContext {
+    std::vector<std::string> warnings;
+    std::string note;
+    std::string name;
+};
+
+std::string render_trace(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text,
+                         const SliceContext& slice = {}) {
+    const auto& extra_warnings = slice.warnings;
+    const auto& note = slice.note;
     if (format == "folded" || format == "speedscope") {
         const auto stacks = reports::collect_stacks(input);
         if (stacks.stack_sample_bytes == 0)
             throw Error(fmt::format("{} has no stacks: record it with memopt record --stacks", input));
+        for (const auto& warning : extra_warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
         for (const auto& warning : stacks.warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
+        if (!note.empty()) fmt::print(stderr, "memopt report: note: {}\n", note);
         if (format == "folded") return reports::to_folded(stacks.allocated);
-        return reports::to_speedscope(stacks, input.filename().string());
+        return reports::to_speedscope(stacks, slice.name.empty() ? input.filename().string() : slice.name);
     }
     reports::SummaryOptions options;
     options.top_sites = top;
     auto summary = reports::summarize_trace(input, options);
+    for (auto it = extra_warnings.rbegin(); it != extra_warnings.rend(); ++it) // the whole trace's, once
+        if (std::find(summary.warnings.begin(), summary.warnings.end(), *it) == summary.warnings.end())
+            summary.warnings.insert(summary.warnings.begin(), *it);
+    if (!note.empty()) summary.notes.insert(summary.notes.begin(), note);
     const bool all_stacks = format != "json" && format != "text";
     const auto stacks = all_stacks && summary.stack_sample_bytes ? reports::collect_stacks(input) : reports::StackProfile{};
     // The flame graph names frames the top sites do not show: their warnings belong to it too.
@@ -100,6 +118,59 @@ std::string render_trace(const fs::path& input, const std::string& format, std::
     throw Error(fmt::format("unknown format '{}' (use {})", format, kFormats));
 }
 
+// "no phase 'x' in T; did you mean 'y'? (its phases: a, b, c, d, e and 7 more)"
+std::string unknown_phase(const fs::path& input, const reports::PhaseSlice& slice) {
+    const auto& request = slice.request;
+    if (slice.occurrences > 0)
+        return fmt::format("{} has {} phase{} called '{}', not {} (NAME#N counts from 1)", input, slice.occurrences,
+                           slice.occurrences == 1 ? "" : "s", request.name, request.occurrence);
+    const auto& names = slice.phase_names;
+    if (names.empty()) return fmt::format("no phase '{}' in {}: it has no phases (memopt.phase() marks them)", request.name, input);
+    std::string listed;
+    for (std::size_t i = 0; i < names.size() && i < 5; ++i) listed += (i ? ", '" : "'") + names[i] + "'";
+    if (names.size() > 5) listed += fmt::format(" and {} more", names.size() - 5);
+    const auto suggestion = nearest(request.name, names);
+    return fmt::format("no phase '{}' in {}{} (its phases: {})", request.name, input,
+                       suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : "", listed);
+}
+
+// One phase's window (reports/analysis/phase_window.h) in `format`: as a trace file of its
+// own, or the report of that trace with what the cut left out said in a note.
+std::string render_slice(const fs::path& input, const reports::PhaseSlice& slice, const std::string& format, std::size_t top,
+                         const reports::TextOptions& text) {
+    if (format == "trace") return std::string(slice.trace.begin(), slice.trace.end());
+    const reports::SliceFile file(slice.trace);
+    const std::string name = fmt::format("{} phase {}", input.filename().string(), slice.request.name);
+    return render_trace(file.path(), format, top, text, {slice.warnings, slice.note(), name});
+}
+
+// --phase NAME [-o FILE], repeatable: each --phase goes with the -o in the same place (as
+// curl pairs -o with URLs), and the trace is read once for all of them.
+void run_phases(const po::variables_map& vm, const std::string& format, std::size_t top, const reports::TextOptions& text,
+                bool force) {
+    const fs::path input = vm["input"].as<std::string>();
+    const auto phases = vm["phase"].as<std::vector<std::string>>();
+    const auto outputs = vm.count("output") ? vm["output"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (outputs.size() > phases.size() || (phases.size() > 1 && outputs.size() != phases.size()))
+        throw Error(fmt::format("{} --phase and {} -o given: each --phase NAME takes its own -o FILE, in order", phases.size(),
+                                outputs.size()));
+    if (format == "trace" && outputs.empty()) throw Error("--format trace writes a binary file: give -o FILE");
+    for (const fs::path output : outputs) check_output_file(output, force); // before the work of cutting
+    if (detect_input(input) != InputKind::kTrace) throw Error(fmt::format("--phase needs a trace; {} is a JSON file", input));
+    std::vector<reports::PhaseRequest> requests;
+    for (const auto& phase : phases) requests.push_back(reports::parse_phase_request(phase));
+    const auto slices = reports::slice_phases(input, requests);
+    for (const auto& slice : slices)
+        if (!slice.found) throw Error(unknown_phase(input, slice));
+    if (format == "trace")
+        for (const auto& warning : slices.front().warnings) fmt::print(stderr, "memopt report: warning: {}\n", warning);
+    for (std::size_t i = 0; i < slices.size(); ++i) {
+        const std::string rendered = render_slice(input, slices[i], format, top, text);
+        if (outputs.empty()) std::cout << rendered << std::flush;
+        else write_output_file(outputs[i], rendered, force);
+    }
+}
+
 std::string render(const fs::path& input, const std::string& format, std::size_t top, const reports::TextOptions& text) {
     if (detect_input(input) == InputKind::kJson) return render_profile_json(input, format, text);
     return render_trace(input, format, top, text);
@@ -111,6 +182,7 @@ CommandHelp report_help() {
             "`report --format json` or `gate --save`, or the steps.json of `memopt optimize`.\n"
             "Sizes: MB = 10^6 bytes, MiB = 2^20 bytes (docs/units.md).",
             {"memopt report train.trace", "memopt report train.trace --format html -o train.html",
+             "memopt report train.trace --phase fit --format html -o fit.html",
              "memopt report --diff before.trace after.trace --format html -o diff.html"},
             "Exit status: 0 ok, 2 on a usage or input error."};
 }
@@ -136,10 +208,15 @@ int run_report(const Args& args) {
     desc.add_options()
         ("input", po::value<std::string>(), "trace (from memopt record) or profile (from memopt probe)")
         ("format", po::value<std::string>()->default_value("text")->value_name("FORMAT"), kFormats)
-        ("output,o", po::value<std::string>()->value_name("FILE"), "write here instead of standard output")
+        ("output,o", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
+         "write here instead of standard output (once per --phase when it is repeated)")
         ("force,f", "replace an existing output file")
         ("top", po::value<long long>()->default_value(10)->value_name("N"), "number of allocation sites to list (1 or more)")
         ("children", "text: add up the peaks of the process and all its children")
+        ("phase", po::value<std::vector<std::string>>()->composing()->value_name("NAME"),
+         "only what phase NAME allocated, in any format (NAME#2: the second phase of that name); "
+         "--format trace -o FILE writes that window as a trace of its own; repeated, each with its "
+         "own -o, the trace is read once for all")
         ("diff", po::value<std::vector<std::string>>()->multitoken()->value_name("BEFORE AFTER"),
          "compare two traces site by site (text or html)");
     po::positional_options_description positional;
@@ -150,7 +227,7 @@ int run_report(const Args& args) {
     if (!vm.count("input") && !vm.count("diff")) throw Error("no trace or profile given (usage: memopt report TRACE|PROFILE [--format FORMAT] [-o OUT])");
     if (vm.count("diff") && vm.count("input")) throw Error("--diff BEFORE AFTER takes no other input");
     const std::string format = vm["format"].as<std::string>();
-    const std::vector<std::string> formats{"text", "json", "html", "folded", "massif", "speedscope"};
+    const std::vector<std::string> formats{"text", "json", "html", "folded", "massif", "speedscope", "trace"};
     if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
         const auto suggestion = nearest(format, formats);
         throw Error(suggestion ? fmt::format("unknown format '{}'; did you mean '{}'? (use {})", format, *suggestion, kFormats)
@@ -158,14 +235,23 @@ int run_report(const Args& args) {
     }
     const long long top = vm["top"].as<long long>();
     if (top < 1 || top > 100000) throw Error(fmt::format("--top {} is out of range (1 to 100000)", top));
+    const bool phase = vm.count("phase") > 0;
+    if (phase && vm.count("diff")) throw Error("--phase does not combine with --diff");
+    if (format == "trace" && !phase) throw Error("--format trace writes one phase's window: give --phase NAME");
     const bool force = vm.count("force") > 0;
-    const fs::path output = vm.count("output") ? fs::path(vm["output"].as<std::string>()) : fs::path();
-    if (!output.empty()) check_output_file(output, force); // before the work of rendering
     reports::TextOptions text_options;
     text_options.add_children = vm.count("children") > 0;
-    const std::string text = vm.count("diff")
-                                 ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, static_cast<std::size_t>(top))
-                                 : render(vm["input"].as<std::string>(), format, static_cast<std::size_t>(top), text_options);
+    const std::size_t sites = static_cast<std::size_t>(top);
+    if (phase) {
+        run_phases(vm, format, sites, text_options, force);
+        return 0;
+    }
+    const auto outputs = vm.count("output") ? vm["output"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (outputs.size() > 1) throw Error(fmt::format("-o given {} times: one output (or one per --phase)", outputs.size()));
+    const fs::path output = outputs.empty() ? fs::path() : fs::path(outputs.front());
+    if (!output.empty()) check_output_file(output, force); // before the work of rendering
+    const std::string text = vm.count("diff") ? render_diff(vm["diff"].as<std::vector<std::string>>(), format, sites)
+                                              : render(vm["input"].as<std::string>(), format, sites, text_options);
     if (output.empty()) {
         std::cout << text << std::flush;
         return 0;

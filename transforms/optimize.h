@@ -1,5 +1,5 @@
 #pragma once
-// The optimize loop (DESIGN.md steps 1-6): baseline -> each pass in paper order -> keep a
+// The optimize loop: baseline -> each pass in the paper's order -> keep a
 // candidate only when the differential check passes and its median peak RSS is lower ->
 // repeat until no pass helps or the threshold is met. Writes OUT_DIR/stepN-PASS/,
 // OUT_DIR/final/, steps.json (memopt.steps/1) and steps.md. A run that fails removes what

@@ -1,6 +1,6 @@
 // Sampled allocation tracking: PyMem hooks, PyTraceMalloc_Track interposition, the sample
 // table and the per-stack totals. See alloc_sampler.h for the method; hot-path rules
-// (STYLE.md 4): the fast paths are noexcept, allocate nothing and take no lock.
+// (as on the tracer's hot path): the fast paths are noexcept, allocate nothing and take no lock.
 #include "profiler/probe/alloc_sampler.h"
 
 #include "profiler/probe/import_frames.h"

@@ -1,5 +1,5 @@
 #pragma once
-// What `memopt report` says about a trace: the JSON summary of DESIGN.md (memopt.summary/1)
+// What `memopt report` says about a trace: the JSON summary (memopt.summary/1, docs/record.md)
 // as a struct, computed in one streaming pass over the trace.
 #include <cstdint>
 #include <filesystem>

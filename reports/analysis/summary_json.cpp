@@ -1,4 +1,4 @@
-// The summary file, memopt.summary/1 (DESIGN.md): written by `report --format json` and
+// The summary file, memopt.summary/1 (fields: docs/record.md): written by `report --format json` and
 // `gate --save`, read by `gate --baseline` and `report SUMMARY.json`. Its reading and
 // writing live here and nowhere else.
 #include "common/error.h"

@@ -91,3 +91,15 @@ def test_parse_limit_as_pytest_memray():
     for bad in ("", "-1 MB", "12 parsecs", "24", "MB", True, -5, 2.5, None):
         with pytest.raises(ValueError):
             parse_limit(bad)
+
+
+def test_per_test_file_names_are_safe_and_distinct():
+    from memopt.pytest_plugin.bins import file_names
+    names = file_names(["t/test_a.py::TestX::test_y[1-a/b]", "t/test_a.py::TestX::test_y[1-a:b]",
+                        "t/test_a.py::test_Z", "t/test_a.py::test_z", "../x.py::test", "a.py::" + "n" * 300])
+    assert list(names.values())[:2] == ["t_test_a.py__TestX__test_y_1-a_b_.trace", "t_test_a.py__TestX__test_y_1-a_b_-2.trace"]
+    assert names["t/test_a.py::test_z"] == "t_test_a.py__test_z-2.trace"  # distinct without regard to case
+    assert names["../x.py::test"] == "_x.py__test.trace"  # never hidden, never '..'
+    long = names["a.py::" + "n" * 300]
+    assert len(long) <= 130 and long.startswith("a.py__nnn") and long.endswith("nnn.trace") and "..." in long
+    assert all(re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.trace", name) for name in names.values())

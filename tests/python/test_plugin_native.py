@@ -136,6 +136,50 @@ def test_bin_path_keeps_the_trace_and_results(tmp_path):
     assert phase["peak_heap_bytes"] >= 8 << 20
 
 
+def report_json(trace):
+    done = subprocess.run([MEMOPT, "report", str(trace), "--format", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@needs_memopt
+def test_bin_path_writes_one_trace_per_test(tmp_path):
+    results = tmp_path / "results"
+    result = pytest_run(tmp_path, "--memopt", "--memopt-bin-path", str(results), str(CASES / "bin_cases.py"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    tests_dir = results / "tests"
+    assert f"memopt: 3 per-test traces in {tests_dir}{os.sep}" in result.stdout, result.stdout
+    files = sorted(path.name for path in tests_dir.iterdir())  # node ids are relative to pytest's rootdir
+    endings = ["bin_cases.py__test_native_100_mib.trace", "bin_cases.py__test_native_1_mib_a_b__c_d__.trace",
+               "bin_cases.py__test_native_1_mib_plain_.trace"]
+    assert len(files) == 3 and all(name.endswith(end) for name, end in zip(files, endings)), files
+    document = json.loads((results / "memopt-pytest.json").read_text())
+    peaks = {}
+    for test in document["tests"]:
+        summary = report_json(results / test["trace_file"])
+        [phase] = summary["phases"]  # the test's own phase, and only its allocations
+        assert phase["name"] == "test:" + test["nodeid"]
+        peaks[test["nodeid"].split("::", 1)[1]] = summary["peak_heap_bytes"]
+        assert summary["top_sites"], summary  # recorded with stacks: the sites are named
+    big, small = peaks["test_native_100_mib"], peaks["test_native_1_mib[plain]"]
+    assert 100 << 20 <= big < 101 << 20, peaks
+    assert 1 << 20 <= small < 2 << 20 and peaks["test_native_1_mib[a/b::c[d]]"] < 2 << 20, peaks
+    text = subprocess.run([MEMOPT, "report", str(tests_dir / files[0])], capture_output=True, text=True).stdout
+    assert "bin_cases.py:" in text, text  # the allocating Python line, as in the session's trace
+
+
+@needs_memopt
+def test_bin_path_never_writes_over_a_tests_file(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "tests").write_text("mine\n")
+    result = pytest_run(tmp_path, "--memopt", "--memopt-bin-path", str(results), str(CASES / "bin_cases.py"))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "tests exists and is not a directory" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert (results / "tests").read_text() == "mine\n"
+    assert not (results / "memopt-pytest.trace").exists()  # refused before any test ran
+
+
 @pytest.mark.parametrize("mark, message", [
     ("limit_memory('24 MB', bogus=True)",
      r"test_x: @pytest.mark.limit_memory\(limit, \*, current_thread_only=False\): got an unexpected keyword "

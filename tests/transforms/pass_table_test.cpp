@@ -31,7 +31,7 @@ std::string refusal(const std::string& table_json) {
 
 TEST_CASE("pass table: read from the Python package, in the paper's order") {
     const std::vector<PassInfo>& table = pass_table();
-    // the passes the design (DESIGN.md, `memopt transform --pass ...`) names, in its order, and
+    // the passes `memopt transform --pass ...` offers, in the paper's order, and
     // lazy-imports (step 3 like dead-data: useless imported modules)
     REQUIRE(pass_names() == std::vector<std::string>{"static-to-dynamic", "lazy-imports", "dead-data", "flatten", "flags"});
     for (std::size_t i = 0; i < table.size(); ++i) {

@@ -1,5 +1,5 @@
 #pragma once
-// The paper's published figures (paper.txt, section III), shown beside ours.
+// The paper's published figures (its section III), shown beside ours.
 #include <optional>
 #include <string_view>
 

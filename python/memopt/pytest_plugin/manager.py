@@ -14,6 +14,7 @@ import memopt
 from . import marks as mark_rules
 from .measure import NativeMeasurement, Result, TracemallocMeasurement
 from .native import NativeHeap
+from .bins import RESULTS_NAME, TESTS_DIR, file_names
 from .reexec import TRACE_NAME
 from .sizes import format_size
 from .stacks import describe
@@ -65,6 +66,8 @@ class Manager:
         self.native = bool(option(config, "native"))
         self.fail_on_increase = bool(option(config, "fail_on_increase"))
         self.results: dict[str, Result] = {}
+        self.phases: dict[str, str] = {}  # the trace phase of each test's (last) measured run
+        self._runs: dict[str, int] = {}
         self.marks: dict[str, mark_rules.Mark | None] = {}
 
     # -- collection -------------------------------------------------------------------------
@@ -91,6 +94,8 @@ class Manager:
         measurement = self._measurement(mark)
         rss_before = _rss_bytes()
         phase = f"test:{nodeid}"
+        self._runs[nodeid] = self._runs.get(nodeid, 0) + 1  # a rerun repeats the phase: NAME#N
+        self.phases[nodeid] = f"{phase}#{self._runs[nodeid]}"
         memopt.phase_begin(phase)
         measurement.start()
         try:
@@ -149,18 +154,20 @@ class Manager:
                 write(f"    {format_size(block.size)} in {block.count} block{'s' if block.count != 1 else ''}: {where}")
         bin_path = self.config.getoption("memopt_bin_path")
         if bin_path:
-            write(f"memopt: per-test results in {Path(bin_path) / 'memopt-pytest.json'}; the trace "
-                  f"{Path(bin_path) / TRACE_NAME} has one phase test:NODEID per test (memopt report)")
+            write(f"memopt: the session's trace {Path(bin_path) / TRACE_NAME} (one phase test:NODEID per test) "
+                  f"is cut into one trace per test in {Path(bin_path) / TESTS_DIR}{os.sep} once pytest ends")
 
     def pytest_unconfigure(self) -> None:
         bin_path = self.config.getoption("memopt_bin_path")
         if not bin_path or not self.results:
             return
+        names = file_names(self.results)
         tests = [{"nodeid": nodeid, "peak_bytes": result.peak, "leaked_bytes": result.leaked,
-                  "measured": result.source,
+                  "measured": result.source, "phase": self.phases.get(nodeid, f"test:{nodeid}"),
+                  "trace_file": f"{TESTS_DIR}/{names[nodeid]}",
                   "at_peak": [{"bytes": block.size, "count": block.count,
                                "stack": [f"{f.function}:{f.filename}:{f.lineno}" for f in block.stack.frames]}
                               for block in result.at_peak]}
                  for nodeid, result in self.results.items()]
         document = {"schema": "memopt.pytest/1", "trace": TRACE_NAME, "tests": tests}
-        (Path(bin_path) / "memopt-pytest.json").write_text(json.dumps(document, indent=1) + "\n")
+        (Path(bin_path) / RESULTS_NAME).write_text(json.dumps(document, indent=1) + "\n")

@@ -5,7 +5,8 @@ switch it on in a running pytest. Instead the first pytest (before configuring, 
 running anything) starts `memopt record -- python3 ARGV...` and exits with its status; the
 second one finds the tracer loaded and measures each test through its in-process API
 (native.py). The trace goes to --memopt-bin-path (one file for the session, one phase
-test:NODEID per test) or to a temporary directory removed at the end.
+test:NODEID per test, then cut into one trace per test: bins.py) or to a temporary directory
+removed at the end.
 """
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+
+from .bins import tests_dir_problem, write_test_traces
 
 CHILD_ENV = "MEMOPT_PYTEST_CHILD"  # set in the re-executed pytest
 TRACE_NAME = "memopt-pytest.trace"
@@ -41,15 +45,24 @@ def memopt_program() -> str:
 def run_under_tracer(config, bin_path: str | None) -> int:
     """Runs the same command under `memopt record`; returns its exit status."""
     program = memopt_program()
+    problem = tests_dir_problem(bin_path) if bin_path else None
+    if problem:
+        raise pytest.UsageError(f"--memopt-bin-path: {problem}")
     temporary = None if bin_path else tempfile.mkdtemp(prefix="memopt-pytest-")
     trace = Path(bin_path or temporary) / TRACE_NAME
-    command = [program, "record", "-q", "-f", "-o", str(trace), "--", sys.executable, *sys.orig_argv[1:]]
+    # Kept traces are for reading: sampled stacks (memopt record's default rate) name the sites.
+    stacks = ["--stacks"] if bin_path else []
+    command = [program, "record", "-q", "-f", *stacks, "-o", str(trace), "--", sys.executable, *sys.orig_argv[1:]]
     environment = dict(os.environ, **{CHILD_ENV: "1"})
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the child; its status ends us
     try:
-        return subprocess.call(command, env=environment)
+        started = time.time()
+        status = subprocess.call(command, env=environment)
+        if bin_path:
+            write_test_traces(program, bin_path, trace, started)
+        return status
     except OSError as error:
         raise pytest.UsageError(f"--memopt: cannot run {program}: {error.strerror}") from None
     finally:

@@ -25,7 +25,7 @@ KINDS = (REWRITE, LAUNCHER)
 @dataclass(frozen=True)
 class Pass:
     name: str     # `memopt transform --pass NAME`, the pass names in steps.json
-    step: int     # the step of the paper (paper.txt) the pass automates
+    step: int     # the step of the paper's method (2-5) the pass automates
     kind: str     # REWRITE or LAUNCHER
     module: str   # memopt.transforms.<module>, whose run(...) is the entry point
     summary: str  # one line for --help
