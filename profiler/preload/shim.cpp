@@ -1,6 +1,7 @@
 // The interposition layer: exported libc-named forwarders generated from hook_list.h, each
 // calling a hook_NAME function here that asks the real function and tells the tracer core.
 #include "profiler/preload/bootstrap_allocator.h"
+#include "profiler/preload/fast_gate.h"
 #include "profiler/preload/hook_list.h"
 #include "profiler/preload/inprocess_api.h"
 #include "profiler/preload/process.h"
@@ -43,12 +44,14 @@ void look_up_real_functions() noexcept {
 // True when the call should be recorded (and then the caller must hold a guard).
 inline bool should_record() noexcept { return thread_may_record() && tracer_active(); }
 
-template <typename Call>
-void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
-    if (!should_record()) return call();
+// `Gated`: the fast gate was open (fast_gate.h), so the tracer is on and the inline path
+// needs no check of its own beyond this thread's flags.
+template <bool Gated = false, typename Call>
+inline void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
+    if (Gated ? !thread_may_record() : !should_record()) return call();
     ReentrancyGuard guard;
     void* result = call();
-    if (result && !record_allocation_fast(kind, result, size)) record_allocation(kind, result, size);
+    if (result && !record_allocation_fast<Gated>(kind, result, size)) record_allocation(kind, result, size);
     return result;
 }
 
@@ -79,6 +82,7 @@ __attribute__((noinline)) bool look_up_once() noexcept {
     if (g_lookup_state.compare_exchange_strong(expected, 1)) {
         look_up_real_functions();
         g_lookup_state.store(2, std::memory_order_release);
+        fast_gate_set(kGateNotLookedUp, false);
         return true;
     }
     while (g_lookup_state.load(std::memory_order_acquire) != 2) __builtin_ia32_pause();
@@ -93,23 +97,34 @@ bool real_functions_ready() noexcept {
 }
 
 void* hook_malloc(size_t size) noexcept {
+    if (__builtin_expect(fast_gate_open(), true))
+        return traced_acquisition<true>(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
     if (!real_functions_ready()) return bootstrap_allocate(size);
     return traced_acquisition(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
 }
 
 void hook_free(void* ptr) noexcept {
     if (!ptr || is_bootstrap_block(ptr)) return;
+    if (__builtin_expect(fast_gate_open(), true)) {
+        if (!thread_may_record()) return g_real.free(ptr);
+        ReentrancyGuard guard;
+        // Numbered before the real call (tracer.h).
+        if (!record_free_fast<true>(ptr)) record_release(RecordKind::kFree, ptr, inprocess_block_size(ptr));
+        return g_real.free(ptr);
+    }
     if (!real_functions_ready()) return;
     if (!should_record()) return g_real.free(ptr);
     ReentrancyGuard guard;
     // Numbered before the real call (tracer.h); the size the in-process totals count is the
     // block's usable size, also read before (inprocess_api.h; 0 when counting is off).
     const std::size_t size = inprocess_block_size(ptr);
-    if (!record_fast(RecordKind::kFree, ptr, false, 0, size)) record_release(RecordKind::kFree, ptr, size);
+    if (!record_free_fast(ptr)) record_release(RecordKind::kFree, ptr, size);
     g_real.free(ptr);
 }
 
 void* hook_calloc(size_t count, size_t size) noexcept {
+    if (__builtin_expect(fast_gate_open(), true))
+        return traced_acquisition<true>(RecordKind::kCalloc, count * size, [&] { return g_real.calloc(count, size); });
     if (!real_functions_ready()) return bootstrap_allocate(count * size); // arena is zeroed
     return traced_acquisition(RecordKind::kCalloc, count * size,
                               [&] { return g_real.calloc(count, size); });

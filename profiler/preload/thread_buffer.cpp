@@ -1,10 +1,12 @@
 #include "profiler/preload/thread_buffer.h"
 
+#include "profiler/preload/fast_gate.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
 #include "profiler/preload/tracer.h"
 #include "profiler/trace/checksum.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <linux/membarrier.h>
 #include <csignal>
@@ -38,6 +40,7 @@ bool barrier_on_all_threads() noexcept {
     if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return true;
     // Registered but refused (should not happen): owners fence from now on; this round's
     // owners may not have, so this outsider gives up for now.
+    fast_gate_set(kGateOwnerFences, true);
     g_owner_fence_free.store(false);
     return false;
 }
@@ -46,7 +49,9 @@ bool barrier_on_all_threads() noexcept {
 // in a forked child (which may not inherit the registration).
 void enable_fence_free_owners() noexcept {
     const bool ok = ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    if (!ok) fast_gate_set(kGateOwnerFences, true);
     g_owner_fence_free.store(ok, std::memory_order_release);
+    if (ok) fast_gate_set(kGateOwnerFences, false);
 }
 std::atomic<bool> g_fences_prepared{false};
 
@@ -147,10 +152,43 @@ void ThreadBuffer::owner_slow_enter() noexcept {
         if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
         else std::atomic_thread_fence(std::memory_order_seq_cst);
     }
+    take_raw_events();
     if (flush_wanted.load(std::memory_order_relaxed)) {
         flush_wanted.store(false, std::memory_order_relaxed);
         flush_locked(*this);
     }
+}
+
+// The records the full path would have written for them (append_event_locked in
+// tracer.cpp): a head with the address delta, the size unless kFree. Numbered on from
+// last_seq, which the window guaranteed were the owner's next numbers.
+void ThreadBuffer::encode_raw_events() noexcept {
+    using namespace trace;
+    const RawEvent* const end = raw_next;
+    raw_next = raw_end = raw;
+    if (end == raw) return;
+    std::uint8_t* out = cursor();
+    std::uint64_t last = last_address;
+    for (const RawEvent* event = raw; event != end; ++event) {
+        const auto kind = static_cast<RecordKind>(event->word & ((1u << kAddressShift) - 1));
+        const std::uint64_t units = event->word >> kAddressShift;
+        out = put_varint(out, record_head(kind, zigzag(static_cast<std::int64_t>(units - last))));
+        last = units;
+        if (kind != RecordKind::kFree) out = put_varint(out, event->size);
+    }
+    last_address = last;
+    last_seq += static_cast<std::uint64_t>(end - raw);
+    next_number = last_seq + 1;
+    used = static_cast<std::size_t>(out - payload());
+}
+
+void ThreadBuffer::open_raw_window() noexcept {
+    if (raw_next != raw) encode_raw_events(); // none: the holder took them on entering
+    raw_end = raw;
+    if (first_seq == kNoSequence || next_number != last_seq + 1 || next_number >= block_end) return;
+    const std::uint64_t numbers = block_end - next_number;
+    const std::size_t fit = room() / kMaxRawEncoded;
+    raw_end = raw + std::min<std::uint64_t>({numbers, fit, kRawEvents});
 }
 
 bool ThreadBuffer::owner_try_enter(std::uint64_t limit_ns) noexcept {
@@ -159,7 +197,10 @@ bool ThreadBuffer::owner_try_enter(std::uint64_t limit_ns) noexcept {
         busy.store(true, std::memory_order_relaxed);
         if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
         else std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (!locked.load(std::memory_order_acquire)) return true;
+        if (!locked.load(std::memory_order_acquire)) {
+            take_raw_events();
+            return true;
+        }
         busy.store(false, std::memory_order_release);
         if (!wait_until([&] { return !locked.load(std::memory_order_acquire); }, limit_ns)) return false;
     }
@@ -168,8 +209,10 @@ bool ThreadBuffer::owner_try_enter(std::uint64_t limit_ns) noexcept {
 bool ThreadBuffer::lock_from_outside(std::uint64_t limit_ns) noexcept {
     if (!lock_within(limit_ns)) return false;
     if (barrier_on_all_threads() &&
-        wait_until([&] { return !busy.load(std::memory_order_acquire); }, limit_ns))
+        wait_until([&] { return !busy.load(std::memory_order_acquire); }, limit_ns)) {
+        take_raw_events();
         return true;
+    }
     unlock_from_outside();
     return false;
 }
@@ -280,6 +323,7 @@ void forget_number_blocks() noexcept {
         ThreadBuffer* buffer = g_slots[i].load(std::memory_order_acquire);
         if (!buffer) continue;
         buffer->next_number = buffer->block_end = buffer->block_size = 0;
+        buffer->raw_end = buffer->raw_next; // its numbers were of the old count
     }
 }
 
@@ -356,6 +400,7 @@ void flush_batch(ThreadBuffer** held, std::size_t count) noexcept {
             buffer.unlock_from_outside();
             continue;
         }
+        buffer.take_raw_events();
         // A thread that died without its exit handler running: its slot is free again.
         const bool dead = !thread_is_alive(buffer.tid);
         buffer.flush_wanted.store(false, std::memory_order_relaxed);
@@ -415,6 +460,7 @@ void reset_buffers_after_fork() noexcept {
         buffer->used = 0;
         buffer->first_seq = kNoSequence;
         buffer->last_address = 0;
+        buffer->raw_next = buffer->raw_end = buffer->raw;
         buffer->in_use.store(buffer == own, std::memory_order_relaxed);
         buffer->locked.store(false, std::memory_order_relaxed);
         buffer->busy.store(false, std::memory_order_relaxed);

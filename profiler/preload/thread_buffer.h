@@ -42,24 +42,44 @@ inline constexpr std::uint64_t kNoSequence = ~0ull;
 // busy thread's half-full buffer must not lag far behind the others.
 inline constexpr std::uint64_t kMaxChunkSpan = 1u << 16;
 
+// Raw events (record_fast.h): the common event is stored as it comes, two words, and
+// encoded into the chunk's records (varint head and size, exactly as the full path writes
+// them) when the buffer is next held by anyone (encode_raw_events): the per-event work on
+// the hot path is two stores. Only kinds whose record is a head and an optional size come
+// this way: 16-aligned addresses, kind in the low bits; kFree has no size.
+struct RawEvent {
+    std::uint64_t word; // address | kind
+    std::uint64_t size;
+};
+inline constexpr std::size_t kRawEvents = 256;
+inline constexpr std::size_t kMaxRawEncoded = 2 * trace::kMaxVarintSize; // head and size
+
 struct ThreadBuffer {
     std::atomic<bool> locked{false}; // held by an outsider (or by anyone, for the spare)
     std::atomic<bool> busy{false};   // the owner is inside (written by the owner only)
     std::atomic<bool> flush_wanted{false}; // the periodic flush asks the owner to write
     std::atomic<bool> in_use{false};
     pid_t tid = 0;
+    // The raw window: the owner's fast path appends at raw_next while below raw_end. Open
+    // (raw_end past raw) only while the numbers raw events take are the chunk's next ones:
+    // raw event i numbered next_number + i, all below block_end, encoded within the room.
+    // Whoever holds the buffer first encodes the pending raw events and closes the window;
+    // the owner reopens it when it lets the buffer go (owner_exit).
+    RawEvent* raw_next = raw;
+    RawEvent* raw_end = raw;
+    // The owner's block of sequence numbers: [next_number, block_end) still unused.
+    std::uint64_t next_number = 0;
+    std::uint64_t block_end = 0;
     std::uint64_t first_seq = kNoSequence; // first sequenced record of the pending chunk
     std::uint64_t last_seq = 0;
     std::uint64_t last_address = 0; // in units of 16 bytes, delta base within the chunk
     std::size_t used = 0;           // payload bytes pending
-    // The owner's block of sequence numbers: [next_number, block_end) still unused.
-    std::uint64_t next_number = 0;
-    std::uint64_t block_end = 0;
     std::uint64_t block_size = 0;
     // An outsider copied the pending chunk out and is writing it (without holding the
     // buffer, so the owner goes on): the owner's next chunk waits for it, to stay behind it
     // in the file.
     std::atomic<bool> in_transit{false};
+    RawEvent raw[kRawEvents];
     std::uint8_t bytes[trace::kMaxChunkHeaderSize + kBufferCapacity];
 
     std::uint8_t* payload() noexcept { return bytes + trace::kMaxChunkHeaderSize; }
@@ -70,9 +90,25 @@ struct ThreadBuffer {
     // outsider holds the buffer; owner_try_enter gives up at once when the buffer is busy
     // with this very thread (a signal handler interrupted it) and waits at most `limit_ns`
     // for an outsider.
+    // owner_exit reopens the raw window. The fast path's pair (owner_fast_enter: false,
+    // and the buffer not entered, when an outsider holds it or asks for a flush) leaves the
+    // window as it is.
     inline void owner_enter() noexcept;
     bool owner_try_enter(std::uint64_t limit_ns) noexcept;
-    void owner_exit() noexcept { busy.store(false, std::memory_order_release); }
+    void owner_exit() noexcept {
+        open_raw_window();
+        busy.store(false, std::memory_order_release);
+    }
+    inline bool owner_fast_enter() noexcept;
+    inline bool owner_fence_free_enter() noexcept;
+    void owner_fast_exit() noexcept { busy.store(false, std::memory_order_release); }
+
+    // Holder of the buffer: encodes the pending raw events and closes the window.
+    void take_raw_events() noexcept {
+        if (raw_next != raw || raw_end != raw) encode_raw_events();
+    }
+    void encode_raw_events() noexcept;
+    void open_raw_window() noexcept;
 
     // Outsiders: bounded waits, since a holder may be stuck (or be this thread, interrupted).
     bool lock_from_outside(std::uint64_t limit_ns) noexcept;
@@ -90,12 +126,35 @@ struct ThreadBuffer {
 // True once membarrier(2) is registered for this process: owners then need no fence.
 extern std::atomic<bool> g_owner_fence_free;
 
+inline bool ThreadBuffer::owner_fast_enter() noexcept {
+    busy.store(true, std::memory_order_relaxed);
+    if (__builtin_expect(g_owner_fence_free.load(std::memory_order_relaxed), true)) std::atomic_signal_fence(std::memory_order_seq_cst);
+    else std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false)) {
+        busy.store(false, std::memory_order_release);
+        return false;
+    }
+    return true;
+}
+
+// owner_fast_enter when membarrier is known to be registered (the fast gate is open).
+inline bool ThreadBuffer::owner_fence_free_enter() noexcept {
+    busy.store(true, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false)) {
+        busy.store(false, std::memory_order_release);
+        return false;
+    }
+    return true;
+}
+
 inline void ThreadBuffer::owner_enter() noexcept {
     busy.store(true, std::memory_order_relaxed);
     if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
     else std::atomic_thread_fence(std::memory_order_seq_cst);
     if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false))
         owner_slow_enter();
+    take_raw_events();
 }
 
 // The calling thread's buffer, registering the thread on first use. nullptr when no slot
