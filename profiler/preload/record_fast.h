@@ -21,8 +21,8 @@ namespace memopt::preload {
 // `Gated`: the caller saw the fast gate open (fast_gate.h), which already says in-process
 // counting is off and the owner needs no fence of its own.
 template <bool Gated = false>
-inline bool record_fast(trace::RecordKind kind, const void* address, std::size_t size) noexcept {
-    ThreadBuffer* buffer = t_thread.buffer;
+inline bool record_fast(trace::RecordKind kind, const void* address, std::size_t size,
+                        ThreadBuffer* buffer = t_thread.buffer) noexcept {
     const auto at = reinterpret_cast<std::uintptr_t>(address);
     if (__builtin_expect(!buffer || (at & ((1u << trace::kAddressShift) - 1)) != 0 ||
                              (!Gated && g_inprocess_enabled.load(std::memory_order_relaxed)),
@@ -34,7 +34,7 @@ inline bool record_fast(trace::RecordKind kind, const void* address, std::size_t
                       g_sequence.value.load(std::memory_order_relaxed) == buffer->block_end;
     if (__builtin_expect(fast, true)) {
         event->word = at | static_cast<std::uint64_t>(kind);
-        event->size = size;
+        if (kind != trace::RecordKind::kFree) event->size = size; // a free's is never read
         buffer->raw_next = event + 1;
     }
     buffer->owner_fast_exit();
@@ -44,18 +44,19 @@ inline bool record_fast(trace::RecordKind kind, const void* address, std::size_t
 // A malloc-family acquisition: also keeps the stack-sampling countdown, which it lowers only
 // when no stack is due (the full path draws the next one).
 template <bool Gated = false>
-inline bool record_allocation_fast(trace::RecordKind kind, const void* address, std::size_t size) noexcept {
+inline bool record_allocation_fast(trace::RecordKind kind, const void* address, std::size_t size,
+                                   ThreadBuffer* buffer = t_thread.buffer) noexcept {
     const std::uint64_t mean = g_tracer_config.stack_sample_bytes;
-    if (mean == 0) return record_fast<Gated>(kind, address, size);
+    if (mean == 0) return record_fast<Gated>(kind, address, size, buffer);
     const std::int64_t left = t_thread.bytes_until_sample - static_cast<std::int64_t>(size);
-    if (left <= 0 || mean <= 1 || !record_fast<Gated>(kind, address, size)) return false;
+    if (left <= 0 || mean <= 1 || !record_fast<Gated>(kind, address, size, buffer)) return false;
     t_thread.bytes_until_sample = left;
     return true;
 }
 
 template <bool Gated = false>
-inline bool record_free_fast(const void* address) noexcept {
-    return record_fast<Gated>(trace::RecordKind::kFree, address, 0);
+inline bool record_free_fast(const void* address, ThreadBuffer* buffer = t_thread.buffer) noexcept {
+    return record_fast<Gated>(trace::RecordKind::kFree, address, 0, buffer);
 }
 
 } // namespace memopt::preload

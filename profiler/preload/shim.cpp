@@ -44,15 +44,38 @@ void look_up_real_functions() noexcept {
 // True when the call should be recorded (and then the caller must hold a guard).
 inline bool should_record() noexcept { return thread_may_record() && tracer_active(); }
 
-// `Gated`: the fast gate was open (fast_gate.h), so the tracer is on and the inline path
-// needs no check of its own beyond this thread's flags.
-template <bool Gated = false, typename Call>
-inline void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
-    if (Gated ? !thread_may_record() : !should_record()) return call();
+template <typename Call>
+void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
+    if (!should_record()) return call();
     ReentrancyGuard guard;
     void* result = call();
-    if (result && !record_allocation_fast<Gated>(kind, result, size)) record_allocation(kind, result, size);
+    if (result && !record_allocation_fast(kind, result, size)) record_allocation(kind, result, size);
     return result;
+}
+
+// The hooks' inline path, while the fast gate is open (fast_gate.h: the tracer is on and
+// the inline record needs no check of its own). Only the guard's byte is tested: an
+// untraced thread has no buffer, so its events end in the full path, which drops them.
+// (The buffer is read again after the real call rather than kept: keeping it costs a saved
+// register, more than the load.)
+// Everything but the inline record is out of line, so the hook itself needs no frame
+// beyond the size it keeps across the call.
+__attribute__((noinline)) void* acquired_in_full(RecordKind kind, void* result, std::size_t size) noexcept {
+    if (result) record_allocation(kind, result, size);
+    t_thread.inside_tracer = 0;
+    return result;
+}
+
+template <typename Call>
+inline void* gated_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
+    if (__builtin_expect(thread_inside_tracer(), false)) return call();
+    t_thread.inside_tracer = 1; // the guard, known to be the outermost
+    void* result = call();
+    if (__builtin_expect(result && record_allocation_fast<true>(kind, result, size), true)) {
+        t_thread.inside_tracer = 0;
+        return result;
+    }
+    return acquired_in_full(kind, result, size);
 }
 
 // The old block's release takes its number before the call (tracer.h). realloc fails by
@@ -96,22 +119,31 @@ bool real_functions_ready() noexcept {
     return g_lookup_state.load(std::memory_order_acquire) == 2 || look_up_once();
 }
 
-void* hook_malloc(size_t size) noexcept {
-    if (__builtin_expect(fast_gate_open(), true))
-        return traced_acquisition<true>(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
+namespace {
+
+// The hooks' general paths, out of line (gated_acquisition says why).
+__attribute__((noinline)) void* malloc_in_full(size_t size) noexcept {
     if (!real_functions_ready()) return bootstrap_allocate(size);
     return traced_acquisition(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
 }
 
-void hook_free(void* ptr) noexcept {
-    if (!ptr || is_bootstrap_block(ptr)) return;
-    if (__builtin_expect(fast_gate_open(), true)) {
-        if (!thread_may_record()) return g_real.free(ptr);
-        ReentrancyGuard guard;
-        // Numbered before the real call (tracer.h).
-        if (!record_free_fast<true>(ptr)) record_release(RecordKind::kFree, ptr, inprocess_block_size(ptr));
-        return g_real.free(ptr);
-    }
+__attribute__((noinline)) void* calloc_in_full(size_t count, size_t size) noexcept {
+    if (!real_functions_ready()) return bootstrap_allocate(count * size); // arena is zeroed
+    return traced_acquisition(RecordKind::kCalloc, count * size,
+                              [&] { return g_real.calloc(count, size); });
+}
+
+} // namespace
+
+void* hook_malloc(size_t size) noexcept {
+    if (__builtin_expect(fast_gate_open(), true))
+        return gated_acquisition(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
+    return malloc_in_full(size);
+}
+
+namespace {
+
+__attribute__((noinline)) void free_in_full(void* ptr) noexcept {
     if (!real_functions_ready()) return;
     if (!should_record()) return g_real.free(ptr);
     ReentrancyGuard guard;
@@ -122,12 +154,27 @@ void hook_free(void* ptr) noexcept {
     g_real.free(ptr);
 }
 
+} // namespace
+
+void hook_free(void* ptr) noexcept {
+    if (!ptr || is_bootstrap_block(ptr)) return;
+    if (__builtin_expect(fast_gate_open() && !thread_inside_tracer(), true)) {
+        // gated_acquisition's path; numbered before the real call (tracer.h). The guard
+        // ends before it, so the call is a tail call: glibc's free calls no hook (its
+        // munmap is internal), and a signal handler that allocates meanwhile finds the
+        // event written.
+        t_thread.inside_tracer = 1;
+        const bool recorded = record_free_fast<true>(ptr);
+        t_thread.inside_tracer = 0;
+        if (__builtin_expect(recorded, true)) return g_real.free(ptr);
+    }
+    free_in_full(ptr);
+}
+
 void* hook_calloc(size_t count, size_t size) noexcept {
     if (__builtin_expect(fast_gate_open(), true))
-        return traced_acquisition<true>(RecordKind::kCalloc, count * size, [&] { return g_real.calloc(count, size); });
-    if (!real_functions_ready()) return bootstrap_allocate(count * size); // arena is zeroed
-    return traced_acquisition(RecordKind::kCalloc, count * size,
-                              [&] { return g_real.calloc(count, size); });
+        return gated_acquisition(RecordKind::kCalloc, count * size, [&] { return g_real.calloc(count, size); });
+    return calloc_in_full(count, size);
 }
 
 void* hook_realloc(void* ptr, size_t size) noexcept {

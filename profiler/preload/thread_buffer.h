@@ -4,12 +4,12 @@
 //
 // Locking is asymmetric, because the owner enters its buffer on every event and everyone
 // else (the sampler's periodic flush, exit, exec, reclaiming a dead thread's slot) rarely:
-// - the owner marks itself `busy` with a plain store and checks `locked`, with only a
+// - the owner marks itself `busy` with a plain store and checks `outsider` (kLocked), with only a
 //   compiler barrier between the two (owner_enter): no atomic read-modify-write, no fence;
-// - an outsider takes `locked` (a spinlock among outsiders), then makes every thread of the
+// - an outsider takes kLocked (a spinlock among outsiders), then makes every thread of the
 //   process execute a full memory barrier (membarrier(2), MEMBARRIER_CMD_PRIVATE_EXPEDITED),
 //   then waits for `busy` to clear (lock_from_outside). After the barrier either the owner
-//   sees `locked` and steps back, or the outsider sees `busy` and waits: the two never hold
+//   sees kLocked and steps back, or the outsider sees `busy` and waits: the two never hold
 //   the buffer at once (the store-load pairing of Dekker's algorithm, with the owner's fence
 //   paid by the outsider; liburcu and folly's hazard pointers use the same trick).
 // Where membarrier is not available the owner pays a full fence instead (same result).
@@ -55,9 +55,10 @@ inline constexpr std::size_t kRawEvents = 256;
 inline constexpr std::size_t kMaxRawEncoded = 2 * trace::kMaxVarintSize; // head and size
 
 struct ThreadBuffer {
-    std::atomic<bool> locked{false}; // held by an outsider (or by anyone, for the spare)
+    // kLocked: held by an outsider (or by anyone, for the spare); kFlushWanted: the periodic
+    // flush asks the owner to write. One byte, so the owner's check is one load.
+    std::atomic<std::uint8_t> outsider{0};
     std::atomic<bool> busy{false};   // the owner is inside (written by the owner only)
-    std::atomic<bool> flush_wanted{false}; // the periodic flush asks the owner to write
     std::atomic<bool> in_use{false};
     pid_t tid = 0;
     // The raw window: the owner's fast path appends at raw_next while below raw_end. Open
@@ -112,12 +113,21 @@ struct ThreadBuffer {
 
     // Outsiders: bounded waits, since a holder may be stuck (or be this thread, interrupted).
     bool lock_from_outside(std::uint64_t limit_ns) noexcept;
-    void unlock_from_outside() noexcept { locked.store(false, std::memory_order_release); }
+    void unlock_from_outside() noexcept { unlock(); }
 
     // The spare buffer has no owner: a plain spinlock.
-    bool try_lock() noexcept { return !locked.exchange(true, std::memory_order_acquire); }
+    bool try_lock() noexcept { return !(outsider.fetch_or(kLocked, std::memory_order_acquire) & kLocked); }
     bool lock_within(std::uint64_t limit_ns) noexcept;
-    void unlock() noexcept { locked.store(false, std::memory_order_release); }
+    void unlock() noexcept { outsider.fetch_and(static_cast<std::uint8_t>(~kLocked), std::memory_order_release); }
+    bool is_locked() const noexcept { return (outsider.load(std::memory_order_acquire) & kLocked) != 0; }
+
+    static constexpr std::uint8_t kLocked = 1;
+    static constexpr std::uint8_t kFlushWanted = 2;
+    bool flush_wanted() const noexcept { return (outsider.load(std::memory_order_relaxed) & kFlushWanted) != 0; }
+    void want_flush(bool wanted) noexcept {
+        if (wanted) outsider.fetch_or(kFlushWanted, std::memory_order_relaxed);
+        else outsider.fetch_and(static_cast<std::uint8_t>(~kFlushWanted), std::memory_order_relaxed);
+    }
 
   private:
     void owner_slow_enter() noexcept;
@@ -130,7 +140,7 @@ inline bool ThreadBuffer::owner_fast_enter() noexcept {
     busy.store(true, std::memory_order_relaxed);
     if (__builtin_expect(g_owner_fence_free.load(std::memory_order_relaxed), true)) std::atomic_signal_fence(std::memory_order_seq_cst);
     else std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false)) {
+    if (__builtin_expect(outsider.load(std::memory_order_acquire) != 0, false)) {
         busy.store(false, std::memory_order_release);
         return false;
     }
@@ -141,7 +151,7 @@ inline bool ThreadBuffer::owner_fast_enter() noexcept {
 inline bool ThreadBuffer::owner_fence_free_enter() noexcept {
     busy.store(true, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false)) {
+    if (__builtin_expect(outsider.load(std::memory_order_acquire) != 0, false)) {
         busy.store(false, std::memory_order_release);
         return false;
     }
@@ -152,7 +162,7 @@ inline void ThreadBuffer::owner_enter() noexcept {
     busy.store(true, std::memory_order_relaxed);
     if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
     else std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false))
+    if (__builtin_expect(outsider.load(std::memory_order_acquire) != 0, false))
         owner_slow_enter();
     take_raw_events();
 }
