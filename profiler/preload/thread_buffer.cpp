@@ -197,6 +197,12 @@ void ThreadBuffer::encode_raw_events() noexcept {
     for (const RawEvent* event = raw; event != end; ++event) {
         const std::uint64_t word = event->word;
         const std::uint64_t delta = word - last;
+        // The free of the block the previous event named (a short-lived block): head 1, no
+        // size, `last` unchanged.
+        if (delta == static_cast<std::uint64_t>(RecordKind::kFree)) {
+            *out++ = static_cast<std::uint8_t>(RecordKind::kFree);
+            continue;
+        }
         const auto sign = static_cast<std::uint64_t>(static_cast<std::int64_t>(delta) >> 63);
         out = put_short_varint(out, delta ^ (sign << 3));
         last = word & ~kKindBits;
