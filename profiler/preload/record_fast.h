@@ -24,7 +24,7 @@ template <bool Gated = false>
 inline bool record_fast(trace::RecordKind kind, const void* address, std::size_t size,
                         ThreadBuffer* buffer = t_thread.buffer) noexcept {
     const auto at = reinterpret_cast<std::uintptr_t>(address);
-    if (__builtin_expect(!buffer || (at & ((1u << trace::kAddressShift) - 1)) != 0 ||
+    if (__builtin_expect((at & ((1u << trace::kAddressShift) - 1)) != 0 ||
                              (!Gated && g_inprocess_enabled.load(std::memory_order_relaxed)),
                          false))
         return false;

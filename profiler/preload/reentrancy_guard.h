@@ -20,7 +20,7 @@ struct ThreadState {
     // guard's last byte store to reach the cache instead of taking it from the store buffer.)
     unsigned char inside_tracer;
     unsigned char untraced;
-    ThreadBuffer* buffer;                // this thread's trace buffer, once it has one
+    ThreadBuffer* buffer;                // this thread's trace buffer; &g_no_buffer until it has one
     std::int64_t bytes_until_sample;     // stack sampling countdown (stacks.h)
 };
 extern __thread ThreadState t_thread __attribute__((tls_model("initial-exec")));

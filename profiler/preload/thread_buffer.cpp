@@ -139,6 +139,7 @@ ThreadBuffer* claim_slot() noexcept {
 
 
 std::atomic<bool> g_owner_fence_free{false};
+ThreadBuffer g_no_buffer;
 
 bool ThreadBuffer::lock_within(std::uint64_t limit_ns) noexcept {
     return wait_until([&] { return try_lock(); }, limit_ns);
@@ -475,8 +476,8 @@ void flush_all_buffers(bool wait, bool interrupted) noexcept {
 
 void release_current_thread_buffer() noexcept {
     ThreadBuffer* buffer = t_thread.buffer;
-    if (!buffer) return;
-    t_thread.buffer = nullptr;
+    if (buffer == &g_no_buffer) return;
+    t_thread.buffer = &g_no_buffer;
     buffer->owner_enter();
     hand_over(*buffer);
     buffer->owner_exit(); // before in_use: the next owner's busy flag must not be ours
@@ -499,7 +500,7 @@ void reset_buffers_after_fork() noexcept {
         buffer->in_transit.store(false, std::memory_order_relaxed);
     }
     forget_number_blocks();
-    if (own) own->tid = current_tid();
+    if (own != &g_no_buffer) own->tid = current_tid();
     g_spare.outsider.store(0, std::memory_order_relaxed);
     g_transit.outsider.store(0, std::memory_order_relaxed);
     enable_fence_free_owners(); // the child is one thread: nobody relies on it yet

@@ -51,7 +51,7 @@ struct RawEvent {
     std::uint64_t word; // address | kind
     std::uint64_t size;
 };
-inline constexpr std::size_t kRawEvents = 256;
+inline constexpr std::size_t kRawEvents = 1024;
 inline constexpr std::size_t kMaxRawEncoded = 2 * trace::kMaxVarintSize; // head and size
 
 struct ThreadBuffer {
@@ -167,11 +167,17 @@ inline void ThreadBuffer::owner_enter() noexcept {
     take_raw_events();
 }
 
+// What t_thread.buffer points to while a thread has no buffer (before its first event,
+// untraced, after its exit handler): nobody's, with its raw window always shut, so the
+// inline path (record_fast.h) needs no test for a missing buffer: it fails the window
+// test and the full path registers the thread.
+extern ThreadBuffer g_no_buffer;
+
 // The calling thread's buffer, registering the thread on first use. nullptr when no slot
 // could be had: the thread is then not traced (mark_thread_untraced) and the trace says so.
 ThreadBuffer* register_current_thread() noexcept;
 inline ThreadBuffer* current_thread_buffer() noexcept {
-    if (ThreadBuffer* buffer = t_thread.buffer) return buffer;
+    if (ThreadBuffer* buffer = t_thread.buffer; buffer != &g_no_buffer) return buffer;
     return register_current_thread();
 }
 // Threads that went untraced because every slot was taken.

@@ -17,7 +17,7 @@
 
 namespace memopt::preload {
 
-__thread ThreadState t_thread __attribute__((tls_model("initial-exec"))) = {};
+__thread ThreadState t_thread __attribute__((tls_model("initial-exec"))) = {0, 0, &g_no_buffer, 0};
 std::atomic<bool> g_tracer_active{false};
 std::atomic<unsigned> g_fast_gate{kGateNotLookedUp | kGateInactive | kGateOwnerFences};
 TracerConfig g_tracer_config;
