@@ -25,7 +25,7 @@ struct Expected {
 
 } // namespace
 
-TEST_CASE("raw events read back exactly: deltas both ways, one- to ten-byte sizes, short-lived and older frees") {
+TEST_CASE("raw events read back exactly: deltas both ways, one- to six-byte sizes, short-lived and older frees") {
     test::begin_in_memory_trace();
     std::vector<Expected> expected;
     std::vector<std::uint64_t> live;
