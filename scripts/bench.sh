@@ -2,7 +2,7 @@
 # Tracer benchmarks, side by side in one run (the machine is shared and noisy, so
 # configurations are interleaved round by round and compared as ratios of medians).
 #   scripts/bench.sh [--rounds N] [--workloads rf,py,churn] [--baseline BIN_DIR]
-#                    [--no-heaptrack] [--out docs/benchmarks.md]
+#                    [--no-heaptrack] [--overhead-only] [--out docs/benchmarks.md]
 # Overhead (scripts/bench/overhead.py): plain, record, --stacks, --stacks=1 and heaptrack on
 #   rf    scripts/bench/rf_workload.py 40000 (scikit-learn random forest train + predict)
 #   py    scripts/bench/py_alloc_workload.py 80000 (small dicts and strings, pandas groupby)
@@ -10,13 +10,15 @@
 # --baseline DIR adds the record configurations of another build's memopt (DIR/memopt: the
 # "before" of a change) to the same rounds. Then trace size and report speed.
 # The generated text replaces what lies between the "bench.sh begin/end" markers of --out
-# (the whole file when it has none).
+# (the whole file when it has none). --overhead-only prints the overhead table and stops,
+# leaving --out alone (e.g. more rounds of the short churn workload alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=5
 workloads=rf,py,churn
 baseline=
 heaptrack_flag=
+overhead_only=
 out=docs/benchmarks.md
 while (($#)); do
   case "$1" in
@@ -24,6 +26,7 @@ while (($#)); do
     --workloads) workloads=$2; shift 2 ;;
     --baseline) baseline=$2; shift 2 ;;
     --no-heaptrack) heaptrack_flag=--no-heaptrack; shift ;;
+    --overhead-only) overhead_only=1; shift ;;
     --out) out=$2; shift 2 ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
@@ -37,9 +40,16 @@ rows=40000
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export MPLBACKEND=Agg
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 "$python" scripts/bench/overhead.py --memopt "$memopt" ${baseline:+--baseline "$(cd "$baseline" && pwd)/memopt"} \
   --rounds "$rounds" --workloads "$workloads" $heaptrack_flag --work "$work" --out "$work/overhead.md" >/dev/null
+if [ -n "$overhead_only" ]; then
+  echo "Load average (1, 5, 15 min): $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+  echo
+  cat "$work/overhead.md"
+  exit 0
+fi
 
 for config in record stacks stacks1; do
   case "$config" in record) flags=() ;; stacks) flags=(--stacks) ;; stacks1) flags=(--stacks=1) ;; esac
@@ -73,9 +83,10 @@ for threads in 1 4; do
   printf 'churn%s\t%s\n' "$threads" "$best" >>"$work/report-times.tsv"
 done
 
-"$python" - "$work" "$out" "$rounds" "$rows" <<'PY'
+"$python" - "$work" "$out" "$rounds" "$rows" "$load_start" <<'PY'
 import json, sys, datetime, platform, os
-work, out, rounds, rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+work, out, rounds, rows, load_start = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+load_end = " ".join(open("/proc/loadavg").read().split()[:3])
 report = dict(line.strip().split("\t") for line in open(f"{work}/report-times.tsv"))
 def load(name):
     return json.load(open(f"{work}/{name}.json"))
@@ -86,7 +97,8 @@ lines = [
     f"Measured by `scripts/bench.sh` on {datetime.date.today()} on this project's 2-core machine "
     f"({os.cpu_count()} CPUs visible, Python {platform.python_version()}), {rounds} interleaved rounds. "
     "The machine is shared: other jobs ran at the same time, so compare the ratios, which were measured "
-    "side by side, rather than the absolute times. CPU is user + system time of the whole process tree.",
+    "side by side, rather than the absolute times. CPU is user + system time of the whole process tree. "
+    f"Load average (1, 5, 15 min): {load_start} at the start, {load_end} at the end.",
     "",
     open(f"{work}/overhead.md").read(),
     "## Trace size and report speed", "",

@@ -1,5 +1,6 @@
 // In-process heap totals and watched blocks (inprocess_api.h). The counting functions run on
 // the allocation hot path with the ReentrancyGuard held: no allocation, no unbounded wait.
+#include "profiler/preload/fast_gate.h"
 #include "profiler/preload/inprocess_api.h"
 
 #include "profiler/preload/stacks.h"
@@ -303,6 +304,7 @@ __attribute__((visibility("default"))) int memopt_inprocess_enable(void) noexcep
     int expected = 0;
     if (g_exit_key_state.compare_exchange_strong(expected, 1))
         g_exit_key_state.store(::pthread_key_create(&g_exit_key, fold_at_thread_exit) == 0 ? 2 : 0);
+    fast_gate_set(kGateInprocess, true); // the inline path does not count
     g_inprocess_enabled.store(true);
     return tracer_active() ? 1 : 0;
 }

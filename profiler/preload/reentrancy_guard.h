@@ -14,30 +14,30 @@ struct ThreadBuffer;
 // (and none for UBSan to trip over). One struct, so a hook finds all of it from one
 // thread-pointer offset.
 struct ThreadState {
-    // Two bits in one byte, so the hooks' "record this call?" test stays one load:
-    // kInsideTracer while the thread runs tracer code, kThreadUntraced for good once the
-    // thread could not get a buffer (thread_buffer.h). Zero: record.
-    unsigned char flags;
-    ThreadBuffer* buffer;                // this thread's trace buffer, once it has one
+    // inside_tracer while the thread runs tracer code, untraced for good once the thread
+    // could not get a buffer (thread_buffer.h). Separate bytes, so the guard sets and clears
+    // its own with plain stores. (Not read as one 16-bit word: that load would wait for the
+    // guard's last byte store to reach the cache instead of taking it from the store buffer.)
+    unsigned char inside_tracer;
+    unsigned char untraced;
+    ThreadBuffer* buffer;                // this thread's trace buffer; &g_no_buffer until it has one
     std::int64_t bytes_until_sample;     // stack sampling countdown (stacks.h)
 };
 extern __thread ThreadState t_thread __attribute__((tls_model("initial-exec")));
-inline constexpr unsigned char kInsideTracer = 1;
-inline constexpr unsigned char kThreadUntraced = 2;
 
-inline bool thread_inside_tracer() noexcept { return (t_thread.flags & kInsideTracer) != 0; }
-inline bool thread_untraced() noexcept { return (t_thread.flags & kThreadUntraced) != 0; }
-inline void mark_thread_untraced() noexcept { t_thread.flags |= kThreadUntraced; }
+inline bool thread_inside_tracer() noexcept { return t_thread.inside_tracer != 0; }
+inline bool thread_untraced() noexcept { return t_thread.untraced != 0; }
+inline void mark_thread_untraced() noexcept { t_thread.untraced = 1; }
 // The hooks' test: neither inside the tracer nor untraced.
-inline bool thread_may_record() noexcept { return t_thread.flags == 0; }
+inline bool thread_may_record() noexcept { return (t_thread.inside_tracer | t_thread.untraced) == 0; }
 // A fresh thread of the tracer's own (the sampler): it starts outside the tracer.
-inline void clear_thread_flags() noexcept { t_thread.flags = 0; }
+inline void clear_thread_flags() noexcept { t_thread.inside_tracer = t_thread.untraced = 0; }
 
 class ReentrancyGuard {
   public:
-    ReentrancyGuard() noexcept : entered_(!thread_inside_tracer()) { t_thread.flags |= kInsideTracer; }
+    ReentrancyGuard() noexcept : entered_(!thread_inside_tracer()) { t_thread.inside_tracer = 1; }
     ~ReentrancyGuard() {
-        if (entered_) t_thread.flags &= static_cast<unsigned char>(~kInsideTracer);
+        if (entered_) t_thread.inside_tracer = 0;
     }
     ReentrancyGuard(const ReentrancyGuard&) = delete;
     ReentrancyGuard& operator=(const ReentrancyGuard&) = delete;

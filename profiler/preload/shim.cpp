@@ -1,6 +1,7 @@
 // The interposition layer: exported libc-named forwarders generated from hook_list.h, each
 // calling a hook_NAME function here that asks the real function and tells the tracer core.
 #include "profiler/preload/bootstrap_allocator.h"
+#include "profiler/preload/fast_gate.h"
 #include "profiler/preload/hook_list.h"
 #include "profiler/preload/inprocess_api.h"
 #include "profiler/preload/process.h"
@@ -52,6 +53,31 @@ void* traced_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcep
     return result;
 }
 
+// The hooks' inline path, while the fast gate is open (fast_gate.h: the tracer is on and
+// the inline record needs no check of its own). Only the guard's byte is tested: an
+// untraced thread has no buffer, so its events end in the full path, which drops them.
+// (The buffer is read again after the real call rather than kept: keeping it costs a saved
+// register, more than the load.)
+// Everything but the inline record is out of line, so the hook itself needs no frame
+// beyond the size it keeps across the call.
+__attribute__((noinline)) void* acquired_in_full(RecordKind kind, void* result, std::size_t size) noexcept {
+    if (result) record_allocation(kind, result, size);
+    t_thread.inside_tracer = 0;
+    return result;
+}
+
+template <typename Call>
+inline void* gated_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
+    if (__builtin_expect(thread_inside_tracer(), false)) return call();
+    t_thread.inside_tracer = 1; // the guard, known to be the outermost
+    void* result = call();
+    if (__builtin_expect(result && record_allocation_fast<true>(kind, result, size), true)) {
+        t_thread.inside_tracer = 0;
+        return result;
+    }
+    return acquired_in_full(kind, result, size);
+}
+
 // The old block's release takes its number before the call (tracer.h). realloc fails by
 // returning NULL with the old block still valid (except realloc(p, 0), which frees p): the
 // number is then filled with a placeholder, so the block stays live in the trace.
@@ -79,6 +105,7 @@ __attribute__((noinline)) bool look_up_once() noexcept {
     if (g_lookup_state.compare_exchange_strong(expected, 1)) {
         look_up_real_functions();
         g_lookup_state.store(2, std::memory_order_release);
+        fast_gate_set(kGateNotLookedUp, false);
         return true;
     }
     while (g_lookup_state.load(std::memory_order_acquire) != 2) __builtin_ia32_pause();
@@ -92,27 +119,62 @@ bool real_functions_ready() noexcept {
     return g_lookup_state.load(std::memory_order_acquire) == 2 || look_up_once();
 }
 
-void* hook_malloc(size_t size) noexcept {
+namespace {
+
+// The hooks' general paths, out of line (gated_acquisition says why).
+__attribute__((noinline)) void* malloc_in_full(size_t size) noexcept {
     if (!real_functions_ready()) return bootstrap_allocate(size);
     return traced_acquisition(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
 }
 
-void hook_free(void* ptr) noexcept {
-    if (!ptr || is_bootstrap_block(ptr)) return;
+__attribute__((noinline)) void* calloc_in_full(size_t count, size_t size) noexcept {
+    if (!real_functions_ready()) return bootstrap_allocate(count * size); // arena is zeroed
+    return traced_acquisition(RecordKind::kCalloc, count * size,
+                              [&] { return g_real.calloc(count, size); });
+}
+
+} // namespace
+
+void* hook_malloc(size_t size) noexcept {
+    if (__builtin_expect(fast_gate_open(), true))
+        return gated_acquisition(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
+    return malloc_in_full(size);
+}
+
+namespace {
+
+__attribute__((noinline)) void free_in_full(void* ptr) noexcept {
     if (!real_functions_ready()) return;
     if (!should_record()) return g_real.free(ptr);
     ReentrancyGuard guard;
     // Numbered before the real call (tracer.h); the size the in-process totals count is the
     // block's usable size, also read before (inprocess_api.h; 0 when counting is off).
     const std::size_t size = inprocess_block_size(ptr);
-    if (!record_fast(RecordKind::kFree, ptr, false, 0, size)) record_release(RecordKind::kFree, ptr, size);
+    if (!record_free_fast(ptr)) record_release(RecordKind::kFree, ptr, size);
     g_real.free(ptr);
 }
 
+} // namespace
+
+void hook_free(void* ptr) noexcept {
+    if (!ptr || is_bootstrap_block(ptr)) return;
+    if (__builtin_expect(fast_gate_open() && !thread_inside_tracer(), true)) {
+        // gated_acquisition's path; numbered before the real call (tracer.h). The guard
+        // ends before it, so the call is a tail call: glibc's free calls no hook (its
+        // munmap is internal), and a signal handler that allocates meanwhile finds the
+        // event written.
+        t_thread.inside_tracer = 1;
+        const bool recorded = record_free_fast<true>(ptr);
+        t_thread.inside_tracer = 0;
+        if (__builtin_expect(recorded, true)) return g_real.free(ptr);
+    }
+    free_in_full(ptr);
+}
+
 void* hook_calloc(size_t count, size_t size) noexcept {
-    if (!real_functions_ready()) return bootstrap_allocate(count * size); // arena is zeroed
-    return traced_acquisition(RecordKind::kCalloc, count * size,
-                              [&] { return g_real.calloc(count, size); });
+    if (__builtin_expect(fast_gate_open(), true))
+        return gated_acquisition(RecordKind::kCalloc, count * size, [&] { return g_real.calloc(count, size); });
+    return calloc_in_full(count, size);
 }
 
 void* hook_realloc(void* ptr, size_t size) noexcept {

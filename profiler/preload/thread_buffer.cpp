@@ -1,10 +1,12 @@
 #include "profiler/preload/thread_buffer.h"
 
+#include "profiler/preload/fast_gate.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
 #include "profiler/preload/tracer.h"
 #include "profiler/trace/checksum.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <linux/membarrier.h>
 #include <csignal>
@@ -38,6 +40,7 @@ bool barrier_on_all_threads() noexcept {
     if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return true;
     // Registered but refused (should not happen): owners fence from now on; this round's
     // owners may not have, so this outsider gives up for now.
+    fast_gate_set(kGateOwnerFences, true);
     g_owner_fence_free.store(false);
     return false;
 }
@@ -46,7 +49,9 @@ bool barrier_on_all_threads() noexcept {
 // in a forked child (which may not inherit the registration).
 void enable_fence_free_owners() noexcept {
     const bool ok = ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    if (!ok) fast_gate_set(kGateOwnerFences, true);
     g_owner_fence_free.store(ok, std::memory_order_release);
+    if (ok) fast_gate_set(kGateOwnerFences, false);
 }
 std::atomic<bool> g_fences_prepared{false};
 
@@ -134,23 +139,89 @@ ThreadBuffer* claim_slot() noexcept {
 
 
 std::atomic<bool> g_owner_fence_free{false};
+ThreadBuffer g_no_buffer;
 
 bool ThreadBuffer::lock_within(std::uint64_t limit_ns) noexcept {
     return wait_until([&] { return try_lock(); }, limit_ns);
 }
 
 void ThreadBuffer::owner_slow_enter() noexcept {
-    while (locked.load(std::memory_order_acquire)) {
+    while (is_locked()) {
         busy.store(false, std::memory_order_release); // the outsider waits for this
-        while (locked.load(std::memory_order_acquire)) __builtin_ia32_pause();
+        while (is_locked()) __builtin_ia32_pause();
         busy.store(true, std::memory_order_relaxed);
         if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
         else std::atomic_thread_fence(std::memory_order_seq_cst);
     }
-    if (flush_wanted.load(std::memory_order_relaxed)) {
-        flush_wanted.store(false, std::memory_order_relaxed);
+    take_raw_events();
+    if (flush_wanted()) {
+        want_flush(false);
         flush_locked(*this);
     }
+}
+
+namespace {
+
+// put_varint with the one- and two-byte cases (most heads and sizes) written out.
+inline std::uint8_t* put_short_varint(std::uint8_t* out, std::uint64_t value) noexcept {
+    if (value < 0x80) {
+        *out = static_cast<std::uint8_t>(value);
+        return out + 1;
+    }
+    if (value < 0x4000) {
+        out[0] = static_cast<std::uint8_t>(value | 0x80);
+        out[1] = static_cast<std::uint8_t>(value >> 7);
+        return out + 2;
+    }
+    return trace::put_varint(out, value);
+}
+
+} // namespace
+
+// The records the full path would have written for them (append_event_locked in
+// tracer.cpp): a head with the address delta, the size unless kFree. Numbered on from
+// last_seq, which the window guaranteed were the owner's next numbers.
+//
+// The head is computed on whole addresses: with `word` = address | kind and `last` the
+// previous address, delta = word - last is 16 * (unit delta) + kind, and
+// record_head(kind, zigzag(unit delta)) = (16 * unit delta ^ sign << 3) | kind
+// = delta ^ (sign << 3), the sign being delta's (kind < 8, and the addresses are user
+// space, far below 2^60, so nothing overflows). Same bytes, fewer steps.
+void ThreadBuffer::encode_raw_events() noexcept {
+    using namespace trace;
+    const RawEvent* const end = raw_next;
+    raw_next = raw_end = raw;
+    if (end == raw) return;
+    constexpr std::uint64_t kKindBits = (1u << kAddressShift) - 1;
+    std::uint8_t* out = cursor();
+    std::uint64_t last = last_address << kAddressShift;
+    for (const RawEvent* event = raw; event != end; ++event) {
+        const std::uint64_t word = event->word;
+        const std::uint64_t delta = word - last;
+        // The free of the block the previous event named (a short-lived block): head 1, no
+        // size, `last` unchanged.
+        if (delta == static_cast<std::uint64_t>(RecordKind::kFree)) {
+            *out++ = static_cast<std::uint8_t>(RecordKind::kFree);
+            continue;
+        }
+        const auto sign = static_cast<std::uint64_t>(static_cast<std::int64_t>(delta) >> 63);
+        out = put_short_varint(out, delta ^ (sign << 3));
+        last = word & ~kKindBits;
+        if ((word & kKindBits) != static_cast<std::uint64_t>(RecordKind::kFree)) out = put_short_varint(out, event->size);
+    }
+    last_address = last >> kAddressShift;
+    last_seq += static_cast<std::uint64_t>(end - raw);
+    next_number = last_seq + 1;
+    used = static_cast<std::size_t>(out - payload());
+}
+
+void ThreadBuffer::open_raw_window() noexcept {
+    if (raw_next != raw) encode_raw_events(); // none: the holder took them on entering
+    raw_end = raw;
+    if (first_seq == kNoSequence || next_number != last_seq + 1 || next_number >= block_end) return;
+    const std::uint64_t numbers = block_end - next_number;
+    const std::size_t fit = room() / kMaxRawEncoded;
+    raw_end = raw + std::min<std::uint64_t>({numbers, fit, kRawEvents});
 }
 
 bool ThreadBuffer::owner_try_enter(std::uint64_t limit_ns) noexcept {
@@ -159,17 +230,22 @@ bool ThreadBuffer::owner_try_enter(std::uint64_t limit_ns) noexcept {
         busy.store(true, std::memory_order_relaxed);
         if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
         else std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (!locked.load(std::memory_order_acquire)) return true;
+        if (!is_locked()) {
+            take_raw_events();
+            return true;
+        }
         busy.store(false, std::memory_order_release);
-        if (!wait_until([&] { return !locked.load(std::memory_order_acquire); }, limit_ns)) return false;
+        if (!wait_until([&] { return !is_locked(); }, limit_ns)) return false;
     }
 }
 
 bool ThreadBuffer::lock_from_outside(std::uint64_t limit_ns) noexcept {
     if (!lock_within(limit_ns)) return false;
     if (barrier_on_all_threads() &&
-        wait_until([&] { return !busy.load(std::memory_order_acquire); }, limit_ns))
+        wait_until([&] { return !busy.load(std::memory_order_acquire); }, limit_ns)) {
+        take_raw_events();
         return true;
+    }
     unlock_from_outside();
     return false;
 }
@@ -280,6 +356,7 @@ void forget_number_blocks() noexcept {
         ThreadBuffer* buffer = g_slots[i].load(std::memory_order_acquire);
         if (!buffer) continue;
         buffer->next_number = buffer->block_end = buffer->block_size = 0;
+        buffer->raw_end = buffer->raw_next; // its numbers were of the old count
     }
 }
 
@@ -356,9 +433,10 @@ void flush_batch(ThreadBuffer** held, std::size_t count) noexcept {
             buffer.unlock_from_outside();
             continue;
         }
+        buffer.take_raw_events();
         // A thread that died without its exit handler running: its slot is free again.
         const bool dead = !thread_is_alive(buffer.tid);
-        buffer.flush_wanted.store(false, std::memory_order_relaxed);
+        buffer.want_flush(false);
         hand_over_from_outside(buffer);
         if (dead) buffer.in_use.store(false, std::memory_order_release);
     }
@@ -382,8 +460,8 @@ void flush_all_buffers(bool wait, bool interrupted) noexcept {
                 continue;
             }
             hand_over_from_outside(*buffer);
-        } else if (!buffer->flush_wanted.load(std::memory_order_relaxed)) {
-            buffer->flush_wanted.store(true, std::memory_order_relaxed); // the owner writes it
+        } else if (!buffer->flush_wanted()) {
+            buffer->want_flush(true); // the owner writes it
         } else if (buffer->lock_within(kPeriodicWaitNs)) {
             // Asked last round and not come by since: idle (or dead). Written from here.
             held[batch++] = buffer;
@@ -398,8 +476,8 @@ void flush_all_buffers(bool wait, bool interrupted) noexcept {
 
 void release_current_thread_buffer() noexcept {
     ThreadBuffer* buffer = t_thread.buffer;
-    if (!buffer) return;
-    t_thread.buffer = nullptr;
+    if (buffer == &g_no_buffer) return;
+    t_thread.buffer = &g_no_buffer;
     buffer->owner_enter();
     hand_over(*buffer);
     buffer->owner_exit(); // before in_use: the next owner's busy flag must not be ours
@@ -415,16 +493,16 @@ void reset_buffers_after_fork() noexcept {
         buffer->used = 0;
         buffer->first_seq = kNoSequence;
         buffer->last_address = 0;
+        buffer->raw_next = buffer->raw_end = buffer->raw;
         buffer->in_use.store(buffer == own, std::memory_order_relaxed);
-        buffer->locked.store(false, std::memory_order_relaxed);
+        buffer->outsider.store(0, std::memory_order_relaxed);
         buffer->busy.store(false, std::memory_order_relaxed);
-        buffer->flush_wanted.store(false, std::memory_order_relaxed);
         buffer->in_transit.store(false, std::memory_order_relaxed);
     }
     forget_number_blocks();
-    if (own) own->tid = current_tid();
-    g_spare.locked.store(false, std::memory_order_relaxed);
-    g_transit.locked.store(false, std::memory_order_relaxed);
+    if (own != &g_no_buffer) own->tid = current_tid();
+    g_spare.outsider.store(0, std::memory_order_relaxed);
+    g_transit.outsider.store(0, std::memory_order_relaxed);
     enable_fence_free_owners(); // the child is one thread: nobody relies on it yet
 }
 

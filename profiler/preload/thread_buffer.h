@@ -4,12 +4,12 @@
 //
 // Locking is asymmetric, because the owner enters its buffer on every event and everyone
 // else (the sampler's periodic flush, exit, exec, reclaiming a dead thread's slot) rarely:
-// - the owner marks itself `busy` with a plain store and checks `locked`, with only a
+// - the owner marks itself `busy` with a plain store and checks `outsider` (kLocked), with only a
 //   compiler barrier between the two (owner_enter): no atomic read-modify-write, no fence;
-// - an outsider takes `locked` (a spinlock among outsiders), then makes every thread of the
+// - an outsider takes kLocked (a spinlock among outsiders), then makes every thread of the
 //   process execute a full memory barrier (membarrier(2), MEMBARRIER_CMD_PRIVATE_EXPEDITED),
 //   then waits for `busy` to clear (lock_from_outside). After the barrier either the owner
-//   sees `locked` and steps back, or the outsider sees `busy` and waits: the two never hold
+//   sees kLocked and steps back, or the outsider sees `busy` and waits: the two never hold
 //   the buffer at once (the store-load pairing of Dekker's algorithm, with the owner's fence
 //   paid by the outsider; liburcu and folly's hazard pointers use the same trick).
 // Where membarrier is not available the owner pays a full fence instead (same result).
@@ -42,24 +42,45 @@ inline constexpr std::uint64_t kNoSequence = ~0ull;
 // busy thread's half-full buffer must not lag far behind the others.
 inline constexpr std::uint64_t kMaxChunkSpan = 1u << 16;
 
+// Raw events (record_fast.h): the common event is stored as it comes, two words, and
+// encoded into the chunk's records (varint head and size, exactly as the full path writes
+// them) when the buffer is next held by anyone (encode_raw_events): the per-event work on
+// the hot path is two stores. Only kinds whose record is a head and an optional size come
+// this way: 16-aligned addresses, kind in the low bits; kFree has no size.
+struct RawEvent {
+    std::uint64_t word; // address | kind
+    std::uint64_t size;
+};
+inline constexpr std::size_t kRawEvents = 1024;
+inline constexpr std::size_t kMaxRawEncoded = 2 * trace::kMaxVarintSize; // head and size
+
 struct ThreadBuffer {
-    std::atomic<bool> locked{false}; // held by an outsider (or by anyone, for the spare)
+    // kLocked: held by an outsider (or by anyone, for the spare); kFlushWanted: the periodic
+    // flush asks the owner to write. One byte, so the owner's check is one load.
+    std::atomic<std::uint8_t> outsider{0};
     std::atomic<bool> busy{false};   // the owner is inside (written by the owner only)
-    std::atomic<bool> flush_wanted{false}; // the periodic flush asks the owner to write
     std::atomic<bool> in_use{false};
     pid_t tid = 0;
+    // The raw window: the owner's fast path appends at raw_next while below raw_end. Open
+    // (raw_end past raw) only while the numbers raw events take are the chunk's next ones:
+    // raw event i numbered next_number + i, all below block_end, encoded within the room.
+    // Whoever holds the buffer first encodes the pending raw events and closes the window;
+    // the owner reopens it when it lets the buffer go (owner_exit).
+    RawEvent* raw_next = raw;
+    RawEvent* raw_end = raw;
+    // The owner's block of sequence numbers: [next_number, block_end) still unused.
+    std::uint64_t next_number = 0;
+    std::uint64_t block_end = 0;
     std::uint64_t first_seq = kNoSequence; // first sequenced record of the pending chunk
     std::uint64_t last_seq = 0;
     std::uint64_t last_address = 0; // in units of 16 bytes, delta base within the chunk
     std::size_t used = 0;           // payload bytes pending
-    // The owner's block of sequence numbers: [next_number, block_end) still unused.
-    std::uint64_t next_number = 0;
-    std::uint64_t block_end = 0;
     std::uint64_t block_size = 0;
     // An outsider copied the pending chunk out and is writing it (without holding the
     // buffer, so the owner goes on): the owner's next chunk waits for it, to stay behind it
     // in the file.
     std::atomic<bool> in_transit{false};
+    RawEvent raw[kRawEvents];
     std::uint8_t bytes[trace::kMaxChunkHeaderSize + kBufferCapacity];
 
     std::uint8_t* payload() noexcept { return bytes + trace::kMaxChunkHeaderSize; }
@@ -70,18 +91,43 @@ struct ThreadBuffer {
     // outsider holds the buffer; owner_try_enter gives up at once when the buffer is busy
     // with this very thread (a signal handler interrupted it) and waits at most `limit_ns`
     // for an outsider.
+    // owner_exit reopens the raw window. The fast path's pair (owner_fast_enter: false,
+    // and the buffer not entered, when an outsider holds it or asks for a flush) leaves the
+    // window as it is.
     inline void owner_enter() noexcept;
     bool owner_try_enter(std::uint64_t limit_ns) noexcept;
-    void owner_exit() noexcept { busy.store(false, std::memory_order_release); }
+    void owner_exit() noexcept {
+        open_raw_window();
+        busy.store(false, std::memory_order_release);
+    }
+    inline bool owner_fast_enter() noexcept;
+    inline bool owner_fence_free_enter() noexcept;
+    void owner_fast_exit() noexcept { busy.store(false, std::memory_order_release); }
+
+    // Holder of the buffer: encodes the pending raw events and closes the window.
+    void take_raw_events() noexcept {
+        if (raw_next != raw || raw_end != raw) encode_raw_events();
+    }
+    void encode_raw_events() noexcept;
+    void open_raw_window() noexcept;
 
     // Outsiders: bounded waits, since a holder may be stuck (or be this thread, interrupted).
     bool lock_from_outside(std::uint64_t limit_ns) noexcept;
-    void unlock_from_outside() noexcept { locked.store(false, std::memory_order_release); }
+    void unlock_from_outside() noexcept { unlock(); }
 
     // The spare buffer has no owner: a plain spinlock.
-    bool try_lock() noexcept { return !locked.exchange(true, std::memory_order_acquire); }
+    bool try_lock() noexcept { return !(outsider.fetch_or(kLocked, std::memory_order_acquire) & kLocked); }
     bool lock_within(std::uint64_t limit_ns) noexcept;
-    void unlock() noexcept { locked.store(false, std::memory_order_release); }
+    void unlock() noexcept { outsider.fetch_and(static_cast<std::uint8_t>(~kLocked), std::memory_order_release); }
+    bool is_locked() const noexcept { return (outsider.load(std::memory_order_acquire) & kLocked) != 0; }
+
+    static constexpr std::uint8_t kLocked = 1;
+    static constexpr std::uint8_t kFlushWanted = 2;
+    bool flush_wanted() const noexcept { return (outsider.load(std::memory_order_relaxed) & kFlushWanted) != 0; }
+    void want_flush(bool wanted) noexcept {
+        if (wanted) outsider.fetch_or(kFlushWanted, std::memory_order_relaxed);
+        else outsider.fetch_and(static_cast<std::uint8_t>(~kFlushWanted), std::memory_order_relaxed);
+    }
 
   private:
     void owner_slow_enter() noexcept;
@@ -90,19 +136,48 @@ struct ThreadBuffer {
 // True once membarrier(2) is registered for this process: owners then need no fence.
 extern std::atomic<bool> g_owner_fence_free;
 
+inline bool ThreadBuffer::owner_fast_enter() noexcept {
+    busy.store(true, std::memory_order_relaxed);
+    if (__builtin_expect(g_owner_fence_free.load(std::memory_order_relaxed), true)) std::atomic_signal_fence(std::memory_order_seq_cst);
+    else std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (__builtin_expect(outsider.load(std::memory_order_acquire) != 0, false)) {
+        busy.store(false, std::memory_order_release);
+        return false;
+    }
+    return true;
+}
+
+// owner_fast_enter when membarrier is known to be registered (the fast gate is open).
+inline bool ThreadBuffer::owner_fence_free_enter() noexcept {
+    busy.store(true, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (__builtin_expect(outsider.load(std::memory_order_acquire) != 0, false)) {
+        busy.store(false, std::memory_order_release);
+        return false;
+    }
+    return true;
+}
+
 inline void ThreadBuffer::owner_enter() noexcept {
     busy.store(true, std::memory_order_relaxed);
     if (g_owner_fence_free.load(std::memory_order_relaxed)) std::atomic_signal_fence(std::memory_order_seq_cst);
     else std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (__builtin_expect(locked.load(std::memory_order_acquire) | flush_wanted.load(std::memory_order_relaxed), false))
+    if (__builtin_expect(outsider.load(std::memory_order_acquire) != 0, false))
         owner_slow_enter();
+    take_raw_events();
 }
+
+// What t_thread.buffer points to while a thread has no buffer (before its first event,
+// untraced, after its exit handler): nobody's, with its raw window always shut, so the
+// inline path (record_fast.h) needs no test for a missing buffer: it fails the window
+// test and the full path registers the thread.
+extern ThreadBuffer g_no_buffer;
 
 // The calling thread's buffer, registering the thread on first use. nullptr when no slot
 // could be had: the thread is then not traced (mark_thread_untraced) and the trace says so.
 ThreadBuffer* register_current_thread() noexcept;
 inline ThreadBuffer* current_thread_buffer() noexcept {
-    if (ThreadBuffer* buffer = t_thread.buffer) return buffer;
+    if (ThreadBuffer* buffer = t_thread.buffer; buffer != &g_no_buffer) return buffer;
     return register_current_thread();
 }
 // Threads that went untraced because every slot was taken.

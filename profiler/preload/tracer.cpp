@@ -1,6 +1,8 @@
 #include "profiler/preload/tracer.h"
 
+#include "profiler/preload/fast_gate.h"
 #include "profiler/preload/inprocess_api.h"
+#include "profiler/preload/record_fast.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
 #include "profiler/preload/stacks.h"
@@ -15,8 +17,9 @@
 
 namespace memopt::preload {
 
-__thread ThreadState t_thread __attribute__((tls_model("initial-exec"))) = {};
+__thread ThreadState t_thread __attribute__((tls_model("initial-exec"))) = {0, 0, &g_no_buffer, 0};
 std::atomic<bool> g_tracer_active{false};
+std::atomic<unsigned> g_fast_gate{kGateNotLookedUp | kGateInactive | kGateOwnerFences};
 TracerConfig g_tracer_config;
 SequenceCounter g_sequence;
 
@@ -171,10 +174,14 @@ void append_varint(ThreadBuffer& buffer, std::uint64_t value) noexcept {
 void tracer_configure(const TracerConfig& config) noexcept { g_tracer_config = config; }
 
 void tracer_set_active(bool active) noexcept {
-    g_tracer_active.store(active && !g_disabled.load(), std::memory_order_release);
+    const bool on = active && !g_disabled.load();
+    if (!on) fast_gate_set(kGateInactive, true); // shut before the flag goes off
+    g_tracer_active.store(on, std::memory_order_release);
+    if (on) fast_gate_set(kGateInactive, false);
 }
 
 void tracer_disable(const char* why) noexcept {
+    fast_gate_set(kGateInactive, true);
     g_tracer_active.store(false);
     if (!g_disabled.exchange(true)) say_signal_safe(why);
 }
@@ -248,6 +255,9 @@ __attribute__((noinline)) void record_allocation_with_stack(ThreadBuffer& buffer
 
 void record_allocation(RecordKind kind, const void* address, std::size_t size,
                        std::uint64_t seq) noexcept {
+    // The hooks try the raw window first themselves; callers of the core (tests) go the
+    // same way. A mapping may need a stack even with stacks off (below).
+    if (seq == kNextSequence && kind != RecordKind::kMmap && record_allocation_fast(kind, address, size)) return;
     inprocess_note_allocation(kind, address, size, seq); // in-process totals (inprocess_api.h)
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) {
@@ -270,6 +280,7 @@ void record_allocation(RecordKind kind, const void* address, std::size_t size,
 
 void record_release(RecordKind kind, const void* address, std::size_t size,
                     std::uint64_t seq) noexcept {
+    if (seq == kNextSequence && kind == RecordKind::kFree && record_free_fast(address)) return;
     inprocess_note_release(kind, address, size, seq); // in-process totals (inprocess_api.h)
     ThreadBuffer* buffer = current_thread_buffer();
     if (!buffer) {
