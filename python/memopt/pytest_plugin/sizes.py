@@ -31,7 +31,8 @@ def parse_limit(value) -> int:
 
 
 def format_size(size: float) -> str:
-    """25165824 -> '24.0 MiB' (binary units, as everywhere in memopt's reports)."""
+    """25165824 -> '24.0 MiB': binary units, as pytest-memray prints them (its users read these
+    lines); memopt's own reports use MB = 10^6 (docs/units.md says where each applies)."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(size) < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
