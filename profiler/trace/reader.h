@@ -115,6 +115,13 @@ struct ExitStatus {
     std::uint64_t max_rss_kib = 0;
 };
 
+// A kTracerNote: data the tracer could not keep while tracing went on.
+struct TracerNoteRecord {
+    std::uint32_t image = 0;    // index into TraceMetadata::images
+    std::uint64_t note = 0;     // a TracerNote, or a number this reader does not know
+    std::uint64_t count = 0;    // stacks sampled / code objects held when it happened
+};
+
 struct TraceMetadata {
     std::vector<std::string> command;
     std::vector<ProcessImage> images;
@@ -127,6 +134,7 @@ struct TraceMetadata {
     std::vector<Module> modules;
     std::vector<std::string> names;
     std::vector<std::string> tracer_errors;
+    std::vector<TracerNoteRecord> tracer_notes;
     std::uint64_t threads = 0;
     std::uint16_t format_version = kFormatVersion;
     std::vector<SkippedChunk> skipped;
@@ -208,6 +216,7 @@ class TraceReader {
     void decode_command(Chunk& chunk);
     void decode_exit_status(Chunk& chunk);
     void decode_tracer_error(Chunk& chunk);
+    void decode_tracer_note(Chunk& chunk);
     void start_new_image(const ProcessImage& image);
     std::uint64_t scoped_frame_id(std::uint64_t writer_id);
     std::uint64_t scoped_code_id(std::uint64_t writer_id);

@@ -1,5 +1,6 @@
 // Decoding the records that describe the trace rather than events in it: frames and modules
-// (scoped per process image), process starts, the command line, exit status, tracer errors.
+// (scoped per process image), process starts, the command line, exit status, tracer errors
+// and notes.
 #include "profiler/trace/reader_chunk.h"
 
 namespace memopt::trace {
@@ -132,5 +133,18 @@ void TraceReader::decode_exit_status(Chunk& chunk) {
 }
 
 void TraceReader::decode_tracer_error(Chunk& chunk) { metadata_.tracer_errors.push_back(chunk.text()); }
+
+void TraceReader::decode_tracer_note(Chunk& chunk) {
+    TracerNoteRecord note;
+    note.image = current_image();
+    note.note = chunk.varint();
+    note.count = chunk.varint();
+    // Once per note and image; a damaged or hostile trace repeating them costs nothing.
+    auto& notes = metadata_.tracer_notes;
+    constexpr std::size_t kMaxNotes = 64;
+    for (const auto& seen : notes)
+        if (seen.image == note.image && seen.note == note.note) return;
+    if (notes.size() < kMaxNotes) notes.push_back(note);
+}
 
 } // namespace memopt::trace

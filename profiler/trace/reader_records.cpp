@@ -24,7 +24,7 @@ void TraceReader::decode_record(Chunk& chunk) {
         return;
     }
     const RecordDecoder* decoders = record_decoders();
-    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kSeqVoid) ? decoders[value] : nullptr;
+    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kTracerNote) ? decoders[value] : nullptr;
     if (!decoder) chunk.fail("unknown record type");
     chunk.type = static_cast<ExtendedType>(value);
     (this->*decoder)(chunk);
@@ -53,8 +53,9 @@ const TraceReader::RecordDecoder* TraceReader::record_decoders() {
         &TraceReader::decode_python_frame,     // kPythonFrame
         &TraceReader::decode_build_id,         // kBuildId
         &TraceReader::decode_seq_void,         // kSeqVoid
+        &TraceReader::decode_tracer_note,      // kTracerNote
     };
-    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kSeqVoid) + 1);
+    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kTracerNote) + 1);
     return table;
 }
 
