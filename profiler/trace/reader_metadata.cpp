@@ -92,27 +92,32 @@ void TraceReader::decode_process_start(Chunk& chunk) {
     // first image that means launched. A child's own file says kForked or kSpawned.
     image.origin = static_cast<ProcessOrigin>(origin);
     if (metadata_.images.empty() && image.origin == ProcessOrigin::kExeced) image.origin = ProcessOrigin::kLaunched;
-    if (!metadata_.images.empty()) {
-        start_new_image(image);
-        chunk.seq = 0;
+    if (!metadata_.images.empty()) { // exec: decoding waits until the old image's events are out
+        next_image_ = std::make_unique<ProcessImage>(image);
+        return;
     }
     metadata_.images.push_back(image);
 }
 
-// exec: everything of the previous image comes first, then numbering and frame ids restart.
-void TraceReader::start_new_image(const ProcessImage& image) {
-    drain(true);
+// exec: everything of the previous image came first (next() saw to it), then numbering and
+// frame ids restart.
+void TraceReader::start_new_image() {
     emit_positioned_samples();
     Event event;
     event.type = EventType::kImageStart;
-    event.time_ns = image.start_ns;
-    event.value = image.pid;
+    event.time_ns = next_image_->start_ns;
+    event.value = next_image_->pid;
     ready_.push_back(event);
+    close_open_gaps();
+    run_queue_ = kNoQueue;
     next_seq_ = 0;
     voids_ = {};
     voided_ = 0;
     frame_ids_.clear();
     code_ids_.clear();
+    if (chunk_) chunk_->seq = 0; // the chunk the record came in goes on numbering from 0
+    metadata_.images.push_back(*next_image_);
+    next_image_.reset();
 }
 
 void TraceReader::decode_command(Chunk& chunk) {

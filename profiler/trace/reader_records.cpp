@@ -6,12 +6,14 @@
 
 namespace memopt::trace {
 
-void TraceReader::decode_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset) {
-    Chunk chunk{*this, ByteCursor{data, data + size}, data, size, chunk_offset};
+// The chunk's bytes (in buffer_ or inflated_) stay where they are until read_chunk is called
+// again, which next() does only once this chunk's records are all decoded.
+void TraceReader::start_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset) {
+    chunk_ = std::make_unique<Chunk>(Chunk{*this, ByteCursor{data, data + size}, data, size, chunk_offset});
+    Chunk& chunk = *chunk_;
     if (!chunk.in.varint(chunk.tid) || !chunk.in.varint(chunk.seq)) corrupt(chunk_offset, "bad chunk header");
     bound_skipped_ranges(chunk.tid, chunk.seq);
-    while (!chunk.in.at_end()) decode_record(chunk);
-    drain(false);
+    chunk_active_ = true;
 }
 
 void TraceReader::decode_record(Chunk& chunk) {
@@ -102,7 +104,7 @@ void TraceReader::decode_rss(Chunk& chunk) {
     event.time_ns = chunk.varint();
     event.value = chunk.varint() * metadata_.page_size;
     event.seq = chunk.varint(); // the position it is ordered before, not a number of its own
-    if (positioned_.size() > kMaxPendingEvents) emit_positioned_samples();
+    if (positioned_.size() > kMaxPositionedSamples) emit_positioned_samples();
     positioned_.push_back(event);
 }
 

@@ -225,3 +225,18 @@ TEST_CASE("tracer notes become notes of the summary and the reports, not warning
     const std::string html = memopt::reports::trace_report_html(summary, nullptr);
     CHECK(html.find("note: the Python code table filled up with 49152 code objects") != std::string::npos);
 }
+
+TEST_CASE("events that came after the reader's reordering window are a warning") {
+    ScratchDir dir("loss-late");
+    ChunkBuilder busy(2, 1);
+    for (std::uint64_t i = 0; i < TraceReader::kReorderWindow + 10; ++i) busy.event(RecordKind::kFree, 0x1000);
+    ChunkBuilder late(1, 0);
+    process_start(late).event(RecordKind::kMalloc, 0x1000, 10);
+    write_parts(dir / "t", {file_header(), busy.finish(), late.finish(),
+                            exit_record(TraceReader::kReorderWindow + 11)});
+    const Summary summary = summarize(dir / "t");
+    INFO(all_warnings(summary));
+    CHECK(has_warning(summary, "1 event reached the trace after more than 1048576 later events and was handled "
+                               "out of order"));
+    CHECK_FALSE(has_warning(summary, "never reached the trace"));
+}
