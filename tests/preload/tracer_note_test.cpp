@@ -90,6 +90,20 @@ TEST_CASE("a full frame trie and a full code table each leave one note, and the 
     CHECK_FALSE(has_text(summary.warnings, "tracer stopped")); // tracing went on
 }
 
+TEST_CASE("after a fork the child's empty trie notes again, in its own trace") {
+    test::ScratchDir dir("tracer-note-fork");
+    for (const char* name : {"parent.trace", "child.trace"}) {
+        test::begin_in_memory_trace({1, 10});
+        intern_distinct_stacks(700, 300, 0x10000000);
+        test::end_in_memory_trace();
+        reset_stacks_after_fork(); // what a forked child does before its first record
+        const auto notes = notes_of(test::ChunkCollector::save(dir / name));
+        REQUIRE(notes.size() == 1);
+        CHECK(notes[0].note == static_cast<std::uint64_t>(trace::TracerNote::kStackTableFull));
+        CHECK(notes[0].count == 656); // counted from the child's first stack again
+    }
+}
+
 TEST_CASE("a program with more distinct stacks than the trie holds: the report says its stacks were cut") {
     test::ScratchDir dir("tracer-note-e2e");
     const auto trace = dir / "deep.trace";
