@@ -3,7 +3,7 @@
 // program's real order (the per-process sequence numbers), whatever thread wrote them.
 // Memory stays bounded by the file buffer, one decompressed chunk, a batch of events being
 // handed out (kReadyBatch) and the events that arrived out of order: 32 bytes each, at most
-// kReorderWindow of them (about 34 MB); past that the gap is given up on, and what still
+// kReorderWindow of them (33.5 MB); past that the gap is given up on, and what still
 // arrives for it is handed out late and counted (TraceMetadata::late_events).
 #include "profiler/trace/format.h"
 
@@ -193,7 +193,8 @@ class TraceReader {
         std::uint64_t size;
         std::uint64_t packed; // stack << 8 | whole << 7 | EventType << 3 | RecordKind
     };
-    static_assert(sizeof(PendingEvent) == 32); // stack ids are the reader's, counted from 1: 56 bits do
+    // Stack ids are the reader's own, counted from 1: 56 bits are plenty.
+    static_assert(sizeof(PendingEvent) == 32);
     struct ThreadQueue {
         std::uint32_t tid;
         std::deque<PendingEvent> events;
@@ -251,7 +252,7 @@ class TraceReader {
     static const RecordDecoder* record_decoders();
 
     // Ordering (reader.cpp): merge the threads' chunks by sequence number, handing events
-    // out one at a time as they become due (nothing is collected first).
+    // out in batches of at most kReadyBatch as they become due (no chunk is collected whole).
     bool advance_order(); // refills ready_; false at the end
     bool order_step();
     void push(Event&& event);
@@ -290,7 +291,7 @@ class TraceReader {
     static constexpr std::uint32_t kNoQueue = ~0u;
     std::uint32_t run_queue_ = kNoQueue;
     std::uint64_t next_seq_ = 0;
-    std::vector<Event> ready_; // in order, consumed from ready_position_; a few at a time
+    std::vector<Event> ready_; // in order, consumed from ready_position_; about a batch
     std::deque<Event> positioned_; // RSS samples waiting for their place in the order
     std::size_t ready_position_ = 0;
     std::unique_ptr<Chunk> chunk_; // being decoded; its bytes stay put until it is done
