@@ -93,12 +93,6 @@ std::vector<std::string> data_loss_warnings(const trace::TraceReader& reader) {
     damaged_chunks(meta, out);
     cut_off_tail(meta, out);
     missing_numbers(meta, out);
-    if (meta.late_events > 0)
-        out.push_back(fmt::format("{} event{} reached the trace after more than {} later events and {} handled out of "
-                                  "order (a thread's buffer was written that late, e.g. on a loaded machine): figures "
-                                  "near them may be off",
-                                  meta.late_events, meta.late_events == 1 ? "" : "s", trace::TraceReader::kReorderWindow,
-                                  meta.late_events == 1 ? "was" : "were"));
     if (meta.images.empty() && meta.skipped.empty())
         out.push_back("the traced program never started tracing (not found, or statically linked?)");
     else if (meta.images.empty())

@@ -33,6 +33,13 @@ std::vector<std::string> tracer_note_texts(const trace::TraceMetadata& meta) {
                                 meta.images.size());
         out.push_back(std::move(text));
     }
+    // Not lost, so not a warning; but their order is the reader's guess.
+    if (meta.late_events > 0)
+        out.push_back(fmt::format("{} event{} reached the trace after more than {} later events (a thread's buffer was "
+                                  "written that late, e.g. on a loaded machine) and {} handled out of order: figures "
+                                  "near them may be off",
+                                  meta.late_events, meta.late_events == 1 ? "" : "s", trace::TraceReader::kReorderWindow,
+                                  meta.late_events == 1 ? "was" : "were"));
     return out;
 }
 
