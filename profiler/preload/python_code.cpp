@@ -2,8 +2,10 @@
 
 #include "profiler/preload/python_frames.h"
 #include "profiler/preload/thread_buffer.h"
+#include "profiler/preload/tracer.h"
 #include "profiler/trace/encoding.h"
 
+#include <atomic>
 #include <cstring>
 #include <sys/mman.h>
 
@@ -29,6 +31,7 @@ constexpr std::size_t kMaxText = 512; // longer file or function names are cut
 CodeEntry* g_codes = nullptr;
 std::size_t g_code_count = 0;
 std::uint64_t g_next_code = 1;
+std::atomic<bool> g_full_noted{false}; // the kCodeTableFull note is written once
 
 std::size_t slot_of(std::uintptr_t code) noexcept {
     std::uint64_t h = code * 0x9e3779b97f4a7c15ull;
@@ -125,7 +128,11 @@ CodeEntry* entry_for(ThreadBuffer& buffer, std::uintptr_t code) noexcept {
     while (g_codes[slot].code != 0 && g_codes[slot].code != code) slot = (slot + 1) & (kCodeCapacity - 1);
     CodeEntry& entry = g_codes[slot];
     if (entry.code == code && same_code(entry, seen)) return &entry;
-    if (entry.code == 0 && g_code_count >= kCodeLimit) return nullptr;
+    if (entry.code == 0 && g_code_count >= kCodeLimit) {
+        if (!g_full_noted.exchange(true, std::memory_order_relaxed))
+            append_tracer_note_locked(buffer, TracerNote::kCodeTableFull, g_code_count);
+        return nullptr;
+    }
     if (entry.code == 0) ++g_code_count;
     entry = seen; // new, or another code object now at a freed one's address
     entry.id = g_next_code++;
@@ -190,6 +197,7 @@ void reset_python_code_after_fork() noexcept {
     if (g_codes) ::munmap(g_codes, kCodeCapacity * sizeof(CodeEntry));
     g_codes = nullptr;
     g_code_count = 0;
+    g_full_noted.store(false); // the child's own trace gets its own note
     // Ids keep counting: the child's trace only needs them unique.
 }
 

@@ -5,6 +5,7 @@
 #include "profiler/preload/python_code.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/thread_buffer.h"
+#include "profiler/preload/tracer.h"
 #include "profiler/trace/encoding.h"
 #include "profiler/trace/format.h"
 
@@ -57,6 +58,8 @@ std::size_t g_trie_size = 0;
 std::uint64_t g_next_node = 1;
 std::atomic<bool> g_trie_lock{false};
 unsigned long long g_modules_seen = ~0ull; // dlpi_adds + dlpi_subs at the last emission
+std::uint64_t g_stacks_sampled = 0;         // intern_stack calls, for the note below
+std::atomic<bool> g_trie_full_noted{false}; // the kStackTableFull note is written once
 
 struct TrieLock {
     TrieLock() noexcept {
@@ -104,7 +107,12 @@ std::uint64_t child_node(ThreadBuffer& buffer, std::uint64_t node, std::uint64_t
     while (g_trie[slot].id != 0 && (g_trie[slot].parent != node || g_trie[slot].ip != value))
         slot = (slot + 1) & (kTrieCapacity - 1);
     if (g_trie[slot].id == 0) {
-        if (g_trie_size >= kTrieLimit) return 0;
+        if (g_trie_size >= kTrieLimit) {
+            // Say so once: from here on stacks lose their inner frames (format.h, kTracerNote).
+            if (!g_trie_full_noted.exchange(true, std::memory_order_relaxed))
+                append_tracer_note_locked(buffer, TracerNote::kStackTableFull, g_stacks_sampled);
+            return 0;
+        }
         g_trie[slot] = {node, value, g_next_node++};
         ++g_trie_size;
         append_frame_record(buffer, g_trie[slot].id, node, value);
@@ -209,6 +217,7 @@ std::uint64_t intern_stack(ThreadBuffer& buffer, const std::uintptr_t* slots, in
         g_trie = static_cast<TrieEntry*>(memory);
     }
     emit_modules_if_changed(buffer);
+    ++g_stacks_sampled;
     const StackView view = view_of(slots, count);
     const HybridWalk walk(view);
     int frames = 0;
@@ -237,6 +246,8 @@ void reset_stacks_after_fork() noexcept {
     g_trie = nullptr;
     g_trie_size = 0;
     g_modules_seen = ~0ull;
+    g_stacks_sampled = 0;
+    g_trie_full_noted.store(false); // the child's own trace gets its own note
     reset_python_code_after_fork();
 }
 

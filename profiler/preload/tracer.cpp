@@ -428,6 +428,14 @@ void record_tracer_error(const char* message) noexcept {
     t_reporting = false;
 }
 
+void append_tracer_note_locked(ThreadBuffer& buffer, TracerNote note, std::uint64_t count) noexcept {
+    if (!ensure_room(buffer, kMaxEventRecord)) return;
+    std::uint8_t* out = put_extended_head(buffer.cursor(), ExtendedType::kTracerNote);
+    out = put_varint(out, static_cast<std::uint64_t>(note));
+    out = put_varint(out, count);
+    buffer.used = static_cast<std::size_t>(out - buffer.payload());
+}
+
 void note_thread_start(ThreadBuffer& buffer) noexcept {
     buffer.owner_enter();
     if (ensure_room(buffer, kMaxEventRecord)) {

@@ -101,6 +101,10 @@ void record_fork(pid_t child) noexcept;
 // An unsequenced TracerError record, written at once (the spare buffer when this thread's
 // own buffer is busy). Safe in signal handlers and while this thread holds its buffer.
 void record_tracer_error(const char* message) noexcept;
+// A kTracerNote (format.h) into `buffer`, which the caller holds (the stack sampler, under
+// the frame trie's lock): data the tracer could not keep while tracing goes on. The caller
+// writes each note once (an atomic flag of its own). No allocation, signal-safe.
+void append_tracer_note_locked(ThreadBuffer& buffer, trace::TracerNote note, std::uint64_t count) noexcept;
 void note_thread_start(ThreadBuffer& buffer) noexcept;
 
 // Flushes the calling thread's pending records now (before exec, at exit).

@@ -113,6 +113,15 @@
 //                    the reader counts these numbers as arrived, wherever in the file the
 //                    record is, and leaves them out of Event::seq. Traces without it (older
 //                    writers) number every event densely, as before.
+//     kTracerNote    varint note (TracerNote), varint count: not sequenced; something the
+//                    tracer could not keep, while tracing went on (unlike kTracerError).
+//                    Written once per note and process image, when it first happens:
+//                      kStackTableFull  the frame trie was full after `count` sampled stacks;
+//                                       later stacks keep only their outermost frames (the
+//                                       part already in the trie) or no stack at all
+//                      kCodeTableFull   the Python code table was full with `count` code
+//                                       objects; frames of later ones are "[python]"
+//                    Readers keep notes of numbers they do not know (shown as such).
 //
 // A kFrame whose ip is 0 is the `[truncated]` root: the stack had more frames than the
 // recording's depth limit (kEnvStackDepth) and its outermost ones were left out.
@@ -179,6 +188,13 @@ enum class ExtendedType : std::uint8_t {
     kPythonFrame = 18,
     kBuildId = 19,
     kSeqVoid = 20,
+    kTracerNote = 21,
+};
+
+// What a kTracerNote record says (its first field).
+enum class TracerNote : std::uint8_t {
+    kStackTableFull = 1,
+    kCodeTableFull = 2,
 };
 
 enum class ProcessOrigin : std::uint8_t {

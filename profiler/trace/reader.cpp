@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "profiler/trace/encoding.h"
+#include "profiler/trace/reader_chunk.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -62,16 +63,52 @@ bool TraceReader::next(Event& event) {
     while (ready_position_ == ready_.size()) {
         ready_.clear();
         ready_position_ = 0;
-        if (!read_chunk()) {
-            drain(true);
-            emit_positioned_samples();
-            if (!finished_) finish_losses();
-            if (ready_.empty()) return false;
-        }
+        if (!advance_order()) return false;
     }
-    event = ready_[ready_position_++];
+    event = std::move(ready_[ready_position_++]);
     ++events_;
     return true;
+}
+
+// Fills ready_ with up to kReadyBatch events: handed out in batches, the consumer's work on
+// one event overlaps the next ones' (a report's live-block lookups are cache misses), while
+// what is collected stays small. False once everything was handed out.
+bool TraceReader::advance_order() {
+    while (ready_.size() < kReadyBatch && order_step()) {
+    }
+    return !ready_.empty();
+}
+
+// One step: events that are due go to ready_, else records are decoded, else a chunk is
+// read; at the end of the file (or past the window) the lowest gap is given up on. False at
+// the end. Events that wait go out between chunks, as when whole chunks were decoded at once
+// (a chunk's RSS samples are placed before anything it made due).
+bool TraceReader::order_step() {
+    if (pending_ > 0 && (!chunk_active_ || pending_ > kMaxPendingEvents)) {
+        if (release_due()) return true;
+        if (pending_ > kMaxPendingEvents && give_up_gap()) return true;
+    }
+    if (next_image_) { // exec: the old image's events first, gaps given up on
+        if (pending_ > 0 && give_up_gap()) return true;
+        start_new_image();
+        return true;
+    }
+    if (chunk_active_) {
+        Chunk& chunk = *chunk_;
+        while (!chunk.in.at_end() && ready_.size() < kReadyBatch && !next_image_ && pending_ <= kMaxPendingEvents)
+            decode_record(chunk);
+        if (chunk.in.at_end()) chunk_active_ = false;
+        return true;
+    }
+    if (!at_eof_ && read_chunk()) return true;
+    at_eof_ = true;
+    if (pending_ > 0 && give_up_gap()) return true;
+    if (!positioned_.empty()) {
+        emit_positioned_samples();
+        return true;
+    }
+    if (!finished_) finish_losses();
+    return false;
 }
 
 TraceReader::ThreadQueue& TraceReader::queue_for(std::uint32_t tid) {
@@ -82,7 +119,7 @@ TraceReader::ThreadQueue& TraceReader::queue_for(std::uint32_t tid) {
             return queues_[i];
         }
     }
-    queues_.push_back({tid, {}});
+    queues_.push_back({tid, {}, {}});
     last_queue_ = queues_.size() - 1;
     return queues_.back();
 }
@@ -132,56 +169,80 @@ void TraceReader::push(Event&& event) {
         if (!voids_.empty()) skip_void_numbers();
         return;
     }
-    ThreadQueue& queue = queue_for(event.tid);
-    queue.events.push_back(std::move(event));
+    queue_event(queue_for(event.tid), std::move(event));
+}
+
+void TraceReader::queue_event(ThreadQueue& queue, Event&& event) {
+    const bool whole = event.type != EventType::kAllocation && event.type != EventType::kFree &&
+                       event.type != EventType::kMmap && event.type != EventType::kMunmap;
+    const auto index = static_cast<std::uint32_t>(&queue - queues_.data());
+    if (queue.events.empty() && index != run_queue_) fronts_.push({event.seq, index});
+    queue.events.push_back({event.seq, event.address, event.size,
+                            event.stack << 8 | std::uint64_t{whole} << 7 | static_cast<std::uint64_t>(event.type) << 3 |
+                                static_cast<std::uint64_t>(event.kind)});
+    if (whole) queue.whole.push_back(std::move(event));
     ++pending_;
 }
 
-void TraceReader::drain(bool skip_gaps) {
-    if (pending_ > kMaxPendingEvents) skip_gaps = true;
-    while (pending_ > 0) {
-        ThreadQueue* found = nullptr;
-        if (last_queue_ < queues_.size()) {
-            auto& events = queues_[last_queue_].events;
-            if (!events.empty() && events.front().seq <= next_seq_) found = &queues_[last_queue_];
-        }
-        if (!found) {
-            for (std::size_t i = 0; i < queues_.size(); ++i) {
-                auto& events = queues_[i].events;
-                if (!events.empty() && events.front().seq <= next_seq_) {
-                    found = &queues_[i];
-                    last_queue_ = i;
-                    break;
-                }
-            }
-        }
-        if (found) {
-            // Take the whole run of consecutive numbers this thread holds.
-            auto& events = found->events;
-            do {
-                Event& event = events.front();
-                if (event.seq == next_seq_) ++next_seq_;
-                // An older number: skipped as missing when too many events were waiting for
-                // it (kMaxPendingEvents), it arrived after all (late, not lost). Otherwise
-                // it only comes from a damaged trace.
-                else if (event.seq < next_seq_ && missing_ > 0) forget_late_arrival(event.seq);
-                emit(std::move(event));
-                events.pop_front();
-                --pending_;
-                if (!voids_.empty()) skip_void_numbers();
-            } while (!events.empty() && events.front().seq <= next_seq_);
-            continue;
-        }
-        if (skip_void_numbers()) continue;
-        if (!skip_gaps) return;
-        std::uint64_t lowest = voids_.empty() ? ~0ull : voids_.top().first;
-        for (const auto& queue : queues_)
-            if (!queue.events.empty()) lowest = std::min(lowest, queue.events.front().seq);
-        if (lowest == ~0ull) return;
-        missing_ += lowest - next_seq_;
-        gaps_.push_back({current_image(), next_seq_, lowest});
-        next_seq_ = lowest;
+Event TraceReader::unqueue_event(ThreadQueue& queue) {
+    const PendingEvent pending = queue.events.front();
+    queue.events.pop_front();
+    --pending_;
+    if (pending.packed & (1u << 7)) {
+        Event event = std::move(queue.whole.front());
+        queue.whole.pop_front();
+        return event;
     }
+    Event event;
+    event.seq = pending.seq;
+    event.type = static_cast<EventType>((pending.packed >> 3) & 15);
+    event.kind = static_cast<RecordKind>(pending.packed & 7);
+    event.tid = queue.tid;
+    event.address = pending.address;
+    event.size = pending.size;
+    event.stack = pending.packed >> 8;
+    return event;
+}
+
+// Emits the lowest waiting event when its number is due (or older: given up on as missing,
+// it arrived after all); true when it did, or when void numbers moved the order on.
+bool TraceReader::release_due() {
+    if (run_queue_ != kNoQueue) {
+        ThreadQueue& run = queues_[run_queue_];
+        if (!run.events.empty() && run.events.front().seq <= next_seq_) {
+            // Take the run of consecutive numbers this thread holds, without the heap.
+        } else {
+            if (!run.events.empty()) fronts_.push({run.events.front().seq, run_queue_});
+            run_queue_ = kNoQueue;
+        }
+    }
+    if (run_queue_ == kNoQueue) {
+        if (fronts_.empty() || fronts_.top().first > next_seq_) return skip_void_numbers();
+        run_queue_ = fronts_.top().second;
+        fronts_.pop();
+    }
+    Event event = unqueue_event(queues_[run_queue_]);
+    if (event.seq == next_seq_) ++next_seq_;
+    // An older number: given up on as missing (too many events were waiting for it), it
+    // arrived after all (late, not lost). Otherwise it only comes from a damaged trace.
+    else if (event.seq < next_seq_ && missing_ > 0 && forget_late_arrival(event.seq)) ++late_events_;
+    emit(std::move(event));
+    if (!voids_.empty()) skip_void_numbers();
+    return true;
+}
+
+// Nothing waiting is due: the numbers up to the lowest one waiting are given up on as
+// missing. False when nothing waits.
+bool TraceReader::give_up_gap() {
+    // Afterwards every queue front and void range left begins above next_seq_.
+    if (release_due()) return true;
+    std::uint64_t lowest = voids_.empty() ? ~0ull : voids_.top().first;
+    if (!fronts_.empty()) lowest = std::min(lowest, fronts_.top().first);
+    if (lowest == ~0ull) return false;
+    missing_ += lowest - next_seq_;
+    open_gaps_.emplace(next_seq_, lowest);
+    next_seq_ = lowest;
+    return true;
 }
 
 std::uint32_t TraceReader::current_image() const {
@@ -189,20 +250,32 @@ std::uint32_t TraceReader::current_image() const {
 }
 
 // Numbers given up on as missing arrived after all (late, not lost; or void): take them out
-// of their gaps.
-void TraceReader::forget_late_arrival(std::uint64_t seq, std::uint64_t count) {
-    const std::uint32_t image = current_image();
+// of their gaps. True when any of them was in one.
+bool TraceReader::forget_late_arrival(std::uint64_t seq, std::uint64_t count) {
     const std::uint64_t end = seq + count < seq ? ~0ull : seq + count;
-    for (std::size_t i = gaps_.size(); i-- > 0 && missing_ > 0;) {
-        Gap& gap = gaps_[i];
-        if (gap.image != image) break;
-        const std::uint64_t from = std::max(seq, gap.from), to = std::min(end, gap.to);
-        if (from >= to) continue;
-        const Gap after{image, to, gap.to};
-        gap.to = from;
-        if (after.from < after.to) gaps_.push_back(after);
+    bool found = false;
+    auto it = open_gaps_.upper_bound(seq);
+    if (it != open_gaps_.begin()) --it;
+    while (it != open_gaps_.end() && it->first < end) {
+        const std::uint64_t gap_from = it->first, gap_to = it->second;
+        const std::uint64_t from = std::max(seq, gap_from), to = std::min(end, gap_to);
+        if (from >= to) {
+            ++it;
+            continue;
+        }
+        found = true;
         missing_ -= std::min(missing_, to - from);
+        it = open_gaps_.erase(it);
+        if (gap_from < from) open_gaps_.emplace(gap_from, from);
+        if (to < gap_to) it = open_gaps_.emplace(to, gap_to).first;
     }
+    return found;
+}
+
+// The current image's gaps join the list that finish_losses reads (at exec and at the end).
+void TraceReader::close_open_gaps() {
+    for (const auto& [from, to] : open_gaps_) gaps_.push_back({current_image(), from, to});
+    open_gaps_.clear();
 }
 
 // Once the whole file is read: how many events each skipped chunk may have held. Missing
@@ -211,6 +284,8 @@ void TraceReader::forget_late_arrival(std::uint64_t seq, std::uint64_t count) {
 // missing (the file's last ones) is estimated from its size at the file's bytes per event.
 void TraceReader::finish_losses() {
     finished_ = true;
+    close_open_gaps();
+    metadata_.late_events = late_events_;
     const double events_per_byte = decoded_events_ ? static_cast<double>(decoded_events_) / static_cast<double>(decoded_bytes_)
                                                    : 1.0 / 3.0; // a typical event record is 2 to 4 bytes
     for (std::size_t i = 0; i < metadata_.skipped.size(); ++i) {

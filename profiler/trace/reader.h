@@ -1,14 +1,17 @@
 #pragma once
 // Streaming trace reader: decodes chunks as it reads them and hands out events in the
 // program's real order (the per-process sequence numbers), whatever thread wrote them.
-// Memory stays bounded by the file buffer, one decompressed chunk and the events that
-// arrived out of order.
+// Memory stays bounded by the file buffer, one decompressed chunk, a batch of events being
+// handed out (kReadyBatch) and the events that arrived out of order: 32 bytes each, at most
+// kReorderWindow of them (33.5 MB); past that the gap is given up on, and what still
+// arrives for it is handed out late and counted (TraceMetadata::late_events).
 #include "profiler/trace/format.h"
 
 #include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <queue>
 #include <string>
@@ -115,6 +118,13 @@ struct ExitStatus {
     std::uint64_t max_rss_kib = 0;
 };
 
+// A kTracerNote: data the tracer could not keep while tracing went on.
+struct TracerNoteRecord {
+    std::uint32_t image = 0;    // index into TraceMetadata::images
+    std::uint64_t note = 0;     // a TracerNote, or a number this reader does not know
+    std::uint64_t count = 0;    // stacks sampled / code objects held when it happened
+};
+
 struct TraceMetadata {
     std::vector<std::string> command;
     std::vector<ProcessImage> images;
@@ -127,6 +137,7 @@ struct TraceMetadata {
     std::vector<Module> modules;
     std::vector<std::string> names;
     std::vector<std::string> tracer_errors;
+    std::vector<TracerNoteRecord> tracer_notes;
     std::uint64_t threads = 0;
     std::uint16_t format_version = kFormatVersion;
     std::vector<SkippedChunk> skipped;
@@ -134,6 +145,10 @@ struct TraceMetadata {
     // whose records never reached the file (a buffer lost with a killed process, a thread
     // the tracer could not give a buffer).
     std::uint64_t unexplained_missing = 0;
+    // Events that arrived after the reader had given up waiting for their numbers (more than
+    // its window of about a million events was waiting behind them): handed out later than
+    // events that followed them, so the figures they touch may be off.
+    std::uint64_t late_events = 0;
 };
 
 class TraceReader {
@@ -158,14 +173,35 @@ class TraceReader {
     std::uint64_t missing_events() const { return missing_; }
     std::uint64_t bytes_read() const { return offset_; }
     std::uint64_t events_read() const { return events_; }
+    // Events that may wait for an earlier sequence number before its gap is given up on.
+    static constexpr std::size_t kReorderWindow = std::size_t{1} << 20;
 
   private:
     // Past this many events waiting for a lost sequence number, the gap is given up on.
-    static constexpr std::size_t kMaxPendingEvents = 1u << 20;
+    static constexpr std::size_t kMaxPendingEvents = kReorderWindow;
+    // RSS samples waiting for their position past this many go out at once (their times
+    // still order them on the timeline): a sampler without program events must not pile up.
+    static constexpr std::size_t kMaxPositionedSamples = 1u << 16;
+    // Events collected in ready_ before they are handed out (about 90 KB).
+    static constexpr std::size_t kReadyBatch = 1024;
+    // An event waiting in the reordering window, in 32 bytes rather than an Event's 88: the
+    // allocation events that make up nearly all of it fit; the rest (phase marks, mremap,
+    // fork, exit) wait whole in their queue's `whole` list, in the same order.
+    struct PendingEvent {
+        std::uint64_t seq;
+        std::uint64_t address;
+        std::uint64_t size;
+        std::uint64_t packed; // stack << 8 | whole << 7 | EventType << 3 | RecordKind
+    };
+    // Stack ids are the reader's own, counted from 1: 56 bits are plenty.
+    static_assert(sizeof(PendingEvent) == 32);
     struct ThreadQueue {
         std::uint32_t tid;
-        std::deque<Event> events;
+        std::deque<PendingEvent> events;
+        std::deque<Event> whole;
     };
+    // A non-empty queue's first sequence number, for the heap of queue fronts.
+    using QueueFront = std::pair<std::uint64_t, std::uint32_t>; // (seq, index into queues_)
     struct Chunk; // one chunk being decoded (reader_chunk.h)
     struct Gap {  // sequence numbers given up on
         std::uint32_t image;
@@ -186,8 +222,9 @@ class TraceReader {
     void bound_skipped_ranges(std::uint64_t tid, std::uint64_t first_seq);
     void decode_compressed_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset);
 
-    // Records (reader_records.cpp): one decoder per record type.
-    void decode_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset);
+    // Records (reader_records.cpp): one decoder per record type. A chunk is decoded a record
+    // at a time, as next() needs events (start_chunk makes it current).
+    void start_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset);
     void decode_record(Chunk& chunk);
     void decode_allocation(Chunk& chunk, RecordKind kind, std::uint64_t address);
     void decode_seq_skip(Chunk& chunk);
@@ -208,18 +245,26 @@ class TraceReader {
     void decode_command(Chunk& chunk);
     void decode_exit_status(Chunk& chunk);
     void decode_tracer_error(Chunk& chunk);
-    void start_new_image(const ProcessImage& image);
+    void decode_tracer_note(Chunk& chunk);
+    void start_new_image();
     std::uint64_t scoped_frame_id(std::uint64_t writer_id);
     std::uint64_t scoped_code_id(std::uint64_t writer_id);
     static const RecordDecoder* record_decoders();
 
-    // Ordering (reader.cpp): merge the threads' chunks by sequence number.
+    // Ordering (reader.cpp): merge the threads' chunks by sequence number, handing events
+    // out in batches of at most kReadyBatch as they become due (no chunk is collected whole).
+    bool advance_order(); // refills ready_; false at the end
+    bool order_step();
     void push(Event&& event);
     void emit(Event&& event);           // to ready_, after the samples positioned before it
     void emit_positioned_samples();
-    void drain(bool skip_gaps);
+    bool release_due();                 // emits the lowest waiting event if due
+    bool give_up_gap();                 // next_seq_ to the lowest number waiting
+    void queue_event(ThreadQueue& queue, Event&& event);
+    Event unqueue_event(ThreadQueue& queue);
     void finish_losses();
-    void forget_late_arrival(std::uint64_t seq, std::uint64_t count = 1);
+    void close_open_gaps();
+    bool forget_late_arrival(std::uint64_t seq, std::uint64_t count = 1);
     bool skip_void_numbers(); // past void numbers at next_seq_; true when it moved
     [[noreturn]] void corrupt(std::uint64_t offset, const char* what) const;
     ThreadQueue& queue_for(std::uint32_t tid);
@@ -240,18 +285,29 @@ class TraceReader {
     std::vector<ThreadQueue> queues_;
     std::size_t pending_ = 0;
     std::size_t last_queue_ = 0;
+    // Fronts of the non-empty queues, lowest first, except the queue being taken from
+    // (run_queue_), whose consecutive numbers need no heap operation each.
+    std::priority_queue<QueueFront, std::vector<QueueFront>, std::greater<>> fronts_;
+    static constexpr std::uint32_t kNoQueue = ~0u;
+    std::uint32_t run_queue_ = kNoQueue;
     std::uint64_t next_seq_ = 0;
-    bool seq_started_ = false;
-    std::vector<Event> ready_; // in order, consumed from ready_position_
+    std::vector<Event> ready_; // in order, consumed from ready_position_; about a batch
     std::deque<Event> positioned_; // RSS samples waiting for their place in the order
     std::size_t ready_position_ = 0;
+    std::unique_ptr<Chunk> chunk_; // being decoded; its bytes stay put until it is done
+    bool chunk_active_ = false;
+    bool at_eof_ = false;          // read_chunk found no more chunks
+    // A kProcessStart of a new image (exec) waits here until the old image's events are out.
+    std::unique_ptr<ProcessImage> next_image_;
     std::unordered_map<std::string, std::uint32_t> name_index_;
     TraceMetadata metadata_;
 
     bool checksummed_ = true;    // version 2: chunks carry a checksum
     bool skipping_ = false;      // looking for the next chunk that verifies
     bool finished_ = false;      // end of file seen and losses estimated
-    std::vector<Gap> gaps_;
+    std::vector<Gap> gaps_; // of earlier images, and of all once the file is read
+    std::map<std::uint64_t, std::uint64_t> open_gaps_; // current image: from -> to
+    std::uint64_t late_events_ = 0; // given up on, then arrived: handed out out of order
     // kSeqVoid ranges [first, end) not yet reached, lowest first; numbers skipped as void in
     // the current image (Event::seq leaves them out).
     using VoidRange = std::pair<std::uint64_t, std::uint64_t>;

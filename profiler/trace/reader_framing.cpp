@@ -82,7 +82,7 @@ bool TraceReader::fill_buffer(std::size_t needed) {
     return true;
 }
 
-// Reads the next chunk that verifies and decodes it. False at end of file.
+// Finds the next chunk that verifies and makes it the one being decoded. False at end of file.
 bool TraceReader::read_chunk() {
     for (;;) {
         std::size_t header = 0;
@@ -101,7 +101,7 @@ bool TraceReader::read_chunk() {
             if (*start == kCompressedChunkTag)
                 decode_compressed_chunk(start + body, size - body, offset_);
             else
-                decode_chunk(start + body, size - body, offset_);
+                start_chunk(start + body, size - body, offset_);
             decoded_bytes_ += size;
             advance(size);
             return true;
@@ -153,7 +153,7 @@ void TraceReader::decode_compressed_chunk(const std::uint8_t* data, std::size_t 
                                                 static_cast<std::size_t>(records_size), in.cursor,
                                                 static_cast<std::size_t>(in.end - in.cursor));
     if (ZSTD_isError(got) || got != records_size) corrupt(chunk_offset, "compressed chunk does not decompress");
-    decode_chunk(inflated_.data(), inflated_.size(), chunk_offset);
+    start_chunk(inflated_.data(), inflated_.size(), chunk_offset);
 }
 
 // True when, `size` bytes after buffer_begin_, a chunk begins that verifies, or one the file

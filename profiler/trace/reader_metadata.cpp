@@ -1,5 +1,6 @@
 // Decoding the records that describe the trace rather than events in it: frames and modules
-// (scoped per process image), process starts, the command line, exit status, tracer errors.
+// (scoped per process image), process starts, the command line, exit status, tracer errors
+// and notes.
 #include "profiler/trace/reader_chunk.h"
 
 namespace memopt::trace {
@@ -91,27 +92,32 @@ void TraceReader::decode_process_start(Chunk& chunk) {
     // first image that means launched. A child's own file says kForked or kSpawned.
     image.origin = static_cast<ProcessOrigin>(origin);
     if (metadata_.images.empty() && image.origin == ProcessOrigin::kExeced) image.origin = ProcessOrigin::kLaunched;
-    if (!metadata_.images.empty()) {
-        start_new_image(image);
-        chunk.seq = 0;
+    if (!metadata_.images.empty()) { // exec: decoding waits until the old image's events are out
+        next_image_ = std::make_unique<ProcessImage>(image);
+        return;
     }
     metadata_.images.push_back(image);
 }
 
-// exec: everything of the previous image comes first, then numbering and frame ids restart.
-void TraceReader::start_new_image(const ProcessImage& image) {
-    drain(true);
+// exec: everything of the previous image came first (next() saw to it), then numbering and
+// frame ids restart.
+void TraceReader::start_new_image() {
     emit_positioned_samples();
     Event event;
     event.type = EventType::kImageStart;
-    event.time_ns = image.start_ns;
-    event.value = image.pid;
+    event.time_ns = next_image_->start_ns;
+    event.value = next_image_->pid;
     ready_.push_back(event);
+    close_open_gaps();
+    run_queue_ = kNoQueue;
     next_seq_ = 0;
     voids_ = {};
     voided_ = 0;
     frame_ids_.clear();
     code_ids_.clear();
+    if (chunk_) chunk_->seq = 0; // the chunk the record came in goes on numbering from 0
+    metadata_.images.push_back(*next_image_);
+    next_image_.reset();
 }
 
 void TraceReader::decode_command(Chunk& chunk) {
@@ -132,5 +138,18 @@ void TraceReader::decode_exit_status(Chunk& chunk) {
 }
 
 void TraceReader::decode_tracer_error(Chunk& chunk) { metadata_.tracer_errors.push_back(chunk.text()); }
+
+void TraceReader::decode_tracer_note(Chunk& chunk) {
+    TracerNoteRecord note;
+    note.image = current_image();
+    note.note = chunk.varint();
+    note.count = chunk.varint();
+    // Once per note and image; a damaged or hostile trace repeating them costs nothing.
+    auto& notes = metadata_.tracer_notes;
+    constexpr std::size_t kMaxNotes = 64;
+    for (const auto& seen : notes)
+        if (seen.image == note.image && seen.note == note.note) return;
+    if (notes.size() < kMaxNotes) notes.push_back(note);
+}
 
 } // namespace memopt::trace

@@ -6,12 +6,14 @@
 
 namespace memopt::trace {
 
-void TraceReader::decode_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset) {
-    Chunk chunk{*this, ByteCursor{data, data + size}, data, size, chunk_offset};
+// The chunk's bytes (in buffer_ or inflated_) stay where they are until read_chunk is called
+// again, which next() does only once this chunk's records are all decoded.
+void TraceReader::start_chunk(const std::uint8_t* data, std::size_t size, std::uint64_t chunk_offset) {
+    chunk_ = std::make_unique<Chunk>(Chunk{*this, ByteCursor{data, data + size}, data, size, chunk_offset});
+    Chunk& chunk = *chunk_;
     if (!chunk.in.varint(chunk.tid) || !chunk.in.varint(chunk.seq)) corrupt(chunk_offset, "bad chunk header");
     bound_skipped_ranges(chunk.tid, chunk.seq);
-    while (!chunk.in.at_end()) decode_record(chunk);
-    drain(false);
+    chunk_active_ = true;
 }
 
 void TraceReader::decode_record(Chunk& chunk) {
@@ -24,7 +26,7 @@ void TraceReader::decode_record(Chunk& chunk) {
         return;
     }
     const RecordDecoder* decoders = record_decoders();
-    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kSeqVoid) ? decoders[value] : nullptr;
+    const RecordDecoder decoder = value <= static_cast<std::uint64_t>(ExtendedType::kTracerNote) ? decoders[value] : nullptr;
     if (!decoder) chunk.fail("unknown record type");
     chunk.type = static_cast<ExtendedType>(value);
     (this->*decoder)(chunk);
@@ -53,8 +55,9 @@ const TraceReader::RecordDecoder* TraceReader::record_decoders() {
         &TraceReader::decode_python_frame,     // kPythonFrame
         &TraceReader::decode_build_id,         // kBuildId
         &TraceReader::decode_seq_void,         // kSeqVoid
+        &TraceReader::decode_tracer_note,      // kTracerNote
     };
-    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kSeqVoid) + 1);
+    static_assert(std::size(table) == static_cast<std::size_t>(ExtendedType::kTracerNote) + 1);
     return table;
 }
 
@@ -101,7 +104,7 @@ void TraceReader::decode_rss(Chunk& chunk) {
     event.time_ns = chunk.varint();
     event.value = chunk.varint() * metadata_.page_size;
     event.seq = chunk.varint(); // the position it is ordered before, not a number of its own
-    if (positioned_.size() > kMaxPendingEvents) emit_positioned_samples();
+    if (positioned_.size() > kMaxPositionedSamples) emit_positioned_samples();
     positioned_.push_back(event);
 }
 

@@ -6,6 +6,7 @@
 #include "reports/analysis/mappings.h"
 #include "reports/analysis/loss_warnings.h"
 #include "reports/analysis/reservations.h"
+#include "reports/analysis/summary_notes.h"
 #include "reports/analysis/symbolizer.h"
 
 #include <algorithm>
@@ -107,6 +108,7 @@ class Analysis {
         if (auto note = large_mappings_.peak_note(namer, summary_.peak_heap_bytes, summary_.peak_rss_bytes))
             summary_.notes.push_back(std::move(*note));
         for (const auto& warning : namer.warnings()) summary_.warnings.push_back(warning);
+        for (auto& note : tracer_note_texts(meta)) summary_.notes.push_back(std::move(note));
         summary_.events = reader.events_read();
         summary_.trace_bytes = reader.bytes_read();
         return std::move(summary_);

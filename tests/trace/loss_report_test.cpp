@@ -203,3 +203,41 @@ TEST_CASE("record: a process killed by SIGKILL is reported as killed, with what 
     CHECK(has_warning(summary, "was killed by signal 9 without writing its exit record"));
     CHECK(has_warning(summary, "events)"));
 }
+
+TEST_CASE("tracer notes become notes of the summary and the reports, not warnings") {
+    ScratchDir dir("tracer-notes");
+    ChunkBuilder chunk(1, 0);
+    process_start(chunk).event(RecordKind::kMalloc, 0x1000, 10);
+    chunk.extended(ExtendedType::kTracerNote).varint(static_cast<std::uint64_t>(TracerNote::kStackTableFull)).varint(656);
+    chunk.extended(ExtendedType::kTracerNote).varint(static_cast<std::uint64_t>(TracerNote::kCodeTableFull)).varint(49152);
+    chunk.extended(ExtendedType::kTracerNote).varint(99).varint(1);
+    write_parts(dir / "t", {file_header(), chunk.finish(), exit_record(1)});
+    const Summary summary = summarize(dir / "t");
+    INFO(all_warnings(summary));
+    CHECK(summary.warnings.empty());
+    REQUIRE(summary.notes.size() == 3);
+    CHECK(summary.notes[0].starts_with("the stack table filled up after 656 sampled stacks; later stacks keep only "
+                                       "their outermost frames"));
+    CHECK(summary.notes[1].starts_with("the Python code table filled up with 49152 code objects"));
+    CHECK(summary.notes[2].find("note 99") != std::string::npos);
+    const std::string text = memopt::reports::summary_to_text(summary);
+    CHECK(text.find("\nnote: the stack table filled up after 656 sampled stacks") != std::string::npos);
+    const std::string html = memopt::reports::trace_report_html(summary, nullptr);
+    CHECK(html.find("note: the Python code table filled up with 49152 code objects") != std::string::npos);
+}
+
+TEST_CASE("events that came after the reader's reordering window are a note, not a lost-data warning") {
+    ScratchDir dir("loss-late");
+    ChunkBuilder busy(2, 1);
+    for (std::uint64_t i = 0; i < TraceReader::kReorderWindow + 10; ++i) busy.event(RecordKind::kFree, 0x1000);
+    ChunkBuilder late(1, 0);
+    process_start(late).event(RecordKind::kMalloc, 0x1000, 10);
+    write_parts(dir / "t", {file_header(), busy.finish(), late.finish(),
+                            exit_record(TraceReader::kReorderWindow + 11)});
+    const Summary summary = summarize(dir / "t");
+    INFO(all_warnings(summary));
+    CHECK(summary.warnings.empty());
+    REQUIRE(summary.notes.size() == 1);
+    CHECK(summary.notes[0].starts_with("1 event reached the trace after more than 1048576 later events"));
+    CHECK(summary.notes[0].find("was handled out of order") != std::string::npos);
+}

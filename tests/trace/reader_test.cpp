@@ -158,3 +158,27 @@ TEST_CASE("RSS samples take their place by position, without numbers of their ow
     CHECK(events[1].value == 10 * 4096);
     CHECK(events[2].size == 20);
 }
+
+TEST_CASE("tracer notes (kind 21) are read between events, once per note and image, unknown ones kept") {
+    ScratchDir dir("tracer-note");
+    ChunkBuilder chunk(100, 0);
+    chunk.event(RecordKind::kMalloc, 0x1000, 10);
+    chunk.extended(ExtendedType::kTracerNote).varint(static_cast<std::uint64_t>(TracerNote::kStackTableFull)).varint(656);
+    chunk.event(RecordKind::kMalloc, 0x2000, 20);
+    chunk.extended(ExtendedType::kTracerNote).varint(static_cast<std::uint64_t>(TracerNote::kStackTableFull)).varint(900);
+    chunk.extended(ExtendedType::kTracerNote).varint(77).varint(5); // a note of a later writer
+    write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), chunk.finish_compressed()});
+    TraceReader reader(dir / "t");
+    std::vector<Event> events;
+    for (Event event; reader.next(event);) events.push_back(event);
+    REQUIRE(events.size() == 2);
+    CHECK(events[1].size == 20);
+    CHECK(reader.missing_events() == 0);
+    const auto& notes = reader.metadata().tracer_notes;
+    REQUIRE(notes.size() == 2);
+    CHECK(notes[0].note == static_cast<std::uint64_t>(TracerNote::kStackTableFull));
+    CHECK(notes[0].count == 656); // the first of the repeated note
+    CHECK(notes[1].note == 77);
+    CHECK(notes[1].count == 5);
+    CHECK(reader.metadata().tracer_errors.empty());
+}

@@ -145,6 +145,7 @@ std::vector<std::uint8_t> rich_trace(bool with_exec, std::uint16_t version = kFo
     worker.event(RecordKind::kFree, 0x60000);
     ChunkBuilder tail(100, 14);
     tail.extended(ExtendedType::kTracerError).text("example error");
+    tail.extended(ExtendedType::kTracerNote).varint(1).varint(600);
     tail.extended(ExtendedType::kProcessExit).varint(4000).varint(2048);
     ChunkBuilder exit_status(0, 0);
     exit_status.extended(ExtendedType::kExitStatus).varint(0).varint(5000000).varint(2048).byte(0);
