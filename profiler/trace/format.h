@@ -1,5 +1,5 @@
 #pragma once
-// The memopt trace format, version 3. This header is the single definition shared by the
+// The memopt trace format, version 4. This header is the single definition shared by the
 // preload writer (profiler/preload) and the readers (profiler/trace/reader, reports/).
 // docs/trace-format.md explains the same layout in prose; keep the two in step.
 //
@@ -7,9 +7,9 @@
 // -----------
 //   FileHeader (16 bytes, little endian)
 //     char     magic[8]    "MEMOPTTR"
-//     uint16   version     kFormatVersion (3); readers also read versions 2 (no compressed
-//                          chunk, no record of types 17-20) and 1 (version 2 without the
-//                          checksum field) and reject any other value
+//     uint16   version     kFormatVersion (4); readers also read versions 3 (no record of
+//                          type 21), 2 (no compressed chunk, no record of types 17-20) and 1
+//                          (version 2 without the checksum field) and reject any other value
 //     uint16   flags       reserved, 0
 //     uint32   reserved    0
 //   Chunk*
@@ -139,7 +139,9 @@
 namespace memopt::trace {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'O', 'P', 'T', 'T', 'R'};
-inline constexpr std::uint16_t kFormatVersion = 3;
+inline constexpr std::uint16_t kFormatVersion = 4;
+// Version 4 adds the record type 21 (kTracerNote: a table of the tracer filled up, tracing
+// went on), which a version-3 reader would refuse mid-file as an unknown type.
 // Version 3 adds compressed chunks (kCompressedChunkTag) and the record types 17-20 (Python
 // frames, build-ids, void numbers): a version-2 reader would skip the compressed chunks as
 // damaged, so it is told by the version and refuses the file instead. Version 2 is version 3
