@@ -30,6 +30,14 @@ grep -qx "Name: memopt" "$dist/METADATA" || fail "no Name in $dist/METADATA"
 grep -qx "Version: $version" "$dist/METADATA" || fail "no Version $version in $dist/METADATA"
 grep -qx "memopt.pytest_plugin = memopt.pytest_plugin" "$dist/entry_points.txt" || fail "no pytest11 entry in $dist/entry_points.txt"
 if find "$pydir/memopt" -name __pycache__ | grep -q .; then fail "__pycache__ was installed"; fi
+# Installed for real (no DESTDIR), the package lands where Debian's python3 already looks:
+# the configured prefix's directory is on its own sys.path, so `pytest --memopt` needs no
+# PYTHONPATH there. (The temporary tree below needs one only because it is not that prefix.)
+case $pydir_rel in /*) real_pydir=$pydir_rel ;; *) real_pydir=$configured_prefix/$pydir_rel ;; esac
+if [ "$configured_prefix" = /usr/local ] || [ "$configured_prefix" = /usr ]; then
+  env -u PYTHONPATH /usr/bin/python3 -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' "$real_pydir" ||
+    fail "$real_pydir (the install's Python directory) is not on /usr/bin/python3's sys.path"
+fi
 
 # 2. The installed memopt runs record and report; the program sees the installed package.
 cd "$work"
