@@ -2,8 +2,7 @@
 
 #include "common/sizes.h"
 #include "profiler/trace/reader.h"
-#include "reports/analysis/live_blocks.h"
-#include "reports/analysis/mappings.h"
+#include "reports/analysis/live_memory.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -22,17 +21,8 @@ using trace::EventType;
 class LiveHeap {
   public:
     void consume(const trace::Event& event, const trace::TraceMetadata& meta) {
-        std::uint64_t size = 0;
+        live_.consume(event);
         switch (event.type) {
-        case EventType::kAllocation: heap_ += event.size - blocks_.insert(event.address, event.size); break;
-        case EventType::kFree:
-            if (blocks_.erase(event.address, size)) heap_ -= size;
-            break;
-        case EventType::kMmap: mappings_.add(event.address, event.size); break;
-        case EventType::kMunmap: mappings_.remove(event.address, event.size); break;
-        case EventType::kMremap:
-            if (mappings_.remove(event.address, event.size) > 0) mappings_.add(event.new_address, event.new_size);
-            break;
         case EventType::kPhaseBegin: phases_.push_back(meta.names[event.name]); break;
         case EventType::kPhaseEnd: {
             const auto it = std::find(phases_.rbegin(), phases_.rend(), meta.names[event.name]);
@@ -40,23 +30,20 @@ class LiveHeap {
             break;
         }
         case EventType::kImageStart:
-            blocks_.clear();
-            mappings_.clear();
-            heap_ = 0;
+            live_.clear();
             phases_.clear();
             break;
         default: break;
         }
         peak_ = std::max(peak_, now());
     }
-    std::uint64_t now() const { return heap_ + mappings_.bytes(); }
+    std::uint64_t now() const { return live_.bytes(); }
     std::uint64_t peak() const { return peak_; }
     std::string phase() const { return phases_.empty() ? "" : phases_.back(); }
 
   private:
-    LiveBlocks blocks_;
-    Mappings mappings_;
-    std::uint64_t heap_ = 0, peak_ = 0;
+    LiveMemory live_;
+    std::uint64_t peak_ = 0;
     std::vector<std::string> phases_;
 };
 

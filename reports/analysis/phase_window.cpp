@@ -87,7 +87,7 @@ void PhaseWindows::open(std::size_t index, const Event& begin) {
     window.state = State::kOpen;
     window.image = image_;
     window.begin_ns = window.end_ns = begin.time_ns;
-    window.live_at_start_bytes = heap_ + mappings_.bytes();
+    window.live_at_start_bytes = live_.bytes();
     window.rss_at_start_bytes = last_rss_;
     window.blocks = std::make_unique<LiveBlocks>();
     window.mappings = std::make_unique<Mappings>();
@@ -112,24 +112,11 @@ void PhaseWindows::finish() {
 
 // The whole heap of the current image, to say how much of it was live when a phase began.
 void PhaseWindows::track_heap(const Event& event) {
-    std::uint64_t size = 0;
-    switch (event.type) {
-    case EventType::kAllocation: heap_ += event.size - blocks_.insert(event.address, event.size); break;
-    case EventType::kFree:
-        if (blocks_.erase(event.address, size)) heap_ -= size;
-        break;
-    case EventType::kMmap: mappings_.add(event.address, event.size); break;
-    case EventType::kMunmap: mappings_.remove(event.address, event.size); break;
-    case EventType::kMremap:
-        if (mappings_.remove(event.address, event.size) > 0) mappings_.add(event.new_address, event.new_size);
-        break;
-    case EventType::kRss: last_rss_ = event.value; break;
-    case EventType::kImageStart:
-        blocks_.clear();
-        mappings_.clear();
-        heap_ = last_rss_ = 0;
-        break;
-    default: break;
+    live_.consume(event);
+    if (event.type == EventType::kRss) last_rss_ = event.value;
+    if (event.type == EventType::kImageStart) {
+        live_.clear();
+        last_rss_ = 0;
     }
 }
 

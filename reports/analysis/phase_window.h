@@ -21,6 +21,7 @@
 // of a name is always read this way: a phase whose own name ends in "#2" is "NAME#2#1".
 #include "profiler/trace/reader.h"
 #include "reports/analysis/live_blocks.h"
+#include "reports/analysis/live_memory.h"
 #include "reports/analysis/mappings.h"
 
 #include <cstdint>
@@ -88,9 +89,8 @@ class PhaseWindows {
     std::map<std::string, unsigned> begun_; // phases begun, by name
     std::vector<std::string> names_;        // begun_'s keys in order of first begin
     // The whole heap of the current image, for what is live when a window opens.
-    LiveBlocks blocks_;
-    Mappings mappings_;
-    std::uint64_t heap_ = 0, last_rss_ = 0;
+    LiveMemory live_;
+    std::uint64_t last_rss_ = 0;
 };
 
 struct PhaseSlice {
