@@ -16,6 +16,8 @@ using namespace memopt::trace;
 using namespace memopt::test;
 using memopt::trace::test::write_bytes;
 using memopt::trace::test::write_trace;
+using memopt::trace::test::ReadBack;
+using memopt::trace::test::read_all;
 
 namespace {
 
@@ -53,24 +55,6 @@ void write_two_phases(const std::filesystem::path& path) {
     write_trace(path, {file_header(), start.finish(), events.finish(), frames.finish()});
 }
 
-// The trace the slice holds, read back: its events and metadata, or a failure if it does not
-// verify.
-struct ReadBack {
-    std::vector<Event> events;
-    TraceMetadata meta;
-    std::uint64_t missing = 0;
-};
-
-ReadBack read_back(const std::filesystem::path& path) {
-    TraceReader reader(path);
-    ReadBack back;
-    Event event;
-    while (reader.next(event)) back.events.push_back(event);
-    back.meta = reader.metadata();
-    back.missing = reader.missing_events();
-    return back;
-}
-
 reports::PhaseSlice slice_one(const std::filesystem::path& trace, const std::string& phase) {
     auto slices = reports::slice_phases(trace, {reports::parse_phase_request(phase)});
     REQUIRE(slices.size() == 1);
@@ -88,7 +72,7 @@ TEST_CASE("phase window: the second phase's own allocations, peak and leftovers,
     CHECK(slice.live_at_start_bytes == 10'000'000); // A was live when "fit" began
 
     write_bytes(dir / "fit.trace", slice.trace);
-    const ReadBack back = read_back(dir / "fit.trace");
+    const ReadBack back = read_all(dir / "fit.trace");
     CHECK(back.meta.format_version == kFormatVersion);
     CHECK(back.meta.skipped.empty()); // every chunk verified its checksum
     CHECK(back.missing == 0);

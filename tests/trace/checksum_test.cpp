@@ -15,23 +15,7 @@ using namespace memopt::trace::test;
 
 namespace {
 
-struct ReadResult {
-    std::vector<Event> events;
-    TraceMetadata meta;
-    bool truncated = false;
-};
-
-ReadResult read_all(const std::filesystem::path& path) {
-    TraceReader reader(path);
-    ReadResult result;
-    Event event;
-    while (reader.next(event)) result.events.push_back(event);
-    result.meta = reader.metadata();
-    result.truncated = reader.truncated();
-    return result;
-}
-
-std::vector<std::uint64_t> sizes(const ReadResult& result) {
+std::vector<std::uint64_t> sizes(const ReadBack& result) {
     std::vector<std::uint64_t> out;
     for (const auto& event : result.events)
         if (event.type == EventType::kAllocation) out.push_back(event.size);

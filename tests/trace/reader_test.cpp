@@ -11,17 +11,6 @@ using namespace memopt::trace;
 using memopt::test::ScratchDir;
 using namespace memopt::trace::test;
 
-namespace {
-
-std::vector<Event> read_all(const std::filesystem::path& path) {
-    TraceReader reader(path);
-    std::vector<Event> events;
-    Event event;
-    while (reader.next(event)) events.push_back(event);
-    return events;
-}
-
-} // namespace
 
 TEST_CASE("varints and zigzag round-trip") {
     for (std::uint64_t value : {0ull, 1ull, 127ull, 128ull, 300ull, 1ull << 35, ~0ull}) {
@@ -51,7 +40,7 @@ TEST_CASE("chunks of two threads are merged back into program order") {
     first.event(RecordKind::kMalloc, 0x1000, 10).event(RecordKind::kMalloc, 0x2000, 20);
     first.extended(ExtendedType::kSeqSkip).varint(1).event(RecordKind::kFree, 0x2000);
     write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), second.finish(), first.finish()});
-    const auto events = read_all(dir / "t");
+    const auto events = read_all(dir / "t").events;
     REQUIRE(events.size() == 5);
     for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].seq == i);
     CHECK(events[0].address == 0x1000);
@@ -137,7 +126,7 @@ TEST_CASE("exec starts a new image: numbering restarts after the old image's eve
     after.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(2000).byte(2).varint(4096).varint(0);
     after.event(RecordKind::kMalloc, 0x5000, 50);
     write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), before.finish(), after.finish()});
-    const auto events = read_all(dir / "t");
+    const auto events = read_all(dir / "t").events;
     REQUIRE(events.size() == 4);
     CHECK(events[1].size == 20);
     CHECK(events[2].type == EventType::kImageStart);
@@ -151,7 +140,7 @@ TEST_CASE("RSS samples take their place by position, without numbers of their ow
     ChunkBuilder program(1, 0);
     program.event(RecordKind::kMalloc, 0x1000, 10).event(RecordKind::kMalloc, 0x2000, 20);
     write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), sampler.finish(), program.finish()});
-    const auto events = read_all(dir / "t");
+    const auto events = read_all(dir / "t").events;
     REQUIRE(events.size() == 3);
     CHECK(events[0].size == 10);
     CHECK(events[1].type == EventType::kRss);

@@ -18,16 +18,16 @@ namespace {
 
 constexpr std::uint64_t kPastWindow = TraceReader::kReorderWindow + 50'000;
 
-struct ReadBack {
+struct OrderSample {
     std::vector<std::uint64_t> first_seqs; // of the first few events handed out
     std::uint64_t events = 0;
     std::uint64_t missing = 0;
     TraceMetadata meta;
 };
 
-ReadBack read_back(const std::filesystem::path& path) {
+OrderSample read_order(const std::filesystem::path& path) {
     TraceReader reader(path);
-    ReadBack back;
+    OrderSample back;
     for (Event event; reader.next(event); ++back.events)
         if (back.first_seqs.size() < 6) back.first_seqs.push_back(event.seq);
     back.missing = reader.missing_events();
@@ -44,7 +44,7 @@ TEST_CASE("reorder window: a thread's chunk within the window is merged back in 
     ChunkBuilder late(1, 0);
     late.event(RecordKind::kMalloc, 0x1000, 10);
     write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 1), busy.finish(), late.finish()});
-    const ReadBack back = read_back(dir / "t");
+    const OrderSample back = read_order(dir / "t");
     CHECK(back.events == 100'001);
     CHECK(back.first_seqs == std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5});
     CHECK(back.missing == 0);
@@ -63,7 +63,7 @@ TEST_CASE("reorder window: past it, numbers that arrive late are counted, truly 
     ChunkBuilder late(1, 0);
     late.event(RecordKind::kMalloc, 0x1000, 10).extended(ExtendedType::kSeqSkip).varint(4).event(RecordKind::kFree, 0x3000);
     write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 1), busy.finish(), late.finish()});
-    const ReadBack back = read_back(dir / "t");
+    const OrderSample back = read_order(dir / "t");
     CHECK(back.events == kPastWindow + 5);
     // 0 was given up on once the window filled: 1, 2, 4 and 6 on came first.
     CHECK(back.first_seqs == std::vector<std::uint64_t>{1, 2, 4, 6, 7, 8});

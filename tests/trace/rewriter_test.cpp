@@ -50,22 +50,6 @@ void write_everything(const std::filesystem::path& path, std::size_t many) {
     write_trace(path, {file_header(), meta.finish(), events.finish(), tables.finish()});
 }
 
-struct Read {
-    std::vector<Event> events;
-    TraceMetadata meta;
-    std::uint64_t missing = 0;
-};
-
-Read read_all(const std::filesystem::path& path) {
-    TraceReader reader(path);
-    Read out;
-    Event event;
-    while (reader.next(event)) out.events.push_back(event);
-    out.meta = reader.metadata();
-    out.missing = reader.missing_events();
-    return out;
-}
-
 // A stack as what its frames say, leaf first (ids differ between the two files).
 std::vector<std::tuple<int, std::uint64_t, std::string, std::uint32_t>> stack_of(const TraceMetadata& meta, std::uint64_t leaf) {
     std::vector<std::tuple<int, std::uint64_t, std::string, std::uint32_t>> frames;
@@ -84,13 +68,13 @@ TEST_CASE("trace rewriter: every event and table written back reads back the sam
     memopt::test::ScratchDir dir("trace-rewriter");
     const std::size_t many = 150'000; // more than one chunk of the rewritten file
     write_everything(dir / "in.trace", many);
-    const Read in = read_all(dir / "in.trace");
+    const ReadBack in = read_all(dir / "in.trace");
     REQUIRE(in.meta.skipped.empty());
     TraceRewriter writer(in.meta.images.at(0), in.meta.images[0].start_ns, in.meta.page_size, in.meta.stack_sample_bytes);
     for (const Event& event : in.events) writer.add(event, in.meta);
     write_bytes(dir / "out.trace", writer.finish(in.meta, distinct_modules(in.meta, 0)));
 
-    const Read out = read_all(dir / "out.trace");
+    const ReadBack out = read_all(dir / "out.trace");
     CHECK(out.meta.format_version == kFormatVersion);
     CHECK(out.meta.skipped.empty());
     CHECK(out.missing == 0);

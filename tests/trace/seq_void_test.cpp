@@ -13,24 +13,6 @@ using namespace memopt::trace;
 using memopt::test::ScratchDir;
 using namespace memopt::trace::test;
 
-namespace {
-
-struct Read {
-    std::vector<Event> events;
-    std::uint64_t missing = 0;
-};
-
-Read read_all(const std::filesystem::path& path) {
-    TraceReader reader(path);
-    Read read;
-    Event event;
-    while (reader.next(event)) read.events.push_back(event);
-    read.missing = reader.missing_events();
-    return read;
-}
-
-} // namespace
-
 TEST_CASE("numbers given back by one thread do not hold up the others, and seq leaves them out") {
     ScratchDir dir("seq-void");
     // Thread 1 reserved 0..7, used 0 and 1, gave back 2..7; thread 2 reserved 8..9 and 10.
@@ -41,7 +23,7 @@ TEST_CASE("numbers given back by one thread do not hold up the others, and seq l
     first.event(RecordKind::kMalloc, 0x1000, 10).event(RecordKind::kFree, 0x1000);
     first.extended(ExtendedType::kSeqVoid).varint(2).varint(6);
     write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), second.finish(), first.finish()});
-    const Read read = read_all(dir / "t");
+    const ReadBack read = read_all(dir / "t");
     REQUIRE(read.events.size() == 5);
     CHECK(read.missing == 0);
     for (std::size_t i = 0; i < read.events.size(); ++i) CHECK(read.events[i].seq == i);
@@ -65,7 +47,7 @@ TEST_CASE("a void record may come before the record of an earlier number, in any
     ChunkBuilder second(2, 9);
     second.event(RecordKind::kMalloc, 0x5000, 90).extended(ExtendedType::kSeqVoid).varint(7).varint(2);
     write_trace(dir / "t", {file_header(), process_start(kFormatVersion, 100), first.finish(), third.finish(), second.finish()});
-    const Read read = read_all(dir / "t");
+    const ReadBack read = read_all(dir / "t");
     REQUIRE(read.events.size() == 5);
     CHECK(read.missing == 0);
     CHECK(read.events[1].type == EventType::kFree);
