@@ -311,8 +311,8 @@ bool flush_locked(ThreadBuffer& buffer) noexcept {
     std::uint8_t* body = buffer.payload() - ids_size;
     for (std::size_t i = 0; i < ids_size; ++i) body[i] = ids[i];
     const std::size_t body_size = ids_size + buffer.used;
-    std::uint8_t* start = prepend_chunk_head(kChunkTag, body, body_size);
-    const bool ok = sink_write_signal_safe(start, static_cast<std::size_t>(body + body_size - start));
+    std::uint8_t* start = prepend_unsealed_chunk_head(kChunkTag, body, body_size); // sealed if sent plain
+    const bool ok = sink_write_signal_safe(start, body, body_size);
     buffer.used = 0;
     buffer.first_seq = kNoSequence;
     buffer.last_address = 0;
@@ -380,9 +380,9 @@ void hand_over(ThreadBuffer& buffer) noexcept {
 
 void say_buffer_left(bool own) noexcept {
     record_tracer_error(own ? "the process ended in a signal handler that interrupted the tracer; "
-                              "the last records of that thread (at most 64 KiB) are lost"
+                              "the last records of that thread (at most 128 KiB) are lost"
                             : "a thread's buffer stayed busy when the process ended or exec'd; "
-                              "its last records (at most 64 KiB) are lost");
+                              "its last records (at most 128 KiB) are lost");
 }
 
 // This thread's own buffer, at exit, exec or in a periodic flush by the sampler thread
