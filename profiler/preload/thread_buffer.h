@@ -84,7 +84,7 @@ struct ThreadBuffer {
     // buffer, so the owner goes on): the owner's next chunk waits for it, to stay behind it
     // in the file.
     std::atomic<bool> in_transit{false};
-    RawEvent raw[kRawEvents];
+    RawEvent raw[kRawEvents + 1]; // + the encoder's sentinel (encode_raw_events)
     std::uint8_t bytes[trace::kMaxChunkHeaderSize + kBufferCapacity];
 
     std::uint8_t* payload() noexcept { return bytes + trace::kMaxChunkHeaderSize; }
