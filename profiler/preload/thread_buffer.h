@@ -33,8 +33,9 @@ namespace memopt::preload {
 
 // Payload bytes of one chunk. 128 KiB, zstd's largest block (ZSTD_BLOCKSIZE_MAX): one block
 // per chunk, and zstd's fixed cost per block (its entropy tables) spread over twice the
-// records of a 64 KiB buffer, which made compression ~35 % cheaper per byte and the
-// compressed churn trace half as big (docs/benchmarks.md, "Hot path").
+// records of a 64 KiB buffer, which made compression 36 % cheaper per byte on churn's
+// records (13-16 % on the ML workloads') and the compressed churn trace half as big
+// (docs/benchmarks.md, "Hot path").
 inline constexpr std::size_t kBufferCapacity = 128 * 1024;
 // Slots for threads alive at once (tracer_config().max_threads may lower it; tests do).
 // Slots of threads that ended are reused; past the limit a new thread is not traced and
