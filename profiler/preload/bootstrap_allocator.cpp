@@ -1,5 +1,7 @@
 #include "profiler/preload/bootstrap_allocator.h"
 
+#include "profiler/preload/fast_gate.h"
+
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -15,7 +17,9 @@ std::atomic<std::size_t> g_used{0};
 } // namespace
 
 // Each block is preceded by a 16-byte header holding its size.
+// free's inline path checks for these blocks only once the gate says there are some.
 void* bootstrap_allocate(std::size_t size) noexcept {
+    fast_gate_set(kGateBootstrapBlocks, true);
     const std::size_t rounded = (size + kAlignment - 1) / kAlignment * kAlignment;
     const std::size_t need = rounded + kAlignment;
     const std::size_t offset = g_used.fetch_add(need);

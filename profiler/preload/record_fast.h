@@ -33,7 +33,7 @@ inline bool record_fast(trace::RecordKind kind, const void* address, std::size_t
     const bool fast = event < buffer->raw_end &&
                       g_sequence.value.load(std::memory_order_relaxed) == buffer->block_end;
     if (__builtin_expect(fast, true)) {
-        event->word = at | static_cast<std::uint64_t>(kind);
+        event->word = at + static_cast<std::uint64_t>(kind); // = at | kind (at is 16-aligned): one lea
         if (kind != trace::RecordKind::kFree) event->size = size; // a free's is never read
         buffer->raw_next = event + 1;
     }

@@ -66,12 +66,15 @@ __attribute__((noinline)) void* acquired_in_full(RecordKind kind, void* result, 
     return result;
 }
 
-template <typename Call>
+// `Sampled`: stacks are sampled (kGateStacks), so the countdown is kept.
+template <bool Sampled, typename Call>
 inline void* gated_acquisition(RecordKind kind, std::size_t size, Call&& call) noexcept {
     if (__builtin_expect(thread_inside_tracer(), false)) return call();
     t_thread.inside_tracer = 1; // the guard, known to be the outermost
     void* result = call();
-    if (__builtin_expect(result && record_allocation_fast<true>(kind, result, size), true)) {
+    if (__builtin_expect(result && (Sampled ? record_allocation_fast<true>(kind, result, size)
+                                            : record_fast<true>(kind, result, size)),
+                         true)) {
         t_thread.inside_tracer = 0;
         return result;
     }
@@ -133,16 +136,31 @@ __attribute__((noinline)) void* calloc_in_full(size_t count, size_t size) noexce
                               [&] { return g_real.calloc(count, size); });
 }
 
+// Past a gate not open to the acquisitions' common case: the sampled variant when stacks
+// are all that stands in the way (fast_gate.h), else the general path.
+__attribute__((noinline)) void* malloc_past_gate(size_t size) noexcept {
+    if (gate_open_but_variants(fast_gate()))
+        return gated_acquisition<true>(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
+    return malloc_in_full(size);
+}
+
+__attribute__((noinline)) void* calloc_past_gate(size_t count, size_t size) noexcept {
+    if (gate_open_but_variants(fast_gate()))
+        return gated_acquisition<true>(RecordKind::kCalloc, count * size, [&] { return g_real.calloc(count, size); });
+    return calloc_in_full(count, size);
+}
+
 } // namespace
 
 void* hook_malloc(size_t size) noexcept {
-    if (__builtin_expect(fast_gate_open(), true))
-        return gated_acquisition(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
-    return malloc_in_full(size);
+    if (__builtin_expect(acquisition_gate_open(fast_gate()), true))
+        return gated_acquisition<false>(RecordKind::kMalloc, size, [&] { return g_real.malloc(size); });
+    return malloc_past_gate(size);
 }
 
 namespace {
 
+// Not for a bootstrap block (the callers tell them apart).
 __attribute__((noinline)) void free_in_full(void* ptr) noexcept {
     if (!real_functions_ready()) return;
     if (!should_record()) return g_real.free(ptr);
@@ -154,27 +172,42 @@ __attribute__((noinline)) void free_in_full(void* ptr) noexcept {
     g_real.free(ptr);
 }
 
-} // namespace
+// free's inline record: gated_acquisition's path; numbered before the real call
+// (tracer.h). The guard ends before it, so the call is a tail call: glibc's free calls no
+// hook (its munmap is internal), and a signal handler that allocates meanwhile finds the
+// event written. Caller checked the gate and that the thread is outside the tracer.
+inline bool record_free_inline(void* ptr) noexcept {
+    t_thread.inside_tracer = 1;
+    const bool recorded = record_free_fast<true>(ptr);
+    t_thread.inside_tracer = 0;
+    return recorded;
+}
 
-void hook_free(void* ptr) noexcept {
+// Past a gate not open to free's common case (or a null pointer, or inside the tracer):
+// the bootstrap arena's blocks are recognised, then the same paths.
+__attribute__((noinline)) void free_past_gate(void* ptr) noexcept {
     if (!ptr || is_bootstrap_block(ptr)) return;
-    if (__builtin_expect(fast_gate_open() && !thread_inside_tracer(), true)) {
-        // gated_acquisition's path; numbered before the real call (tracer.h). The guard
-        // ends before it, so the call is a tail call: glibc's free calls no hook (its
-        // munmap is internal), and a signal handler that allocates meanwhile finds the
-        // event written.
-        t_thread.inside_tracer = 1;
-        const bool recorded = record_free_fast<true>(ptr);
-        t_thread.inside_tracer = 0;
-        if (__builtin_expect(recorded, true)) return g_real.free(ptr);
-    }
+    if (gate_open_but_variants(fast_gate()) && !thread_inside_tracer() && record_free_inline(ptr))
+        return g_real.free(ptr);
     free_in_full(ptr);
 }
 
+} // namespace
+
+// With the gate open to free there are no bootstrap blocks (kGateBootstrapBlocks), so the
+// pointer is only tested for null.
+void hook_free(void* ptr) noexcept {
+    if (__builtin_expect(free_gate_open(fast_gate()) && ptr && !thread_inside_tracer(), true)) {
+        if (__builtin_expect(record_free_inline(ptr), true)) return g_real.free(ptr);
+        return free_in_full(ptr);
+    }
+    free_past_gate(ptr);
+}
+
 void* hook_calloc(size_t count, size_t size) noexcept {
-    if (__builtin_expect(fast_gate_open(), true))
-        return gated_acquisition(RecordKind::kCalloc, count * size, [&] { return g_real.calloc(count, size); });
-    return calloc_in_full(count, size);
+    if (__builtin_expect(acquisition_gate_open(fast_gate()), true))
+        return gated_acquisition<false>(RecordKind::kCalloc, count * size, [&] { return g_real.calloc(count, size); });
+    return calloc_past_gate(count, size);
 }
 
 void* hook_realloc(void* ptr, size_t size) noexcept {

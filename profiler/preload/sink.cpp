@@ -1,6 +1,7 @@
 #include "profiler/preload/sink.h"
 
 #include "profiler/preload/compressor.h"
+#include "profiler/trace/checksum.h"
 
 #include <atomic>
 #include <cerrno>
@@ -122,11 +123,15 @@ int sink_checked_fd() noexcept {
     return reopen_trace(fd);
 }
 
-bool sink_write_signal_safe(const std::uint8_t* data, std::size_t size) noexcept {
+bool sink_write_signal_safe(std::uint8_t* start, std::uint8_t* body, std::size_t body_size) noexcept {
+    const std::uint8_t* data = start;
+    std::size_t size = static_cast<std::size_t>(body + body_size - start);
     CompressionLease lease; // holds the compressed bytes until they are written
     if (const trace::CompressedChunk compressed = lease.compress(data, size); compressed.size) {
         data = compressed.data;
         size = compressed.size;
+    } else {
+        trace::seal_chunk(body, body_size);
     }
     if (ChunkWriter writer = g_writer.load(std::memory_order_relaxed)) return writer(data, size);
     const int fd = sink_checked_fd();

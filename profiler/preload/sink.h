@@ -29,10 +29,13 @@ FileIdentity sink_identity() noexcept;
 // or -1 when the trace cannot be reached any more.
 int sink_checked_fd() noexcept;
 
-// One chunk, in one write(2) when the descriptor allows. A plain chunk is compressed first
-// when zstd makes it smaller (compressor.h; both the file and a test writer get it so). Returns false when the bytes could
+// One chunk, in one write(2) when the descriptor allows: the plain chunk
+// [start, body + body_size) whose checksum field is not filled yet
+// (trace::prepend_unsealed_chunk_head), compressed first when zstd makes it smaller
+// (compressor.h; both the file and a test writer get it so), else sealed here: the plain
+// checksum is computed only for chunks that go out plain. Returns false when the bytes could
 // not be written; sink_failure() then says why, and the caller turns the tracer off.
-bool sink_write_signal_safe(const std::uint8_t* data, std::size_t size) noexcept;
+bool sink_write_signal_safe(std::uint8_t* start, std::uint8_t* body, std::size_t body_size) noexcept;
 const char* sink_failure() noexcept;
 // Chunks keep 1 KiB below RLIMIT_FSIZE free, except on a thread that set this: the
 // TracerError record saying why the trace stopped still fits.

@@ -186,28 +186,41 @@ inline std::uint8_t* put_short_varint(std::uint8_t* out, std::uint64_t value) no
 // previous address, delta = word - last is 16 * (unit delta) + kind, and
 // record_head(kind, zigzag(unit delta)) = (16 * unit delta ^ sign << 3) | kind
 // = delta ^ (sign << 3), the sign being delta's (kind < 8, and the addresses are user
-// space, far below 2^60, so nothing overflows). Same bytes, fewer steps.
+// space, far below 2^60, so nothing overflows). Same bytes, fewer steps. Below 0x80 (the
+// block the previous event named, or one up to 7 units above it: the common case, glibc
+// handing back the block just freed) delta is the one-byte head itself, a free of the
+// previous block (delta 1) included.
+//
+// An acquisition followed by the free of the same block (a short-lived block) is taken as
+// one step: the free's record is the single byte kFree. The window's end holds a sentinel
+// word (0, never a free's: the acquired address is not 0), so the look ahead needs no
+// bounds test.
 void ThreadBuffer::encode_raw_events() noexcept {
     using namespace trace;
-    const RawEvent* const end = raw_next;
+    RawEvent* const end = raw_next;
     raw_next = raw_end = raw;
     if (end == raw) return;
     constexpr std::uint64_t kKindBits = (1u << kAddressShift) - 1;
+    constexpr auto kFreeKind = static_cast<std::uint64_t>(RecordKind::kFree);
+    end->word = 0;
     std::uint8_t* out = cursor();
     std::uint64_t last = last_address << kAddressShift;
     for (const RawEvent* event = raw; event != end; ++event) {
         const std::uint64_t word = event->word;
         const std::uint64_t delta = word - last;
-        // The free of the block the previous event named (a short-lived block): head 1, no
-        // size, `last` unchanged.
-        if (delta == static_cast<std::uint64_t>(RecordKind::kFree)) {
-            *out++ = static_cast<std::uint8_t>(RecordKind::kFree);
-            continue;
+        if (__builtin_expect(delta < 0x80, true)) {
+            *out++ = static_cast<std::uint8_t>(delta);
+        } else {
+            const auto sign = static_cast<std::uint64_t>(static_cast<std::int64_t>(delta) >> 63);
+            out = put_short_varint(out, delta ^ (sign << 3));
         }
-        const auto sign = static_cast<std::uint64_t>(static_cast<std::int64_t>(delta) >> 63);
-        out = put_short_varint(out, delta ^ (sign << 3));
         last = word & ~kKindBits;
-        if ((word & kKindBits) != static_cast<std::uint64_t>(RecordKind::kFree)) out = put_short_varint(out, event->size);
+        if ((word & kKindBits) == kFreeKind) continue;
+        out = put_short_varint(out, event->size);
+        if (event[1].word == last + kFreeKind) {
+            *out++ = static_cast<std::uint8_t>(kFreeKind);
+            ++event;
+        }
     }
     last_address = last >> kAddressShift;
     last_seq += static_cast<std::uint64_t>(end - raw);
@@ -311,8 +324,8 @@ bool flush_locked(ThreadBuffer& buffer) noexcept {
     std::uint8_t* body = buffer.payload() - ids_size;
     for (std::size_t i = 0; i < ids_size; ++i) body[i] = ids[i];
     const std::size_t body_size = ids_size + buffer.used;
-    std::uint8_t* start = prepend_chunk_head(kChunkTag, body, body_size);
-    const bool ok = sink_write_signal_safe(start, static_cast<std::size_t>(body + body_size - start));
+    std::uint8_t* start = prepend_unsealed_chunk_head(kChunkTag, body, body_size); // sealed if sent plain
+    const bool ok = sink_write_signal_safe(start, body, body_size);
     buffer.used = 0;
     buffer.first_seq = kNoSequence;
     buffer.last_address = 0;
@@ -380,9 +393,9 @@ void hand_over(ThreadBuffer& buffer) noexcept {
 
 void say_buffer_left(bool own) noexcept {
     record_tracer_error(own ? "the process ended in a signal handler that interrupted the tracer; "
-                              "the last records of that thread (at most 64 KiB) are lost"
+                              "the last records of that thread (at most 128 KiB) are lost"
                             : "a thread's buffer stayed busy when the process ended or exec'd; "
-                              "its last records (at most 64 KiB) are lost");
+                              "its last records (at most 128 KiB) are lost");
 }
 
 // This thread's own buffer, at exit, exec or in a periodic flush by the sampler thread

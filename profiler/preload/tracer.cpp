@@ -171,7 +171,10 @@ void append_varint(ThreadBuffer& buffer, std::uint64_t value) noexcept {
 
 } // namespace
 
-void tracer_configure(const TracerConfig& config) noexcept { g_tracer_config = config; }
+void tracer_configure(const TracerConfig& config) noexcept {
+    g_tracer_config = config;
+    fast_gate_set(kGateStacks, config.stack_sample_bytes != 0); // the acquisitions' sampled variant
+}
 
 void tracer_set_active(bool active) noexcept {
     const bool on = active && !g_disabled.load();

@@ -38,17 +38,31 @@ inline std::uint32_t get_checksum(const std::uint8_t* in) noexcept {
 // Writes a chunk's head (tag, length field, checksum) in the bytes just before `body`, which
 // the caller reserved, and returns where the chunk starts; the chunk is then
 // [start, body + body_size). The one writer of a chunk head (the preload's plain and
-// compressed chunks).
-inline std::uint8_t* prepend_chunk_head(std::uint8_t tag, std::uint8_t* body, std::size_t body_size) noexcept {
+// compressed chunks). The unsealed form leaves the checksum field 0 for seal_chunk to fill:
+// the preload's plain chunks, most of which go out compressed instead (their plain checksum
+// would be computed for nothing).
+inline std::uint8_t* prepend_unsealed_chunk_head(std::uint8_t tag, std::uint8_t* body, std::size_t body_size) noexcept {
     const std::uint64_t length = kChecksumSize + body_size;
     std::uint8_t head[1 + kMaxVarintSize + kChecksumSize];
     std::uint8_t* head_end = head;
     *head_end++ = tag;
     head_end = put_varint(head_end, length);
-    head_end = put_checksum(head_end, chunk_checksum(length, body, body_size));
+    head_end = put_checksum(head_end, 0);
     const std::size_t head_size = static_cast<std::size_t>(head_end - head);
     std::uint8_t* start = body - head_size;
     for (std::size_t i = 0; i < head_size; ++i) start[i] = head[i];
+    return start;
+}
+
+// Fills the checksum field (the 4 bytes before `body`) of a chunk whose head
+// prepend_unsealed_chunk_head wrote.
+inline void seal_chunk(std::uint8_t* body, std::size_t body_size) noexcept {
+    put_checksum(body - kChecksumSize, chunk_checksum(kChecksumSize + body_size, body, body_size));
+}
+
+inline std::uint8_t* prepend_chunk_head(std::uint8_t tag, std::uint8_t* body, std::size_t body_size) noexcept {
+    std::uint8_t* start = prepend_unsealed_chunk_head(tag, body, body_size);
+    seal_chunk(body, body_size);
     return start;
 }
 

@@ -11,7 +11,7 @@ using trace::SkippedChunk;
 using trace::TraceMetadata;
 
 // What one thread's buffer holds at most before it is written (profiler/preload/thread_buffer.h).
-constexpr std::uint64_t kThreadBufferBytes = 64 * 1024;
+constexpr std::uint64_t kThreadBufferBytes = 128 * 1024;
 // Listed one by one up to this many; past it, one line sums them up.
 constexpr std::size_t kMaxListedChunks = 5;
 

@@ -25,7 +25,7 @@ struct Expected {
 
 } // namespace
 
-TEST_CASE("raw events read back exactly: deltas both ways, one- to six-byte sizes, short-lived and older frees") {
+TEST_CASE("raw events read back exactly: deltas both ways and small ones, one- to six-byte sizes, short-lived and older frees") {
     test::begin_in_memory_trace();
     std::vector<Expected> expected;
     std::vector<std::uint64_t> live;
@@ -41,8 +41,10 @@ TEST_CASE("raw events read back exactly: deltas both ways, one- to six-byte size
             const std::uint64_t pick = next() >> 33;
             const RawEvent* before = t_thread.buffer->raw_next;
             if (pick % 3 != 0 || live.empty()) {
-                // 16-aligned mostly (raw), now and then only 8-aligned (the full path).
-                const std::uint64_t address = 0x100000000ull + (next() >> 40) * (pick % 17 == 0 ? 8 : 16);
+                // 16-aligned mostly (raw), now and then only 8-aligned (the full path), and
+                // now and then 0 to 7 units above the previous event's (one-byte heads).
+                std::uint64_t address = 0x100000000ull + (next() >> 40) * (pick % 17 == 0 ? 8 : 16);
+                if (pick % 5 == 0 && !expected.empty()) address = expected.back().address + 16 * ((pick >> 7) % 8);
                 const auto kind = kKinds[pick % 4];
                 const std::uint64_t size = kSizes[(pick >> 3) % 8];
                 record_allocation(kind, reinterpret_cast<void*>(address), size);

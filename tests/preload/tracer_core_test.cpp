@@ -1,5 +1,6 @@
 // The tracer core driven directly, with an in-memory sink: no preloading involved.
 #include "profiler/preload/bootstrap_allocator.h"
+#include "profiler/preload/fast_gate.h"
 #include "profiler/preload/reentrancy_guard.h"
 #include "profiler/preload/sink.h"
 #include "profiler/preload/thread_buffer.h"
@@ -83,6 +84,17 @@ TEST_CASE("sampled stacks are interned into frames and modules") {
     CHECK(!reader.metadata().modules.empty());
 }
 
+TEST_CASE("configuring stacks sets the gate bit that sends malloc and calloc to their sampled variant") {
+    TracerConfig config;
+    config.stack_sample_bytes = 4096;
+    tracer_configure(config);
+    CHECK((g_fast_gate.load() & kGateStacks) != 0);
+    CHECK_FALSE(acquisition_gate_open(kGateStacks));
+    CHECK(free_gate_open(kGateStacks)); // free keeps no countdown
+    tracer_configure({});
+    CHECK((g_fast_gate.load() & kGateStacks) == 0);
+}
+
 TEST_CASE("a failing sink turns the tracer off instead of hurting the program") {
     sink_use_writer(refuse);
     tracer_configure({});
@@ -98,7 +110,14 @@ TEST_CASE("a failing sink turns the tracer off instead of hurting the program") 
 }
 
 TEST_CASE("the bootstrap arena serves dlsym's early requests") {
+    // free's inline path skips the arena test while the gate says it has no blocks; the
+    // acquisitions do not care.
     void* a = bootstrap_allocate(100);
+    CHECK((g_fast_gate.load() & kGateBootstrapBlocks) != 0);
+    CHECK_FALSE(free_gate_open(kGateBootstrapBlocks));
+    CHECK(acquisition_gate_open(kGateBootstrapBlocks));
+    CHECK(gate_open_but_variants(kGateBootstrapBlocks | kGateStacks));
+    CHECK_FALSE(gate_open_but_variants(kGateBootstrapBlocks | kGateInactive));
     void* b = bootstrap_allocate(10);
     REQUIRE(a);
     REQUIRE(b);
