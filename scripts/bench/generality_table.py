@@ -23,8 +23,10 @@ def saving_pct(row):
 
 
 def varies(row):
-    """The original's own runs differ (beyond printed timings, when that was checked)."""
-    return bool(row.get("plain_varies")) and not row.get("plain_timings_vary")
+    """The original's own runs differ (beyond printed timings, when that was checked), here or in
+    optimize's reference runs (which also compare figures), even if pinned entropy made them agree."""
+    return (bool(row.get("plain_varies")) and not row.get("plain_timings_vary")) or \
+        row.get("comparison") in ("varies", "outputs, entropy pinned")
 
 
 def pinned(row):

@@ -14,10 +14,11 @@ It records, into $MEMOPT_SANDBOX_RECORDS:
 
 With MEMOPT_SANDBOX_PIN_ENTROPY=1 it pins the run's Python-level entropy before the program
 starts (docs/optimize.md "What identical means"): os.urandom and os.getrandom return a fixed
-stream, SHA-512 in counter mode over a label, the consumer (the module and function that asked,
-found on the stack past the entropy plumbing: os, random, secrets; a compiled module drawing
-while it is imported is named by that module) and how many times that consumer asked before, so a draw's bytes do not depend on when other modules draw (a module
-imported later by a rewrite gets the same bytes). Everything seeded from them follows: numpy's
+stream, SHA-512 in counter mode over a label, the consumer and how many times that consumer
+drew before. The consumer is the module and function that asked, the first frame on the stack
+past the entropy plumbing (os, random, secrets), or the compiled module whose import draws; so
+a draw's bytes do not depend on when other code draws (a module a rewrite imports later, or
+never, changes no one else's bytes). Everything seeded from the stream follows: numpy's
 unseeded generators (SeedSequence draws through secrets), random.SystemRandom, uuid4,
 tempfile's names. `random` seeds itself from C-level entropy, so right after the program
 imports it (a meta-path finder that acts on `random` only, then leaves) its global instance is
