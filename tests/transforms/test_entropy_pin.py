@@ -69,6 +69,18 @@ def test_a_forked_child_draws_its_own_numbers_the_same_each_run(tmp_path):
     assert child.split()[1:] != parent.split()[1:]
 
 
+def test_a_draw_keeps_its_bytes_when_other_code_draws_first(tmp_path):
+    # a rewrite that imports a module drawing on import earlier (or later, or never) leaves
+    # numpy's global generator and default_rng() in the program's own code alone
+    draws = "print(np.random.rand(), np.random.default_rng().random())\n"
+    plain = run("import numpy as np\n" + draws, tmp_path, pin=True)
+    others_first = run("import multiprocessing, uuid, tempfile\nuuid.uuid4()\ntempfile.mktemp()\n"
+                       "import numpy as np\n" + draws, tmp_path, pin=True)
+    assert others_first == plain
+    # the program's own extra draw shifts its later draws: a candidate doing it is rejected
+    assert run("import numpy as np\nnp.random.rand()\n" + draws, tmp_path, pin=True).split()[0] != plain.split()[0]
+
+
 def test_pinning_loads_no_module_an_unhooked_run_does_not(tmp_path):
     assert run(MODULES, tmp_path, pin=True) == run(MODULES, tmp_path, pin=False, hooked=False)
 

@@ -214,10 +214,11 @@ class _PinnedEntropy:
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_globals.get("__name__")
-            if name in _IMPORT_MACHINERY:
-                spec = frame.f_locals.get("spec")
-                if getattr(spec, "name", None):
-                    return f"import {spec.name}"
+            if name in _IMPORT_MACHINERY:  # the loader's exec_module(module), _load_unlocked(spec)
+                local = frame.f_locals
+                imported = getattr(local.get("module"), "__name__", None) or getattr(local.get("spec"), "name", None)
+                if isinstance(imported, str):
+                    return f"import {imported}"
             elif frame.f_globals is not globals() and name not in _PLUMBING:
                 code = frame.f_code
                 return f"{name}:{getattr(code, 'co_qualname', code.co_name)}"
