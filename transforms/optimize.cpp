@@ -135,7 +135,8 @@ void write_markdown(const json& doc, const fs::path& path) {
     if (doc.contains("comparison")) {
         const auto& c = doc["comparison"];
         md << "\nCompared: " << (c["method"] == "check" ? std::string("the --check command")
-                                 : c["method"] == "outputs" ? "exit status, " + fmt::format("{}", fmt::join(c["outputs"].get<std::vector<std::string>>(), ", "))
+                                 : c["method"] == "outputs" || c["method"] == "outputs, entropy pinned"
+                                     ? "exit status, " + fmt::format("{}", fmt::join(c["outputs"].get<std::vector<std::string>>(), ", "))
                                                             : std::string("the exit status only"))
            << fmt::format(" ({} reference runs; sandbox: {}).", c["reference_runs"].get<int>(), c["sandbox"].get<std::string>());
         if (!c["note"].get<std::string>().empty()) md << " **" << c["note"].get<std::string>() << ".**";

@@ -106,6 +106,7 @@ RunSpec sandbox_spec(const Program& program, const Sandbox& sandbox, const Obser
         spec.env["MEMOPT_SANDBOX_RECORDS"] = sandbox.records().string();
         spec.env["MEMOPT_SANDBOX_ROOT"] = sandbox.root().string();
         if (options.block_outside) spec.env["MEMOPT_SANDBOX_BLOCK"] = "1";
+        if (options.pin_entropy) spec.env["MEMOPT_SANDBOX_PIN_ENTROPY"] = "1";
         // the step's copy of the program (caches such as the tree store are written beside it)
         spec.env["MEMOPT_SANDBOX_ALLOW"] = fs::absolute(program.path).parent_path().string();
     }

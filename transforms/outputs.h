@@ -42,6 +42,7 @@ struct ObserveOptions {
     std::optional<std::string> hash_seed; // PYTHONHASHSEED (ignored when the user set one)
     bool hook = true;                     // load the runtime hook (observed runs; not measured ones)
     bool block_outside = false;           // the hook makes writes outside the sandbox fail
+    bool pin_entropy = false;             // the hook makes the OS's entropy a fixed stream (with hook only)
 };
 
 // The run's command and environment in `sandbox` (reset first by the callers below).

@@ -39,10 +39,11 @@ std::vector<std::string> program_key(const Program& program) {
     return key;
 }
 
-ObserveOptions reference_options(int seed, bool block_outside) {
+ObserveOptions reference_options(int seed, bool block_outside, bool pin_entropy) {
     ObserveOptions o;
     o.hash_seed = std::to_string(seed);
     o.block_outside = block_outside;
+    o.pin_entropy = pin_entropy;
     return o;
 }
 
@@ -100,19 +101,41 @@ void Verifier::accept_reference(Observation o, const std::string& what) {
 // whose command reads the first copy), the second in the twin beside the first, and each
 // later one beside a measured run of the baseline in the twin.
 void Verifier::observe_references(const Program& baseline, const std::string& what) {
+    references_.clear();
+    twin_checks_ = false;
     const bool block = options_.check.empty();
     if (!twin_ || !block) {
         for (int i = 1; i <= options_.reference_runs; ++i)
-            accept_reference(observe(baseline, *sandbox_, reference_options(i, block)), what);
+            accept_reference(observe(baseline, *sandbox_, run_options(i)), what);
         return;
     }
-    std::vector<Observation> two = observe_all({{&baseline, sandbox_.get(), reference_options(1, block)},
-                                                {&baseline, twin_.get(), reference_options(2, block)}});
+    std::vector<Observation> two =
+        observe_all({{&baseline, sandbox_.get(), run_options(1)}, {&baseline, twin_.get(), run_options(2)}});
     accept_reference(std::move(two[0]), what);
     accept_reference(std::move(two[1]), what);
     for (int i = 3; i <= options_.reference_runs; ++i)
-        accept_reference(observe_beside_measured(baseline, reference_options(i, block)), what);
+        accept_reference(observe_beside_measured(baseline, run_options(i)), what);
     twin_checks_ = true;
+}
+
+// An observed run with hash seed `seed`, as every reference and check run goes.
+ObserveOptions Verifier::run_options(int seed) const {
+    return reference_options(seed, options_.check.empty(), pin_entropy_);
+}
+
+// How the reference runs differ ("" when they agree), their printed timings masked; when the
+// twin's run differs it may differ only by where it ran: it is made again in the first copy,
+// and the twin no longer checks.
+std::string Verifier::settled_variation(const Program& baseline, const std::string& what, bool& timings_masked) {
+    timings_masked = mark_varying_timings(references_);
+    std::string varies = variation(references_, options_.compare_stderr);
+    if (varies.empty() || !twin_checks_) return varies;
+    twin_checks_ = false;
+    clear_timing_marks(references_);
+    references_[1] = observe(baseline, *sandbox_, run_options(2));
+    validate_reference(references_[1], what);
+    timings_masked = mark_varying_timings(references_);
+    return variation(references_, options_.compare_stderr);
 }
 
 // `program` observed in the sandbox while one measured run of it goes in the twin; that run
@@ -127,9 +150,8 @@ Observation Verifier::observe_beside_measured(const Program& program, const Obse
 }
 
 Comparison Verifier::establish(const Program& baseline, const std::string& what) {
-    references_.clear();
     banked_ = {};
-    twin_checks_ = false;
+    pin_entropy_ = false;
     observe_references(baseline, what);
     Comparison c;
     c.sandbox = sandbox_->summary();
@@ -137,32 +159,43 @@ Comparison Verifier::establish(const Program& baseline, const std::string& what)
         c.method = "check";
         return c;
     }
-    bool timings_masked = mark_varying_timings(references_);
-    std::string varies = variation(references_, options_.compare_stderr);
-    if (!varies.empty() && twin_checks_) {
-        // The twin's run may differ only by where it ran: made again in the first copy, and
-        // the twin no longer checks.
-        twin_checks_ = false;
-        clear_timing_marks(references_);
-        references_[1] = observe(baseline, *sandbox_, reference_options(2, true));
-        validate_reference(references_[1], what);
-        timings_masked = mark_varying_timings(references_);
-        varies = variation(references_, options_.compare_stderr);
-    }
+    bool timings_masked = false;
+    const std::string varies = settled_variation(baseline, what, timings_masked);
+    std::string pinned_varies;
     if (!varies.empty()) {
+        // Perhaps only the random numbers it draws from the OS differ: the references again,
+        // with the OS's entropy pinned (and every later run of a candidate pinned too).
+        pin_entropy_ = true;
+        observe_references(baseline, what);
+        pinned_varies = settled_variation(baseline, what, timings_masked);
+        if (!pinned_varies.empty()) pin_entropy_ = false;
+    }
+    if (!pinned_varies.empty()) {
         // not an error: optimize keeps the program as it is and says why (exit status 0)
         c.method = "varies";
-        c.note = fmt::format("{}'s output varies between runs ({}; {}): no rewrite of it can be proven to behave the "
-                             "same, so none is tried; give --check CMD to say how to compare",
-                             what, varies, seeds_used(options_.reference_runs));
+        c.note = fmt::format("{}'s output varies between runs ({}; {}), and also with the OS's entropy pinned ({}): "
+                             "entropy pinning did not make it deterministic (it may depend on time, thread timing, "
+                             "memory addresses or entropy read by C code); no rewrite of it can be proven to behave "
+                             "the same, so none is tried; give --check CMD to say how to compare",
+                             what, varies, seeds_used(options_.reference_runs), pinned_varies);
         return c;
     }
     c.outputs = observable_outputs(references_.front(), options_.compare_stderr);
-    c.method = c.outputs.empty() ? "exit status only" : "outputs";
+    c.method = c.outputs.empty() ? "exit status only" : pin_entropy_ ? "outputs, entropy pinned" : "outputs";
+    std::vector<std::string> notes;
+    if (pin_entropy_)
+        notes.push_back(fmt::format(
+            "{}'s output varies between runs ({}) through the random numbers it draws from the OS: with the OS's entropy "
+            "pinned (os.urandom, os.getrandom and random's seeding made a fixed stream; numpy's unseeded generators "
+            "follow) its reference runs agree, and every candidate runs pinned too. Proven: under the same random "
+            "numbers from the OS, the candidate's outputs are byte-identical to the original's (across hash seeds); "
+            "a rewrite that changes how many random numbers are drawn, or in which order, is rejected",
+            what, varies));
     if (timings_masked)
-        c.note = "the timings the program prints (numbers with a time unit, and the numbers of lines saying "
-                 "time/took/elapsed/duration/done in) differ between its own runs: they are masked, the rest of "
-                 "its output is compared byte for byte";
+        notes.push_back("the timings the program prints (numbers with a time unit, and the numbers of lines saying "
+                        "time/took/elapsed/duration/done in) differ between its own runs: they are masked, the rest of "
+                        "its output is compared byte for byte");
+    c.note = fmt::format("{}", fmt::join(notes, "; "));
     if (c.outputs.empty())
         c.note = "the program shows no output (no stdout, no file written or deleted, no figure): candidates are "
                  "compared by their exit status only and are not proven identical; give --check CMD to say what to compare";
@@ -179,7 +212,7 @@ Check Verifier::check_of(const Observation& o) const {
 
 Check Verifier::check(const Program& candidate, bool measure_beside) {
     if (references_.empty()) throw Error("internal: check() before establish()");
-    const ObserveOptions options = reference_options(options_.reference_runs + 1, options_.check.empty());
+    const ObserveOptions options = run_options(options_.reference_runs + 1);
     if (!twin_ || !measure_beside) return check_of(observe(candidate, *sandbox_, options));
     banked_ = {};
     return check_of(observe_beside_measured(candidate, options));
@@ -187,7 +220,7 @@ Check Verifier::check(const Program& candidate, bool measure_beside) {
 
 std::pair<Check, Check> Verifier::check_two(const Program& first, const Program& second) {
     if (!can_check_two()) return {check(first), check(second)};
-    const ObserveOptions options = reference_options(options_.reference_runs + 1, true);
+    const ObserveOptions options = run_options(options_.reference_runs + 1);
     const std::vector<Observation> pair = observe_all({{&first, sandbox_.get(), options}, {&second, twin_.get(), options}});
     return {check_of(pair[0]), check_of(pair[1])};
 }

@@ -20,6 +20,12 @@
 // (a path in its stdout). Otherwise a check may run in the twin (check_two): its
 // references showed the same in both copies, and a candidate that shows a difference there is
 // rejected, which is the safe side.
+//
+// Entropy pinned (docs/optimize.md "What identical means"): when the references differ, they
+// are observed again with the hook's entropy pinning (os.urandom, os.getrandom and random's
+// seeding a fixed stream, outputs.h ObserveOptions::pin_entropy). If those agree, the method is
+// "outputs, entropy pinned" and every check runs pinned: a candidate must show the same under
+// the same random numbers from the OS. Measured runs never load the hook.
 #include "transforms/outputs.h"
 #include "transforms/sandbox.h"
 
@@ -41,7 +47,7 @@ struct VerifyOptions {
 
 // What a candidate's "same output" rests on, for steps.json and steps.md.
 struct Comparison {
-    std::string method;               // "outputs", "check" or "exit status only"
+    std::string method;               // "outputs", "outputs, entropy pinned", "check", "exit status only" or "varies"
     std::vector<std::string> outputs; // the reference's outputs compared ("stdout", "pred.csv", ...)
     std::string note;                 // "" or what the comparison leaves out (masked timings, or why it proves nothing)
     std::string sandbox;              // Sandbox::summary()
@@ -94,6 +100,8 @@ class Verifier {
     void validate_reference(const Observation& o, const std::string& what) const;
     void accept_reference(Observation o, const std::string& what);
     void observe_references(const Program& baseline, const std::string& what);
+    ObserveOptions run_options(int seed) const;
+    std::string settled_variation(const Program& baseline, const std::string& what, bool& timings_masked);
     Observation observe_beside_measured(const Program& program, const ObserveOptions& options);
     Check check_of(const Observation& o) const;
     std::string difference_from_references(const Observation& o) const;
@@ -104,6 +112,7 @@ class Verifier {
     std::unique_ptr<Sandbox> sandbox_;
     std::unique_ptr<Sandbox> twin_;   // the second copy (jobs 2), or none
     bool twin_checks_ = false;        // the references showed the same in both copies
+    bool pin_entropy_ = false;        // the references and checks run with the OS's entropy pinned
     std::vector<Observation> references_;
     struct Banked {                   // measured runs made beside a check, for measure()
         std::vector<std::string> program; // command line and environment: which program

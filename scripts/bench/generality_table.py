@@ -23,11 +23,20 @@ def saving_pct(row):
 
 
 def varies(row):
-    """The original's own runs differ (beyond printed timings, when that was checked)."""
-    return bool(row.get("plain_varies")) and not row.get("plain_timings_vary")
+    """The original's own runs differ (beyond printed timings, when that was checked), here or in
+    optimize's reference runs (which also compare figures), even if pinned entropy made them agree."""
+    return (bool(row.get("plain_varies")) and not row.get("plain_timings_vary")) or \
+        row.get("comparison") in ("varies", "outputs, entropy pinned")
+
+
+def pinned(row):
+    """The final program was checked with the OS's entropy pinned, as optimize compared it."""
+    return bool(row.get("pinned_entropy")) and "final_command" in row
 
 
 def identical_cell(row):
+    if pinned(row):
+        return ("yes" if row["identical"] else "no: " + row["difference"]) + " (entropy pinned)"
     if varies(row) and "final_command" in row and not row["identical"]:
         kept = "kept as it is" if not row.get("accepted") else "compared with its timings masked"
         return f"— (the original's own runs differ: {row['plain_varies'][:90]}; optimize: {kept})"
@@ -72,6 +81,8 @@ def summary_lines(rows, corpus_size):
     failed = [r for r in rows if "final_command" not in r]
     median_saving = statistics.median(savings) if savings else 0.0
     steady = [saving_pct(r) for r in rows if "plain_peak_bytes" in r and not varies(r)]
+    pinned_rows = [r for r in rows if pinned(r)]
+    pinned_savings = [saving_pct(r) for r in pinned_rows]
     median_ratio = statistics.median(ratios) if ratios else float("nan")
     met = lambda ok: "**met**" if ok else "**not met**"
     return [
@@ -83,7 +94,11 @@ def summary_lines(rows, corpus_size):
         f"- of which the {len(steady)} scripts whose own runs print, write and draw the same: median saving "
         f"**{statistics.median(steady) if steady else 0:.1f} %**; the {len(savings) - len(steady)} others count 0 % above "
         "unless the independent check matched (their output cannot be proven the same; optimize keeps them as "
-        "they are, or compares them with printed timings masked)",
+        "they are, or compares them with printed timings masked or with the OS's entropy pinned)",
+        f"- checked with the OS's entropy pinned (their own runs differ only by the random numbers they draw "
+        f"from the OS; optimize and this check pin them): {len(pinned_rows)} scripts, identical "
+        f"{sum(1 for r in pinned_rows if r['identical'])} of {len(pinned_rows)}, median saving "
+        f"**{statistics.median(pinned_savings) if pinned_savings else 0:.1f} %**",
         f"- median optimize time / plain run time: **{median_ratio:.0f}x** (range {min(ratios) if ratios else 0:.0f}x–"
         f"{max(ratios) if ratios else 0:.0f}x) — target ≤ {TARGET_RATIO:.0f}x: {met(median_ratio <= TARGET_RATIO)}",
         f"- total optimize time: {sum(r.get('optimize_s', 0) for r in rows) / 60:.1f} min",
@@ -143,7 +158,11 @@ def main():
         "*accepted*: the passes optimize kept. *identical*: every one of the final program's 3 runs had the "
         "original's exit status, byte-identical stdout and byte-identical written files (figures are not "
         "compared by this independent check; optimize compares their pixels inside its sandbox); otherwise "
-        "the first difference, or why there is no final program. *optimize*: wall seconds of "
+        "the first difference, or why there is no final program. *(entropy pinned)*: optimize compared this "
+        "script with the OS's entropy pinned (its own runs differ only by unseeded random numbers; "
+        "[optimize.md](optimize.md#what-identical-means)), and so did this check: the original twice and the "
+        "final program 3 times more with optimize's runtime hook pinning `os.urandom`, `os.getrandom` and "
+        "`random`'s seeding (peaks from the unhooked runs). *optimize*: wall seconds of "
         "`memopt optimize SCRIPT -o OUT -q` (killed after the time limit). *plain*: median wall seconds of "
         "the plain run. *ratio*: optimize / plain.",
         "",

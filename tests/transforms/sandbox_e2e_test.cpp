@@ -126,7 +126,7 @@ TEST_CASE("sandbox e2e: options that change the environment are tried only with 
 TEST_CASE("sandbox e2e: nondeterministic output is kept as it is (exit 0, says why) unless --check") {
     Project p;
     SECTION("stdout") {
-        p.add("app.py", "import random\nprint(random.random())\n");
+        p.add("app.py", "import time\nprint(time.time_ns())\n");
         const auto r = p.optimize("app.py", "--passes dead-data", "");
         CHECK(r.status == 0);
         CHECK(r.err.find("app.py's output varies between runs") != std::string::npos);
@@ -147,6 +147,20 @@ TEST_CASE("sandbox e2e: nondeterministic output is kept as it is (exit 0, says w
         CHECK(r.err.find("stamp.txt line 1") != std::string::npos);
         p.check_untouched();
     }
+}
+
+TEST_CASE("sandbox e2e: output varying only by unseeded random numbers is compared with the entropy pinned") {
+    Project p;
+    p.add("app.py", "import json\nimport random\nprint(random.random())\n");
+    const auto r = p.optimize("app.py", "--passes dead-data", "");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.err.find("with the OS's entropy pinned") != std::string::npos);
+    CHECK(r.err.find("step 1") != std::string::npos); // the pass was tried
+    const std::string json = read_file(p.dir / "out" / "steps.json");
+    CHECK(json.find("\"method\": \"outputs, entropy pinned\"") != std::string::npos);
+    CHECK(read_file(p.dir / "out" / "steps.md").find("Compared: exit status, stdout") != std::string::npos);
+    p.check_untouched();
 }
 
 TEST_CASE("sandbox e2e: a write outside the sandbox is refused and blocked") {

@@ -248,7 +248,7 @@ TEST_CASE("sandbox: the reference runs more than once, varying output stops opti
     const fs::path prog = c.u.dir / "prog";
     SECTION("nondeterministic stdout") {
         auto v = c.make({});
-        const auto why = establish_error(*v, script(prog / "coin.py", "import random\nprint(random.random())\n"));
+        const auto why = establish_error(*v, script(prog / "clock.py", "import time\nprint(time.time_ns())\n"));
         CHECK(why.find("prog.py's output varies between runs") != std::string::npos);
         CHECK(why.find("stdout line 1") != std::string::npos);
         CHECK(why.find("--check") != std::string::npos);
@@ -267,6 +267,87 @@ TEST_CASE("sandbox: the reference runs more than once, varying output stops opti
         CHECK(v->compare(script(prog / "coin2.py", "import random\nprint(random.random() + 1)\n")).empty());
         CHECK(v->compare(script(prog / "silent.py", "pass\n")).find("--check command failed") != std::string::npos);
     }
+}
+
+namespace {
+
+// Prints a number from numpy's global generator and writes five from default_rng(): both seeded
+// by the OS's entropy. `before` runs first (a candidate's change).
+Program draws(const fs::path& path, const std::string& before = "") {
+    return script(path, "import sys\nimport numpy as np\n" + before +
+                            "print(np.random.rand())\nnp.savetxt(sys.argv[1], np.random.default_rng().random(5))\n");
+}
+
+} // namespace
+
+TEST_CASE("sandbox: output varying only by the OS's entropy is compared with the entropy pinned") {
+    VerifyCase c;
+    const fs::path prog = c.u.dir / "prog";
+    SECTION("one copy") {
+        auto v = c.make({"draws.txt"});
+        const Comparison cmp = v->establish(draws(prog / "a.py"), "a.py");
+        CHECK(cmp.method == "outputs, entropy pinned");
+        CHECK(cmp.outputs == std::vector<std::string>{"stdout", "draws.txt"});
+        CHECK(cmp.note.find("a.py's output varies between runs (run 2 differs from run 1: ") != std::string::npos);
+        CHECK(cmp.note.find("Proven: under the same random numbers from the OS") != std::string::npos);
+        // the draws unchanged (a statement that draws nothing added): the same outputs
+        CHECK(v->compare(draws(prog / "b.py", "unused = [0] * 1000\n")).empty());
+        // one more random number drawn before the program's own: rejected
+        CHECK(v->compare(draws(prog / "c.py", "np.random.rand()\n")).find("stdout line 1") != std::string::npos);
+        // a module that draws from the OS on import, imported earlier: numpy's draws keep their bytes
+        CHECK(v->compare(draws(prog / "d.py", "import uuid\nuuid.uuid4()\n")).empty());
+    }
+    SECTION("two copies: checks in the second copy run pinned too") {
+        c.options.jobs = 2;
+        auto v = c.make({"draws.txt"});
+        CHECK(v->establish(draws(prog / "a.py"), "a.py").method == "outputs, entropy pinned");
+        REQUIRE(v->can_check_two());
+        const auto [same, extra] = v->check_two(draws(prog / "b.py"), draws(prog / "c.py", "np.random.default_rng()\n"));
+        CHECK(same.difference.empty());
+        CHECK(extra.difference.find("draws.txt line 1") != std::string::npos);
+    }
+    SECTION("python's random module") {
+        auto v = c.make({});
+        const Comparison cmp = v->establish(script(prog / "r.py", "import random\nprint(random.random(), random.Random().random())\n"), "r.py");
+        CHECK(cmp.method == "outputs, entropy pinned");
+        CHECK(v->compare(script(prog / "r2.py", "import random\nprint(random.random(), random.random())\n"))
+                  .find("stdout line 1") != std::string::npos);
+    }
+}
+
+TEST_CASE("sandbox: output varying for another reason than the OS's entropy still varies when pinned") {
+    VerifyCase c;
+    const fs::path prog = c.u.dir / "prog";
+    auto v = c.make({});
+    for (const char* code : {"import time\nprint(time.time_ns() % 1000)\n", "print(id(object()))\n"}) {
+        INFO(code);
+        const Comparison cmp = v->establish(script(prog / "vary.py", code), "vary.py");
+        CHECK(cmp.method == "varies");
+        CHECK(cmp.note.find("also with the OS's entropy pinned (run ") != std::string::npos);
+        CHECK(cmp.note.find("entropy pinning did not make it deterministic") != std::string::npos);
+    }
+}
+
+TEST_CASE("sandbox: the hook pins the OS's entropy of an observed run when asked") {
+    UserFiles u;
+    Sandbox box = u.make({});
+    const Program p = script(u.dir / "prog" / "entropy.py",
+                             "import random, secrets, numpy as np\n"
+                             "print(np.random.rand(), np.random.default_rng().random(), random.random(), secrets.token_hex(8))\n");
+    auto run = [&](const char* seed, bool pin) {
+        ObserveOptions options;
+        options.hash_seed = seed;
+        options.pin_entropy = pin;
+        const Observation o = observe(p, box, options);
+        CHECK(o.status == 0);
+        CHECK(o.hooked);
+        return o.out.head;
+    };
+    const std::string pinned = run("1", true);
+    CHECK(pinned.size() > 20);
+    CHECK(run("2", true) == pinned);  // another hash seed, the same numbers
+    CHECK(run("1", false) != pinned);
+    CHECK(run("1", false) != run("1", false));
 }
 
 TEST_CASE("sandbox: a program writing outside the sandbox is refused unless --check") {

@@ -10,6 +10,22 @@ It records, into $MEMOPT_SANDBOX_RECORDS:
                 fails with PermissionError instead, so the user's file stays untouched
   figures.txt   one line per open matplotlib figure at each pyplot.show() call and at exit:
                 its size and the SHA-256 of its rendered RGBA pixels (Agg)
+(without $MEMOPT_SANDBOX_RECORDS it records nothing and blocks nothing).
+
+With MEMOPT_SANDBOX_PIN_ENTROPY=1 it pins the run's Python-level entropy before the program
+starts (docs/optimize.md "What identical means"): os.urandom and os.getrandom return a fixed
+stream, SHA-512 in counter mode over a label, the consumer and how many times that consumer
+drew before. The consumer is the module and function that asked, the first frame on the stack
+past the entropy plumbing (os, random, secrets), or the compiled module whose import draws; so
+a draw's bytes do not depend on when other code draws (a module a rewrite imports later, or
+never, changes no one else's bytes). Everything seeded from the stream follows: numpy's
+unseeded generators (SeedSequence draws through secrets), random.SystemRandom, uuid4,
+tempfile's names. `random` seeds itself from C-level entropy, so right after the program
+imports it (a meta-path finder that acts on `random` only, then leaves) its global instance is
+reseeded from the stream, and Random.seed(None) (also Random()) draws from the stream. A
+forked child gets its own stream (its lineage: which fork of which process it is). Not pinned:
+C code reading /dev/urandom or getrandom(2) itself, child processes that exec, time, thread
+timing, addresses.
 
 Then it takes itself out of sight: its directory leaves sys.path, the environment variables
 it was given are removed (PYTHONPATH restored), and the system's own sitecustomize, if any,
@@ -24,6 +40,7 @@ _root = os.environ.pop("MEMOPT_SANDBOX_ROOT", "")
 _pythonpath = os.environ.pop("MEMOPT_SANDBOX_PYTHONPATH", None)
 _block = os.environ.pop("MEMOPT_SANDBOX_BLOCK", "") == "1"
 _allow = [p for p in os.environ.pop("MEMOPT_SANDBOX_ALLOW", "").split(os.pathsep) if p]
+_pin = os.environ.pop("MEMOPT_SANDBOX_PIN_ENTROPY", "") == "1"
 _here = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -149,11 +166,15 @@ def _patch_pyplot(pyplot):
     atexit.register(_save_figures, pyplot, "exit")
 
 
-class _PyplotFinder:
-    """Finds nothing itself; patches matplotlib.pyplot right after the real loader ran it."""
+class _AfterImport:
+    """Finds nothing itself; calls `then(module)` right after the real loader ran module `name`
+    (the first time it is imported), then leaves sys.meta_path. Imports nothing."""
+
+    def __init__(self, name, then):
+        self.name, self.then = name, then
 
     def find_spec(self, name, path=None, target=None):
-        if name != "matplotlib.pyplot":
+        if name != self.name:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -165,14 +186,122 @@ class _PyplotFinder:
                 def exec_module(module, real_exec=real_exec):
                     real_exec(module)
                     sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
-                    _patch_pyplot(module)
+                    self.then(module)
 
                 spec.loader.exec_module = exec_module
                 return spec
         return None
 
 
+_PIN_LABEL = b"memopt optimize: entropy pinned, v1"
+# Modules between a consumer of entropy and the OS: a draw is named by the first frame past them.
+_IMPORT_MACHINERY = {"importlib._bootstrap", "importlib._bootstrap_external"}
+_PLUMBING = {"os", "random", "secrets", "importlib", "importlib.util"}
+
+
+class _PinnedEntropy:
+    """The run's OS entropy as a fixed stream (see the module's docstring)."""
+
+    def __init__(self):
+        self.lineage = b"main"  # "main/0/2": the third fork of the first fork of the process
+        self.forks = 0
+        self.draws = {}         # consumer -> how many times it drew
+
+    def consumer(self):
+        """Who draws: the first frame past the plumbing, "module:function"; or, when the draw is
+        made by a compiled module's initialisation (no frame of its own, importlib's next), that
+        module: "import numpy.random.mtrand", whoever imports it first."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_globals.get("__name__")
+            if name in _IMPORT_MACHINERY:  # the loader's exec_module(module), _load_unlocked(spec)
+                local = frame.f_locals
+                imported = getattr(local.get("module"), "__name__", None) or getattr(local.get("spec"), "name", None)
+                if isinstance(imported, str):
+                    return f"import {imported}"
+            elif frame.f_globals is not globals() and name not in _PLUMBING:
+                code = frame.f_code
+                return f"{name}:{getattr(code, 'co_qualname', code.co_name)}"
+            frame = frame.f_back
+        return "?"
+
+    def draw(self, size, consumer=None):
+        size = size.__index__()
+        if size < 0:
+            raise ValueError("negative argument not allowed")
+        key = (consumer or self.consumer()).encode("utf-8", "surrogateescape")
+        count = self.draws.get(key, 0)
+        self.draws[key] = count + 1
+        try:  # the built-in module random imports itself: no module more than an unhooked run loads
+            from _sha512 import sha512
+        except ImportError:  # Python 3.12+
+            from _sha2 import sha512
+        seed = b"\0".join([_PIN_LABEL, self.lineage, key, str(count).encode()])
+        out = bytearray()
+        while len(out) < size:
+            out += sha512(seed + b"\0" + str(len(out) // 64).encode()).digest()
+        return bytes(out[:size])
+
+    def forked_child(self):
+        self.lineage += b"/" + str(self.forks).encode()
+        self.forks = 0
+        self.draws = {}
+
+    def forked_parent(self):
+        self.forks += 1
+
+
+_entropy = _PinnedEntropy()
+
+
+def _pinned_random(module):
+    """random's global instance reseeded from the stream, and Random.seed(None) drawing from it."""
+    real_seed = module.Random.seed
+
+    def seed(self, a=None, version=2):
+        if a is None:
+            a = int.from_bytes(_entropy.draw(32), "big")
+        return real_seed(self, a, version)
+
+    seed.__wrapped__ = real_seed
+    seed.__doc__ = real_seed.__doc__
+    module.Random.seed = seed
+    module._urandom = _pinned_urandom
+
+    def reseed_global():
+        module._inst.seed(int.from_bytes(_entropy.draw(32, "random: the global instance"), "big"))
+
+    reseed_global()
+    module.seed = module._inst.seed  # random.seed was bound to the unpatched method
+    if hasattr(os, "register_at_fork"):  # after random's own reseed from the OS in a forked child
+        os.register_at_fork(after_in_child=reseed_global)
+
+
+def _pinned_urandom(size, /):
+    return _entropy.draw(size)
+
+
+def _pinned_getrandom(size, flags=0):
+    return _entropy.draw(size)
+
+
+def _pin_entropy():
+    import posix  # built in and loaded before site runs: imports nothing new
+    for module in (os, posix):
+        module.urandom = _pinned_urandom
+        if hasattr(module, "getrandom"):
+            module.getrandom = _pinned_getrandom
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_parent=_entropy.forked_parent, after_in_child=_entropy.forked_child)
+    if "random" in sys.modules:
+        _pinned_random(sys.modules["random"])
+    else:
+        sys.meta_path.insert(0, _AfterImport("random", _pinned_random))
+
+
 def _install():
+    if _pin:
+        _pin_entropy()
     if not _records:
         return
     fd = os.open(os.path.join(_records, "hook"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -180,7 +309,7 @@ def _install():
     os.close(fd)
     outside = os.open(os.path.join(_records, "outside.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
     _install_write_watch(outside)
-    sys.meta_path.insert(0, _PyplotFinder())
+    sys.meta_path.insert(0, _AfterImport("matplotlib.pyplot", _patch_pyplot))
 
 
 _install()
