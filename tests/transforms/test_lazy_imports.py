@@ -214,3 +214,87 @@ def test_a_package_with_a_module_getattr_and_type_checking_imports_is_skipped_as
     first = subprocess.run([PY, "-c", "import _memopt_lazy\n" + probe], capture_output=True, text=True, env=env,
                            cwd=str(tmp_path / "out"), check=True).stdout
     assert first == "[1, 2, 3] []\nold was removed ['big']\n"
+
+
+# lib/uses.py takes g from heavy.unused at its top level, for a function that only some
+# programs call; lib/rebinds.py binds the same name twice, lib/introspects.py calls globals().
+CONSUMERS = {
+    "uses.py": "import marks\nfrom heavy.unused import g, BIG as big\n_ = marks.seen.append('uses')\n"
+               "def size():\n    return g()\nclass Sized:\n    def size(self):\n        return len(big)\n",
+    "rebinds.py": "from heavy.unused import g\ndef size():\n    return g()\ntry:\n    pass\nexcept Exception:\n"
+                  "    g = None\n",
+    "introspects.py": "from heavy.unused import g\ndef size():\n    return globals()['g']()\n",
+}
+
+
+def _consumers_profile(lib, after_import=()):
+    def entry(rel):
+        return {"file": os.path.join(lib, rel), "preloaded": False, "functions_run": 1, "ran": True,
+                "functions_run_after_import": 1 if rel in after_import or rel[:-3] in after_import else 0,
+                "cumulative": {"rss_bytes": 1 << 16}}
+    return _profile(lib, extra={name[:-3]: entry(name) for name in CONSUMERS})
+
+
+def test_a_library_module_s_from_import_of_a_deferred_module_waits_until_the_name_is_read(tree):
+    tmp_path, lib = tree
+    _write(lib, CONSUMERS)
+    script = _program(tmp_path, """\
+        import marks, uses
+        print(sorted(marks.seen))
+        print(uses.Sized().size(), uses.size(), sorted(marks.seen))
+        import heavy.unused
+        print(uses.g is heavy.unused.g, hasattr(uses, 'nothing'))
+        """)
+    report = lazy_imports.run(script, str(tmp_path / "out"), _consumers_profile(lib, after_import=CONSUMERS))
+    table = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read()
+    assert "uses\\tg big" in table and "rebinds" not in table.split("REBIND")[1] and \
+        "introspects" not in table.split("REBIND")[1]
+    assert any("names unbound" in c for c in report.changes)
+    original, rewritten = _run(script, lib), _run(report.program, lib)
+    # the original runs heavy (and so heavy.used) and heavy.unused (8 MB) when uses is
+    # imported; the rewrite skips heavy's body (a re-export) and runs heavy.unused when size() runs
+    assert original.splitlines()[0] == "['unused', 'used', 'uses']"
+    assert rewritten.splitlines()[0] == "['uses']"
+    assert original.splitlines()[1] == f"{8 << 20} {8 << 20} ['unused', 'used', 'uses']"
+    assert rewritten.splitlines()[1] == f"{8 << 20} {8 << 20} ['unused', 'uses']"
+    assert original.splitlines()[2] == rewritten.splitlines()[2] == "True False"
+
+
+def test_names_bound_twice_or_read_through_globals_stay_eager(tree):
+    tmp_path, lib = tree
+    _write(lib, CONSUMERS)
+    script = _program(tmp_path, "import marks, rebinds, introspects\nprint(sorted(marks.seen), rebinds.size(), "
+                                "introspects.size())\n")
+    report = lazy_imports.run(script, str(tmp_path / "out"), _consumers_profile(lib, after_import=CONSUMERS))
+    rebind = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read().split("REBIND")[1]
+    assert "uses" in rebind and "rebinds" not in rebind and "introspects" not in rebind
+    # both import heavy.unused at once, as the original does
+    assert _run(report.program, lib) == f"['unused'] {8 << 20} {8 << 20}\n"
+    assert _run(script, lib) == f"['unused', 'used'] {8 << 20} {8 << 20}\n"
+
+
+def test_a_library_changed_after_optimize_is_rewritten_again_at_import(tree):
+    tmp_path, lib = tree
+    _write(lib, CONSUMERS)
+    script = _program(tmp_path, "import marks, uses\nprint(sorted(marks.seen), uses.size())\n")
+    report = lazy_imports.run(script, str(tmp_path / "out"), _consumers_profile(lib, after_import=CONSUMERS))
+    assert os.listdir(os.path.join(tmp_path, "out", "_memopt_lazy_code")) == ["uses.bin"]
+    assert _run(report.program, lib) == f"['uses'] {8 << 20}\n"
+    # the stored code no longer matches the source: the runtime rewrites the new source
+    with open(os.path.join(lib, "uses.py"), "a") as f:
+        f.write("def size():\n    return -g()\n")
+    assert _run(report.program, lib) == f"['uses'] {-(8 << 20)}\n"
+
+
+def test_modules_whose_code_ran_only_during_imports_are_deferred(tree):
+    tmp_path, lib = tree
+    _write(lib, CONSUMERS)
+    script = _program(tmp_path, "import uses\nprint(uses.size())\n")
+    # uses ran a function, but only while imports ran: it is deferred as well
+    report = lazy_imports.run(script, str(tmp_path / "out"), _consumers_profile(lib))
+    table = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read()
+    assert "uses" in table.split("EXPORTS")[0]
+    report = lazy_imports.run(script, str(tmp_path / "out2"), _consumers_profile(lib, after_import=("uses",)))
+    table = open(os.path.join(tmp_path, "out2", "_memopt_lazy_table.py")).read()
+    assert "uses" not in table.split("EXPORTS")[0]
+    assert _run(report.program, lib) == _run(script, lib)

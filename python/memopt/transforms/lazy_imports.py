@@ -7,15 +7,20 @@ functions ran, what its import cost), the pass writes the program with one first
 `import _memopt_lazy`, and two files beside it: the runtime (runtime/_memopt_lazy.py) and the
 table of what it defers (_memopt_lazy_table.py). Two kinds of module are deferred:
 
-* never-run modules: pure-Python modules (library or standard library) that no code of the
-  program ran a function of, in a subtree whose modules never ran either. Their bodies run
-  only when something first reads an attribute of them (then they load, as late as that);
+* never-run modules: pure-Python modules (library or standard library) none of whose
+  functions ran after the imports (calls made while an import ran, such as scipy.stats
+  building its distributions, do not count), in a subtree whose modules never ran either.
+  Their bodies run only when something first reads an attribute of them (then they load, as
+  late as that);
 * re-exporting packages: packages whose body is imports, literal bindings, plain function
   definitions (a module __getattr__ for removed names), `if typing.TYPE_CHECKING:` blocks and
   at most MAX_SKIPPED_EFFECTS other simple statements. A name they re-export is fetched from the
   submodule that defines it (the very object the body would bind, checked by importing
   them in a scratch interpreter, lazy_analysis.py), so the body and the submodules only it
   imports are skipped; reading any other name runs the body.
+Library modules whose top-level `from R import n` of a deferred R would run R at once are
+listed (REBIND) and load from rewritten code that reads n where the module uses it
+(runtime/_memopt_rebind.py states the conditions; the pass stores the compiled code).
 
 Safety condition. Deferring a module changes *when* its body runs, or skips it. What that
 can change — registrations done at import, warnings filters, environment variables, import
@@ -38,11 +43,13 @@ import sys
 import tempfile
 
 from .lazy_analysis import type_checking_only
+from .runtime import _memopt_rebind
 from .common import PassRefused, Report, imported_modules, insert_after_docstring_and_future, local_modules, \
     prepare_outdir, read_program, runtime_source, unparse, write_program
 
 RUNTIME = "_memopt_lazy"
 TABLE = "_memopt_lazy_table"
+REBIND_RUNTIME = "_memopt_rebind"
 MAX_SKIPPED_EFFECTS = 3          # statements of a package body other than imports and literals
 MIN_REPORTED_BYTES = 1 << 20     # heavy imports the report explains one by one
 ANALYSIS_TIMEOUT_S = 120
@@ -73,11 +80,18 @@ def _modules(profile, script):
     return out
 
 
-def _ran(modules_all):
-    """Names of modules under which (the module or a submodule) some function ran."""
+def _ran(modules_all, after_import=True):
+    """Names of modules under which (the module or a submodule) some function ran after the
+    imports: calls made while an import ran (scipy.stats building its distributions, a
+    decorator) do not count, since deferring the module defers them with its body; a
+    module they are needed by touches it, and it loads then. Profiles without the split
+    (`functions_run_after_import`) count every call."""
     ran = set()
     for name, m in modules_all.items():
-        if isinstance(m, dict) and (m.get("ran") or m.get("functions_run")):
+        if not isinstance(m, dict):
+            continue
+        if m.get("functions_run_after_import") if after_import and "functions_run_after_import" in m else \
+                (m.get("ran") or m.get("functions_run")):
             parts = name.split(".")
             ran.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     return ran
@@ -230,8 +244,11 @@ def _plan(profile, script):
             parent = name.rpartition(".")[0]
             if not parent or parent in ran or parent not in modules:
                 plan.add(_group(name), _cost(m), f"{name} never ran ({_cost(m) / 1e6:.1f} MB)")
+    # packages any of whose code ran, even only at import (a deferred package whose submodule
+    # is imported runs its body; a re-exporting one does not)
+    ran_at_all = _ran(profile["modules"], after_import=False)
     bodies = {n: _body_effects(m["file"]) for n, m in modules.items()
-              if n in ran and str(m.get("file")).endswith("__init__.py")}
+              if n in ran_at_all and str(m.get("file")).endswith("__init__.py")}
     packages = [n for n, effects in bodies.items() if effects is not None]
     for package, emap in _export_maps(packages).items():
         fetched = sum(1 for w in emap.values() if w is not None)
@@ -274,6 +291,60 @@ def _heavy_imports(profile, tree, plan):
     return lines
 
 
+def _package_of(name, m):
+    return name if str(m.get("file")).endswith("__init__.py") else name.rpartition(".")[0]
+
+
+def _is_submodule(modules_all, module, attr):
+    """Whether `module.attr` is a module of its own (a file or directory in the package)."""
+    if f"{module}.{attr}" in modules_all:
+        return True
+    m = modules_all.get(module)
+    path = str((m or {}).get("file") or "") if isinstance(m, dict) else ""
+    if not path.endswith("__init__.py"):
+        return not path  # a plain module has no submodules; an unknown one may
+    folder = os.path.dirname(path)
+    if os.path.exists(os.path.join(folder, attr + ".py")) or os.path.isdir(os.path.join(folder, attr)):
+        return True
+    try:
+        return any(f.startswith(attr + ".") for f in os.listdir(folder))  # compiled: attr.cpython-311-....so
+    except OSError:
+        return True
+
+
+def _star_imported(tree, package):
+    return {_memopt_rebind.resolve(package, n) for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)}
+
+
+def _rebinds(profile, script, deferred):
+    """module -> the names its module-level `from R import n` binds from a deferred R that
+    _memopt_rebind may leave unbound (its conditions, plus: n is not a submodule of R, and no
+    module star-imports the module). Only modules the probe saw loaded from Python source."""
+    modules_all, deferred = profile["modules"], set(deferred)
+    found, starred = {}, set()
+    for name, m in _modules(profile, script).items():
+        try:
+            with open(m["file"], encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "import" not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        package = _package_of(name, m)
+        if "*" in text:
+            starred |= _star_imported(tree, package)
+        names = [bound for _, _, source, attr, bound in _memopt_rebind.candidates(tree, package)
+                 if source in deferred and not _is_submodule(modules_all, source, attr)]
+        if names:
+            found[name] = (names, m["file"], package, text)
+    return {n: found[n] for n in found if n not in starred}
+
+
 def _encoded(where):
     """One entry of the table's text form (runtime/_memopt_lazy.py parses it)."""
     if where is None:
@@ -287,7 +358,7 @@ def _encoded(where):
     return f"{where[0]}\t{where[1] or ''}"
 
 
-def _table_source(deferred, exports):
+def _table_source(deferred, exports, rebinds):
     # strings, not dict literals: compiling thousands of entries cost 10 MB at every run
     encoded = {}
     for package, names in sorted(exports.items()):
@@ -297,7 +368,8 @@ def _table_source(deferred, exports):
         encoded[package] = "\n".join(lines)
     return ('"""What _memopt_lazy defers, written by memopt\'s lazy-imports pass."""\n'
             f"DEFERRED = {' '.join(sorted(deferred))!r}\n"
-            f"EXPORTS = {encoded!r}\n")
+            f"EXPORTS = {encoded!r}\n"
+            f"REBIND = {chr(10).join(n + chr(9) + ' '.join(names) for n, names in sorted(rebinds.items()))!r}\n")
 
 
 def run(script, outdir, profile=None, select=None):
@@ -314,17 +386,27 @@ def run(script, outdir, profile=None, select=None):
     if not deferred and not exports:
         raise PassRefused("no module to defer: every pure-Python module imported ran code, and no package "
                           "only re-exports" + ("; " + "; ".join(notes) if notes else ""))
+    found = _rebinds(profile, script, deferred)
     report.files = prepare_outdir(script, outdir)
-    with open(os.path.join(outdir, RUNTIME + ".py"), "w", encoding="utf-8") as f:
-        f.write(runtime_source(RUNTIME + ".py"))
+    # the rewritten code of each module, stored (a run loads it instead of compiling the source)
+    rebinds = {n: names for n, (names, path, package, text) in found.items()
+               if _memopt_rebind.write_code(outdir, n, path, package, set(names), text)}
+    if rebinds:
+        report.files.append(_memopt_rebind.CODE_DIR)
+    for runtime in [RUNTIME] + ([REBIND_RUNTIME] if rebinds else []):
+        with open(os.path.join(outdir, runtime + ".py"), "w", encoding="utf-8") as f:
+            f.write(runtime_source(runtime + ".py"))
+        report.files.append(runtime + ".py")
     with open(os.path.join(outdir, TABLE + ".py"), "w", encoding="utf-8") as f:
-        f.write(_table_source(deferred, exports))
-    report.files += [RUNTIME + ".py", TABLE + ".py"]
+        f.write(_table_source(deferred, exports, rebinds))
+    report.files.append(TABLE + ".py")
     insert_after_docstring_and_future(tree, [ast.Import(names=[ast.alias(name=RUNTIME)])])
     report.program = write_program(script, outdir, unparse(tree, source))
     report.applied = True
-    report.changes = [f"deferred {len(deferred)} never-run modules and skipped the bodies of {len(exports)} "
+    report.changes = [f"deferred {len(deferred)} modules whose code never ran after the imports and skipped the bodies of {len(exports)} "
                       f"re-exporting packages ({len(chosen)} of {len(plan.saving)} candidates)"] + \
+        ([f"left {sum(map(len, rebinds.values()))} names unbound in {len(rebinds)} library modules until read "
+          "(their `from M import name` of a deferred M)"] if rebinds else []) + \
         [f"{c['id']}: ~{c['estimated_saving_bytes'] / 1e6:.1f} MB: {c['what']}" for c in report.candidates
          if c["id"] in chosen][:12] + notes
     return report

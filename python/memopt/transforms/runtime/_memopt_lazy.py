@@ -10,6 +10,9 @@ in _memopt_lazy_table (the probe saw them imported, and their code never ran):
 * EXPORTS packages: a package whose body only re-exports names of its submodules. Reading
   such a name imports just the submodule that defines it; the package body (and the other
   submodules it would have imported) runs only when a name it defines itself is read.
+* REBIND modules: library modules whose module-level `from R import n` of a deferred R would
+  run R's body at once. Their source is rewritten as they load (_memopt_rebind.py: n is
+  read from R where the module reads it, so R runs only when that code runs).
 
 Why a hand-written loader rather than importlib.util.LazyLoader: LazyLoader loads the module
 on any attribute read, including the __spec__ check `import` makes on every later import of
@@ -29,6 +32,9 @@ import _memopt_lazy_table
 # of RSS to compile at every run), parsed per package when first needed.
 DEFERRED = frozenset(_memopt_lazy_table.DEFERRED.split())
 _EXPORT_TEXT = _memopt_lazy_table.EXPORTS
+_HERE = os.path.dirname(os.path.abspath(_memopt_lazy_table.__file__))  # the program's folder
+# module -> the names its rewrite may defer ("module\tname name" lines; absent: no rewrite)
+REBIND = dict((line.split("\t") + [""])[:2] for line in getattr(_memopt_lazy_table, "REBIND", "").split("\n") if line)
 _LITERALS = {"s": str, "i": int, "f": float, "b": lambda v: v == "1", "n": lambda v: None}
 
 
@@ -196,9 +202,49 @@ class _DeferringLoader:
         module.__class__ = _DeferredModule
 
 
+class _RebindingLoader:
+    """Runs a REBIND module's body from its rewritten source (_memopt_rebind.py); the body
+    as it is when the module's source no longer meets the conditions."""
+
+    def __init__(self, real, names):
+        self.real = real
+        self.names = frozenset(names.split())
+
+    def __getattr__(self, attr):
+        return getattr(self.real, attr)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        import _memopt_rebind
+        spec = module.__spec__
+        done = _memopt_rebind.stored_code(_HERE, spec.name, spec.origin, self.names)
+        if done is None:  # parsed and compiled here: the library changed since optimize ran
+            package = spec.name if spec.submodule_search_locations is not None else spec.name.rpartition(".")[0]
+            done = _memopt_rebind.compiled(self.real.get_source(spec.name), spec.origin, package, self.names)
+        if done is None:
+            self.real.exec_module(module)
+            return
+        names, code = done
+        _own(module, "__dict__")["__getattr__"] = _module_getattr(spec.name, names)
+        exec(code, _own(module, "__dict__"))
+
+
+def _module_getattr(module_name, names):
+    """The module __getattr__ (PEP 562) of a rewritten module: a deferred name read from
+    outside (`M.b`, `from M import b`) is fetched from the module that defines it."""
+    def __getattr__(attr):
+        where = names.get(attr)
+        if where is None:
+            raise AttributeError(f"module {module_name!r} has no attribute {attr!r}")
+        return getattr(importlib.import_module(where[0]), where[1])
+    return __getattr__
+
+
 class _Finder:
     def find_spec(self, name, path, target=None):
-        if name not in DEFERRED and name not in EXPORTS:
+        if name not in DEFERRED and name not in EXPORTS and name not in REBIND:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -210,7 +256,10 @@ class _Finder:
             return None
         # only modules whose code is Python source can wait; compiled ones load now
         if type(spec.loader) is importlib.machinery.SourceFileLoader:
-            spec.loader = _DeferringLoader(spec.loader)
+            if name in REBIND:
+                spec.loader = _RebindingLoader(spec.loader, REBIND[name])
+            if name in DEFERRED or name in EXPORTS:
+                spec.loader = _DeferringLoader(spec.loader)
         return spec
 
 

@@ -1,0 +1,206 @@
+"""Deferred names: the rewrite _memopt_lazy applies, at import, to the library modules its
+table lists under REBIND, and the analysis the lazy-imports pass runs to list them.
+
+A module-level `from R import n as b`, with R a deferred module, reads R's attribute n at
+once, and that runs R's whole body (its own imports and all). When b is bound nowhere else
+in the module, the statement becomes `_memopt_bound_K = import_module("R")` (binding the
+deferred module object, which runs nothing) and every read of b, in the module body and in
+its functions and classes, becomes `_memopt_bound_K.n`. The first such read runs R's body,
+as late as that; every read gets the very object the statement would have bound (the same
+identity: no proxy stands in for it). Readers from outside (`M.b`, `from M import b`) reach
+it through a module __getattr__ the rewrite adds.
+
+Safety conditions, checked on the module's own source at every import (the table only names
+the candidates, so a library upgraded since optimize ran is checked again):
+* b is bound only by that statement: no other assignment, del, parameter, def, class,
+  import, global or nonlocal declaration, except/for/with/match target of that name anywhere
+  in the module. Then every read of b anywhere in the module reads that module global.
+* the module reads no namespace by name: no globals(), locals(), vars(), eval() or exec()
+  (vars(x) of an object is fine),
+  no `from X import *`, and no __getattr__ of its own (the rewrite adds one).
+* b is not private (`__x` is mangled inside classes) and n is not `*`.
+* the pass also checks that n is not a submodule of R (reading R.n would not import it) and
+  that no module of the program star-imports the module.
+What still differs, for the differential check to judge: the module's __dict__ and dir() no
+longer list b until it is read, and patching M.b from outside no longer reaches M's functions.
+"""
+# ast is imported by the functions that rewrite: a run that loads the stored code (the
+# usual case) does not pay for it (0.8 MB, 20 ms)
+import importlib.util
+import marshal
+import os
+
+CODE_DIR = "_memopt_lazy_code"  # beside the program: one FILE per module, the rewritten code
+NAMESPACE_READERS = frozenset({"globals", "locals", "eval", "exec"})  # and vars() with no argument
+BOUND_PREFIX = "_memopt_bound_"
+
+
+def resolve(package, node):
+    """The absolute name of the module an ImportFrom reads, or None."""
+    if node.level == 0:
+        return node.module
+    parts = package.split(".") if package else []
+    if node.level > len(parts):
+        return None
+    base = ".".join(parts[:len(parts) - node.level + 1])
+    return f"{base}.{node.module}" if node.module else base
+
+
+def _binding_counts(tree):
+    """name -> how many places of the module bind it (2 for a global/nonlocal declaration: a
+    name declared so is bound from a function, which rules it out)."""
+    import ast
+    counts = {}
+
+    def add(name, n=1):
+        counts[name] = counts.get(name, 0) + n
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            add(node.id)
+        elif isinstance(node, ast.arg):
+            add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                add(a.asname or a.name.split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                add(name, 2)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            add(node.rest)
+    return counts
+
+
+def _reads_namespace(tree):
+    import ast
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in NAMESPACE_READERS:
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" and \
+                not node.args:
+            return True
+    return False
+
+
+def candidates(tree, package):
+    """[(statement, alias, module R, attribute n, bound name b)] of the module `tree` (whose
+    package is `package`) that meet the syntactic conditions above; [] when the module as a
+    whole does not."""
+    import ast
+    counts = _binding_counts(tree)
+    if "*" in counts or "__getattr__" in counts or any(name.startswith(BOUND_PREFIX) for name in counts) \
+            or _reads_namespace(tree):
+        return []
+    found = []
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.ImportFrom) or stmt.module == "__future__":
+            continue
+        source = resolve(package, stmt)
+        if source is None:
+            continue
+        for alias in stmt.names:
+            bound = alias.asname or alias.name
+            if counts.get(bound) == 1 and not (bound.startswith("__") and not bound.endswith("__")):
+                found.append((stmt, alias, source, alias.name, bound))
+    return found
+
+
+def _rewrite_reads(tree, names):
+    """Every read of a name in `names` (bound name -> (variable holding the module,
+    attribute)) becomes that attribute of that variable."""
+    import ast
+
+    class Reads(ast.NodeTransformer):
+        def visit_Name(self, node):
+            where = names.get(node.id)
+            if where is None or not isinstance(node.ctx, ast.Load):
+                return node
+            holder = ast.copy_location(ast.Name(id=where[0], ctx=ast.Load()), node)
+            return ast.copy_location(ast.Attribute(value=holder, attr=where[1], ctx=ast.Load()), node)
+
+    Reads().visit(tree)
+
+
+def _holder_statement(variable, module, like):
+    import ast
+    # __import__('importlib') is the importlib every interpreter has loaded at start-up: no
+    # new name in the module, nothing new imported
+    call = ast.parse(f"{variable} = __import__('importlib').import_module({module!r})").body[0]
+    for node in ast.walk(call):
+        ast.copy_location(node, like)
+    return call
+
+
+def rewrite(tree, package, allowed):
+    """Rewrites `tree` in place for the bound names in `allowed` (a set); returns
+    {bound name: (module, attribute)} of what was rewritten ({} leaves the tree as it was)."""
+    import ast
+    chosen = [c for c in candidates(tree, package) if c[4] in allowed]
+    if not chosen:
+        return {}
+    holders, reads, exported = {}, {}, {}
+    for stmt, alias, source, attr, bound in chosen:
+        holders.setdefault(source, f"{BOUND_PREFIX}{len(holders)}")
+        reads[bound] = (holders[source], attr)
+        exported[bound] = (source, attr)
+    taken = {id(c[1]) for c in chosen}
+    body = []
+    for stmt in tree.body:
+        if not any(id(a) in taken for a in getattr(stmt, "names", [])) or not isinstance(stmt, ast.ImportFrom):
+            body.append(stmt)
+            continue
+        source = resolve(package, stmt)
+        body.append(_holder_statement(holders[source], source, stmt))
+        rest = [a for a in stmt.names if id(a) not in taken]
+        if rest:  # the names that stay eager keep their statement, after the module is bound
+            body.append(ast.copy_location(ast.ImportFrom(module=stmt.module, names=rest, level=stmt.level), stmt))
+    tree.body = body
+    _rewrite_reads(tree, reads)
+    ast.fix_missing_locations(tree)
+    return exported
+
+
+def compiled(source, origin, package, allowed):
+    """(names, code) of the module's rewritten body, or None when nothing is rewritten."""
+    import ast
+    tree = ast.parse(source, origin)
+    names = rewrite(tree, package, allowed)
+    return (names, compile(tree, origin, "exec", dont_inherit=True)) if names else None
+
+
+def code_key(origin, allowed):
+    """What a stored rewritten code depends on: the interpreter's bytecode version, the
+    source file as it is now (size, modification time) and the names the table allows."""
+    st = os.stat(origin)
+    return repr((importlib.util.MAGIC_NUMBER, st.st_size, st.st_mtime_ns, sorted(allowed))).encode()
+
+
+def write_code(folder, module, origin, package, allowed, source):
+    """Stores the rewritten code of `module` in folder/CODE_DIR (what the program's runs
+    load instead of parsing and compiling the source each time); False when nothing is
+    rewritten."""
+    done = compiled(source, origin, package, allowed)
+    if done is None:
+        return False
+    os.makedirs(os.path.join(folder, CODE_DIR), exist_ok=True)
+    key = code_key(origin, allowed)
+    with open(os.path.join(folder, CODE_DIR, module + ".bin"), "wb") as f:
+        f.write(len(key).to_bytes(4, "little") + key + marshal.dumps(done))
+    return True
+
+
+def stored_code(folder, module, origin, allowed):
+    """(names, code) that write_code stored for `module`, when it was made from the source
+    file as it is now, by this interpreter, for these names; else None."""
+    try:
+        with open(os.path.join(folder, CODE_DIR, module + ".bin"), "rb") as f:
+            data = f.read()
+        key = code_key(origin, allowed)
+    except OSError:
+        return None
+    size = int.from_bytes(data[:4], "little")
+    return marshal.loads(data[4 + size:]) if data[4:4 + size] == key else None
