@@ -38,6 +38,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -312,37 +313,52 @@ def _is_submodule(modules_all, module, attr):
         return True
 
 
-def _star_imported(tree, package):
-    return {_memopt_rebind.resolve(package, n) for n in ast.walk(tree)
-            if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)}
+# `from X import` at the start of a line: every top-level one, and some lines that only look
+# like one (in strings): a superset, so a file without a match needs no parsing
+TOP_LEVEL_FROM = re.compile(r"^from[ \t]+(\.*)([\w.]*)[ \t]+import\b", re.M)
+STAR_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t(]*\*", re.M)
 
 
-def _rebinds(profile, script, deferred):
-    """module -> the names its module-level `from R import n` binds from a deferred R that
-    _memopt_rebind may leave unbound (its conditions, plus: n is not a submodule of R, and no
-    module star-imports the module). Only modules the probe saw loaded from Python source."""
+def _sources(pattern, text, package):
+    return {_memopt_rebind.resolve_name(package, len(m.group(1)), m.group(2) or None)
+            for m in pattern.finditer(text)}
+
+
+def _rebinds(profile, script, deferred, outdir):
+    """Writes, for each library module whose module-level `from R import n` binds names from
+    a deferred R that _memopt_rebind may leave unbound (its conditions, plus: n is not a
+    submodule of R, and no module star-imports the module), its rewritten code into outdir;
+    returns {module: names}. Only modules the probe saw loaded from Python source; a text
+    scan first, so that only modules with such a line are parsed."""
     modules_all, deferred = profile["modules"], set(deferred)
-    found, starred = {}, set()
+    texts, starred = {}, set()
     for name, m in _modules(profile, script).items():
         try:
             with open(m["file"], encoding="utf-8") as f:
                 text = f.read()
         except (OSError, UnicodeDecodeError):
             continue
-        if "import" not in text:
+        package = _package_of(name, m)
+        if "*" in text:
+            starred |= _sources(STAR_FROM, text, package)
+        if _sources(TOP_LEVEL_FROM, text, package) & deferred:
+            texts[name] = (text, package)
+    written = {}
+    for name, (text, package) in texts.items():
+        if name in starred:
             continue
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        package = _package_of(name, m)
-        if "*" in text:
-            starred |= _star_imported(tree, package)
-        names = [bound for _, _, source, attr, bound in _memopt_rebind.candidates(tree, package)
-                 if source in deferred and not _is_submodule(modules_all, source, attr)]
-        if names:
-            found[name] = (names, m["file"], package, text)
-    return {n: found[n] for n in found if n not in starred}
+        names = sorted({bound for _, _, source, attr, bound in _memopt_rebind.candidates(tree, package)
+                        if source in deferred and not _is_submodule(modules_all, source, attr)})
+        origin = profile["modules"][name]["file"]
+        done = _memopt_rebind.compiled(text, origin, package, set(names), tree) if names else None
+        if done is not None:
+            _memopt_rebind.write_code(outdir, name, origin, set(names), done)
+            written[name] = names
+    return written
 
 
 def _encoded(where):
@@ -386,11 +402,9 @@ def run(script, outdir, profile=None, select=None):
     if not deferred and not exports:
         raise PassRefused("no module to defer: every pure-Python module imported ran code, and no package "
                           "only re-exports" + ("; " + "; ".join(notes) if notes else ""))
-    found = _rebinds(profile, script, deferred)
     report.files = prepare_outdir(script, outdir)
     # the rewritten code of each module, stored (a run loads it instead of compiling the source)
-    rebinds = {n: names for n, (names, path, package, text) in found.items()
-               if _memopt_rebind.write_code(outdir, n, path, package, set(names), text)}
+    rebinds = _rebinds(profile, script, deferred, outdir)
     if rebinds:
         report.files.append(_memopt_rebind.CODE_DIR)
     for runtime in [RUNTIME] + ([REBIND_RUNTIME] if rebinds else []):

@@ -37,13 +37,18 @@ BOUND_PREFIX = "_memopt_bound_"
 
 def resolve(package, node):
     """The absolute name of the module an ImportFrom reads, or None."""
-    if node.level == 0:
-        return node.module
+    return resolve_name(package, node.level, node.module)
+
+
+def resolve_name(package, level, module):
+    """The absolute name of `from .....module import` (`level` dots) in package `package`."""
+    if level == 0:
+        return module
     parts = package.split(".") if package else []
-    if node.level > len(parts):
+    if level > len(parts):
         return None
-    base = ".".join(parts[:len(parts) - node.level + 1])
-    return f"{base}.{node.module}" if node.module else base
+    base = ".".join(parts[:len(parts) - level + 1])
+    return f"{base}.{module}" if module else base
 
 
 def _binding_counts(tree):
@@ -164,10 +169,11 @@ def rewrite(tree, package, allowed):
     return exported
 
 
-def compiled(source, origin, package, allowed):
-    """(names, code) of the module's rewritten body, or None when nothing is rewritten."""
+def compiled(source, origin, package, allowed, tree=None):
+    """(names, code) of the module's rewritten body, or None when nothing is rewritten;
+    `tree`: the module's source parsed already (it is rewritten in place)."""
     import ast
-    tree = ast.parse(source, origin)
+    tree = ast.parse(source, origin) if tree is None else tree
     names = rewrite(tree, package, allowed)
     return (names, compile(tree, origin, "exec", dont_inherit=True)) if names else None
 
@@ -179,18 +185,13 @@ def code_key(origin, allowed):
     return repr((importlib.util.MAGIC_NUMBER, st.st_size, st.st_mtime_ns, sorted(allowed))).encode()
 
 
-def write_code(folder, module, origin, package, allowed, source):
-    """Stores the rewritten code of `module` in folder/CODE_DIR (what the program's runs
-    load instead of parsing and compiling the source each time); False when nothing is
-    rewritten."""
-    done = compiled(source, origin, package, allowed)
-    if done is None:
-        return False
+def write_code(folder, module, origin, allowed, done):
+    """Stores `done` (compiled()'s answer for `module`) in folder/CODE_DIR: what the
+    program's runs load instead of parsing and compiling the source each time."""
     os.makedirs(os.path.join(folder, CODE_DIR), exist_ok=True)
     key = code_key(origin, allowed)
     with open(os.path.join(folder, CODE_DIR, module + ".bin"), "wb") as f:
         f.write(len(key).to_bytes(4, "little") + key + marshal.dumps(done))
-    return True
 
 
 def stored_code(folder, module, origin, allowed):
