@@ -68,6 +68,12 @@ struct Project {
         const std::string optimized = behaviour(dir / "out" / "final" / script, args, "run-final");
         CHECK(optimized == original);
     }
+
+    // steps.json names the comparison `method` and steps.md says `summary`
+    void check_comparison(const std::string& method, const std::string& summary) const {
+        CHECK(read_file(dir / "out" / "steps.json").find("\"method\": \"" + method + "\"") != std::string::npos);
+        CHECK(read_file(dir / "out" / "steps.md").find(summary) != std::string::npos);
+    }
 };
 
 } // namespace
@@ -157,9 +163,7 @@ TEST_CASE("sandbox e2e: output varying only by unseeded random numbers is compar
     REQUIRE(r.status == 0);
     CHECK(r.err.find("with the OS's entropy pinned") != std::string::npos);
     CHECK(r.err.find("step 1") != std::string::npos); // the pass was tried
-    const std::string json = read_file(p.dir / "out" / "steps.json");
-    CHECK(json.find("\"method\": \"outputs, entropy pinned\"") != std::string::npos);
-    CHECK(read_file(p.dir / "out" / "steps.md").find("Compared: exit status, stdout") != std::string::npos);
+    p.check_comparison("outputs, entropy pinned", "Compared: exit status, stdout");
     p.check_untouched();
 }
 
@@ -181,7 +185,5 @@ TEST_CASE("sandbox e2e: a program without observable output is not called proven
     INFO(r.err);
     REQUIRE(r.status == 0);
     CHECK(r.err.find("not proven identical") != std::string::npos);
-    const std::string json = read_file(p.dir / "out" / "steps.json");
-    CHECK(json.find("\"method\": \"exit status only\"") != std::string::npos);
-    CHECK(read_file(p.dir / "out" / "steps.md").find("not proven identical") != std::string::npos);
+    p.check_comparison("exit status only", "not proven identical");
 }
