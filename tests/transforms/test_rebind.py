@@ -35,6 +35,7 @@ def test_modules_that_read_their_namespace_by_name_are_left_alone():
 def test_private_names_future_imports_and_nested_imports_are_not_candidates():
     assert _names("from __future__ import annotations\nfrom a import __x\ndef f():\n    from a import y\n") == []
     assert _names("if True:\n    from a import x\n") == []
+    assert _names("import w\nwith w.catch_warnings():\n    from a import x\n") == ["x"]  # a top-level with
 
 
 def test_relative_imports_resolve_against_the_package():
@@ -49,9 +50,21 @@ def test_the_rewritten_module_reads_the_same_objects_when_they_are_used(monkeypa
     source = "from deferred_source import x, y as why\nfrom os import sep\nclass C:\n    attr = why\n" \
              "def get():\n    return x\n"
     tree = ast.parse(source)
-    names = rebind.rewrite(tree, "", {"x", "why"})
+    names = rebind.rewrite(tree, "", {"x": None, "why": None})
     assert names == {"x": ("deferred_source", "x"), "why": ("deferred_source", "y")}
     namespace = {}
     exec(compile(tree, "<m>", "exec"), namespace)
     assert "x" not in namespace and "why" not in namespace and namespace["sep"]  # sep: not allowed, eager
     assert namespace["get"]() is deferred.x and namespace["C"].attr is deferred.y
+
+
+def test_a_name_of_a_re_exporting_package_is_read_from_the_module_that_defines_it(monkeypatch):
+    defining = types.ModuleType("defining_module")
+    defining.value = object()
+    monkeypatch.setitem(sys.modules, "defining_module", defining)
+    tree = ast.parse("import warnings\nwith warnings.catch_warnings():\n    from package import value\n"
+                     "def get():\n    return value\n")
+    assert rebind.rewrite(tree, "", {"value": "defining_module:value"}) == {"value": ("defining_module", "value")}
+    namespace = {}
+    exec(compile(tree, "<m>", "exec"), namespace)  # `package` itself is never imported
+    assert namespace["get"]() is defining.value
