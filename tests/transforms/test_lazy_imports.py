@@ -316,3 +316,30 @@ def test_a_name_a_re_exporting_package_hands_out_waits_also_inside_a_with_block(
     assert "quiet\\th=reexp.big:h" in table
     assert _run(script, lib) == f"['big']\n{4 << 20} ['big']\n"
     assert _run(report.program, lib) == f"[]\n{4 << 20} ['big']\n"
+
+
+# An import cycle inside a package, as in pandas.io.excel: the package binds Writer from _base
+# and registers _impl's writer at import; _base's class body imports _impl; _impl's class
+# derives from _base's Writer. Reads made while a module loads must keep their order.
+CYCLE = {
+    "cyc/__init__.py": "from cyc._base import Writer\nfrom cyc._impl import ImplWriter as _ImplWriter\n"
+                       "from cyc._util import register\nregister(_ImplWriter)\n"
+                       "class Keep:  # a class: the body computes what it holds, never skipped\n    pass\n",
+    "cyc/_util.py": "writers = []\ndef register(w):\n    writers.append(w.__name__)\n",
+    "cyc/_base.py": "class Writer:\n    pass\nclass File:\n    from cyc._impl import Reader\n",
+    "cyc/_impl.py": "from cyc._base import Writer\nclass ImplWriter(Writer):\n    pass\nclass Reader:\n    pass\n",
+}
+
+
+def test_names_read_while_a_module_loads_stay_eager_so_import_cycles_resolve_as_before(tree):
+    tmp_path, lib = tree
+    _write(lib, CYCLE)
+
+    def entry(rel, after):
+        return {"file": os.path.join(lib, rel), "preloaded": False, "functions_run": 1, "ran": True,
+                "functions_run_after_import": after, "cumulative": {"rss_bytes": 1 << 16}}
+    profile = _profile(lib, extra={"cyc": entry("cyc/__init__.py", 1), "cyc._base": entry("cyc/_base.py", 0),
+                                   "cyc._impl": entry("cyc/_impl.py", 0), "cyc._util": entry("cyc/_util.py", 0)})
+    script = _program(tmp_path, "import cyc, cyc._base, cyc._util\nprint(cyc._util.writers, cyc._base.File.Reader.__name__)\n")
+    report = lazy_imports.run(script, str(tmp_path / "out"), profile)
+    assert _run(report.program, lib) == _run(script, lib) == "['ImplWriter'] Reader\n"

@@ -22,6 +22,12 @@ the candidates, so a library upgraded since optimize ran is checked again):
   block still runs; what R's body would have done inside it, such as warnings it raises
   that the block silences, happens later, outside it).
 * b is not private (`__x` is mangled inside classes) and n is not `*`.
+* b is read only inside function (and lambda) bodies: a name read while the module loads (in a
+  class body, a base, a decorator, a default) is read at import anyway, and leaving it
+  unbound would only reorder the bodies that run, which import cycles depend on; and a name
+  the module never reads, only hands on (a package's `from ._base import Writer`), is left
+  unbound only when R is in another top-level package: inside one package, the module that
+  reads it is likely in an import cycle with R, whose order that would change.
 * the pass also checks that n is not a submodule of R (reading R.n would not import it) and
   that no module of the program star-imports the module. R is a deferred module, or a
   re-exporting package that hands n out from a deferred submodule S (`from joblib import
@@ -107,22 +113,53 @@ def _top_level_imports(tree):
                 yield inner
 
 
+def _read_while_loading(tree):
+    """Names the module reads while its body runs: everywhere but inside function and
+    lambda bodies (class bodies, bases, decorators, defaults and annotations run at import).
+    Leaving such a name unbound saves nothing (it is read at import anyway) and would only
+    change the order in which modules run, which import cycles inside a package depend on
+    (pandas.io.excel's `class OpenpyxlWriter(ExcelWriter)`)."""
+    import ast
+    read, todo = set(), [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            todo += node.decorator_list + args.defaults + [d for d in args.kw_defaults if d] + \
+                [a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+                 if a and a.annotation] + ([node.returns] if node.returns else [])
+            continue
+        if isinstance(node, ast.Lambda):
+            todo += node.args.defaults + [d for d in node.args.kw_defaults if d]
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            read.add(node.id)
+        todo += list(ast.iter_child_nodes(node))
+    return read
+
+
 def candidates(tree, package):
     """[(statement, alias, module R, attribute n, bound name b)] of the module `tree` (whose
     package is `package`) that meet the syntactic conditions above; [] when the module as a
     whole does not."""
+    import ast
     counts = _binding_counts(tree)
     if "*" in counts or "__getattr__" in counts or any(name.startswith(BOUND_PREFIX) for name in counts) \
             or _reads_namespace(tree):
         return []
-    found = []
+    found, early, top = [], _read_while_loading(tree), package.split(".")[0]
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     for stmt in _top_level_imports(tree):
         source = resolve(package, stmt)
         if source is None:
             continue
+        # a name only handed on (never read here) from a module of the same package: the
+        # module that reads it is likely in an import cycle with this one
+        handed_on = source.split(".")[0] == top
         for alias in stmt.names:
             bound = alias.asname or alias.name
-            if counts.get(bound) == 1 and not (bound.startswith("__") and not bound.endswith("__")):
+            if counts.get(bound) == 1 and bound not in early and (bound in read or not handed_on) and \
+                    not (bound.startswith("__") and not bound.endswith("__")):
                 found.append((stmt, alias, source, alias.name, bound))
     return found
 
