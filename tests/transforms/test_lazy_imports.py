@@ -224,6 +224,11 @@ CONSUMERS = {
     "rebinds.py": "from heavy.unused import g\ndef size():\n    return g()\ntry:\n    pass\nexcept Exception:\n"
                   "    g = None\n",
     "introspects.py": "from heavy.unused import g\ndef size():\n    return globals()['g']()\n",
+    # reexp re-exports h from reexp.big (4 MB, never run); quiet takes it inside a with block
+    "reexp/__init__.py": "from .big import h\n",
+    "reexp/big.py": "import marks\n_ = marks.seen.append('big')\nBIG = bytearray(4 << 20)\ndef h():\n    return len(BIG)\n",
+    "quiet.py": "import warnings\nwith warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n"
+                "    from reexp import h\ndef size():\n    return h()\n",
 }
 
 
@@ -232,7 +237,9 @@ def _consumers_profile(lib, after_import=()):
         return {"file": os.path.join(lib, rel), "preloaded": False, "functions_run": 1, "ran": True,
                 "functions_run_after_import": 1 if rel in after_import or rel[:-3] in after_import else 0,
                 "cumulative": {"rss_bytes": 1 << 16}}
-    return _profile(lib, extra={name[:-3]: entry(name) for name in CONSUMERS})
+    extra = {name[:-3].replace("/", ".").removesuffix(".__init__"): entry(name) for name in CONSUMERS}
+    extra["reexp.big"].update(functions_run=0, ran=False, functions_run_after_import=0)
+    return _profile(lib, extra=extra)
 
 
 def test_a_library_module_s_from_import_of_a_deferred_module_waits_until_the_name_is_read(tree):
@@ -278,7 +285,7 @@ def test_a_library_changed_after_optimize_is_rewritten_again_at_import(tree):
     _write(lib, CONSUMERS)
     script = _program(tmp_path, "import marks, uses\nprint(sorted(marks.seen), uses.size())\n")
     report = lazy_imports.run(script, str(tmp_path / "out"), _consumers_profile(lib, after_import=CONSUMERS))
-    assert os.listdir(os.path.join(tmp_path, "out", "_memopt_lazy_code")) == ["uses.bin"]
+    assert "uses.bin" in os.listdir(os.path.join(tmp_path, "out", "_memopt_lazy_code"))
     assert _run(report.program, lib) == f"['uses'] {8 << 20}\n"
     # the stored code no longer matches the source: the runtime rewrites the new source
     with open(os.path.join(lib, "uses.py"), "a") as f:
@@ -298,3 +305,41 @@ def test_modules_whose_code_ran_only_during_imports_are_deferred(tree):
     table = open(os.path.join(tmp_path, "out2", "_memopt_lazy_table.py")).read()
     assert "uses" not in table.split("EXPORTS")[0]
     assert _run(report.program, lib) == _run(script, lib)
+
+
+def test_a_name_a_re_exporting_package_hands_out_waits_also_inside_a_with_block(tree):
+    tmp_path, lib = tree
+    _write(lib, CONSUMERS)
+    script = _program(tmp_path, "import marks, quiet\nprint(sorted(marks.seen))\nprint(quiet.size(), sorted(marks.seen))\n")
+    report = lazy_imports.run(script, str(tmp_path / "out"), _consumers_profile(lib, after_import=CONSUMERS))
+    table = open(os.path.join(tmp_path, "out", "_memopt_lazy_table.py")).read()
+    assert "quiet\\th=reexp.big:h" in table
+    assert _run(script, lib) == f"['big']\n{4 << 20} ['big']\n"
+    assert _run(report.program, lib) == f"[]\n{4 << 20} ['big']\n"
+
+
+# An import cycle inside a package, as in pandas.io.excel: the package binds Writer from _base
+# and registers _impl's writer at import; _base's class body imports _impl; _impl's class
+# derives from _base's Writer. Reads made while a module loads must keep their order.
+CYCLE = {
+    "cyc/__init__.py": "from cyc._base import Writer\nfrom cyc._impl import ImplWriter as _ImplWriter\n"
+                       "from cyc._util import register\nregister(_ImplWriter)\n"
+                       "class Keep:  # a class: the body computes what it holds, never skipped\n    pass\n",
+    "cyc/_util.py": "writers = []\ndef register(w):\n    writers.append(w.__name__)\n",
+    "cyc/_base.py": "class Writer:\n    pass\nclass File:\n    from cyc._impl import Reader\n",
+    "cyc/_impl.py": "from cyc._base import Writer\nclass ImplWriter(Writer):\n    pass\nclass Reader:\n    pass\n",
+}
+
+
+def test_names_read_while_a_module_loads_stay_eager_so_import_cycles_resolve_as_before(tree):
+    tmp_path, lib = tree
+    _write(lib, CYCLE)
+
+    def entry(rel, after):
+        return {"file": os.path.join(lib, rel), "preloaded": False, "functions_run": 1, "ran": True,
+                "functions_run_after_import": after, "cumulative": {"rss_bytes": 1 << 16}}
+    profile = _profile(lib, extra={"cyc": entry("cyc/__init__.py", 1), "cyc._base": entry("cyc/_base.py", 0),
+                                   "cyc._impl": entry("cyc/_impl.py", 0), "cyc._util": entry("cyc/_util.py", 0)})
+    script = _program(tmp_path, "import cyc, cyc._base, cyc._util\nprint(cyc._util.writers, cyc._base.File.Reader.__name__)\n")
+    report = lazy_imports.run(script, str(tmp_path / "out"), profile)
+    assert _run(report.program, lib) == _run(script, lib) == "['ImplWriter'] Reader\n"

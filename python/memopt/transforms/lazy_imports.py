@@ -313,9 +313,10 @@ def _is_submodule(modules_all, module, attr):
         return True
 
 
-# `from X import` at the start of a line: every top-level one, and some lines that only look
-# like one (in strings): a superset, so a file without a match needs no parsing
-TOP_LEVEL_FROM = re.compile(r"^from[ \t]+(\.*)([\w.]*)[ \t]+import\b", re.M)
+# `from X import` at the start of a line: every top-level one (also in a `with` block), and
+# lines that only look like one (nested, in strings): a superset, so a file without a match
+# needs no parsing
+TOP_LEVEL_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import\b", re.M)
 STAR_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t(]*\*", re.M)
 
 
@@ -324,7 +325,23 @@ def _sources(pattern, text, package):
             for m in pattern.finditer(text)}
 
 
-def _rebinds(profile, script, deferred, outdir):
+def _deferrable_names(tree, package, modules_all, deferred, exports):
+    """{bound name: None | "S:attr"}: the names of the module's top-level `from R import n`
+    that may wait (R deferred; or R a re-exporting package handing n out from a deferred S)."""
+    allowed = {}
+    for _, _, source, attr, bound in _memopt_rebind.candidates(tree, package):
+        if source in deferred:
+            if not _is_submodule(modules_all, source, attr):
+                allowed[bound] = None
+            continue
+        where = exports.get(source, {}).get(attr)
+        if where and where[0] != "=" and where[1] and where[0] in deferred and \
+                not _is_submodule(modules_all, where[0], where[1]):
+            allowed[bound] = f"{where[0]}:{where[1]}"
+    return allowed
+
+
+def _rebinds(profile, script, deferred, exports, outdir):
     """Writes, for each library module whose module-level `from R import n` binds names from
     a deferred R that _memopt_rebind may leave unbound (its conditions, plus: n is not a
     submodule of R, and no module star-imports the module), its rewritten code into outdir;
@@ -341,7 +358,7 @@ def _rebinds(profile, script, deferred, outdir):
         package = _package_of(name, m)
         if "*" in text:
             starred |= _sources(STAR_FROM, text, package)
-        if _sources(TOP_LEVEL_FROM, text, package) & deferred:
+        if _sources(TOP_LEVEL_FROM, text, package) & (deferred | set(exports)):
             texts[name] = (text, package)
     written = {}
     for name, (text, package) in texts.items():
@@ -351,13 +368,12 @@ def _rebinds(profile, script, deferred, outdir):
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        names = sorted({bound for _, _, source, attr, bound in _memopt_rebind.candidates(tree, package)
-                        if source in deferred and not _is_submodule(modules_all, source, attr)})
+        allowed = _deferrable_names(tree, package, modules_all, deferred, exports)
         origin = profile["modules"][name]["file"]
-        done = _memopt_rebind.compiled(text, origin, package, set(names), tree) if names else None
+        done = _memopt_rebind.compiled(text, origin, package, allowed, tree) if allowed else None
         if done is not None:
-            _memopt_rebind.write_code(outdir, name, origin, set(names), done)
-            written[name] = names
+            _memopt_rebind.write_code(outdir, name, origin, allowed, done)
+            written[name] = [b + ("=" + r if r else "") for b, r in sorted(allowed.items())]
     return written
 
 
@@ -404,7 +420,7 @@ def run(script, outdir, profile=None, select=None):
                           "only re-exports" + ("; " + "; ".join(notes) if notes else ""))
     report.files = prepare_outdir(script, outdir)
     # the rewritten code of each module, stored (a run loads it instead of compiling the source)
-    rebinds = _rebinds(profile, script, deferred, outdir)
+    rebinds = _rebinds(profile, script, deferred, exports, outdir)
     if rebinds:
         report.files.append(_memopt_rebind.CODE_DIR)
     for runtime in [RUNTIME] + ([REBIND_RUNTIME] if rebinds else []):

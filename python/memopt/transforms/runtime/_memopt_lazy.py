@@ -208,7 +208,8 @@ class _RebindingLoader:
 
     def __init__(self, real, names):
         self.real = real
-        self.names = frozenset(names.split())
+        # "name" or "name=S:attr" (read attr of module S): the names the rewrite may defer
+        self.names = {b: redirect or None for b, _, redirect in (w.partition("=") for w in names.split())}
 
     def __getattr__(self, attr):
         return getattr(self.real, attr)

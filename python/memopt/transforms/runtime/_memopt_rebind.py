@@ -18,9 +18,21 @@ the candidates, so a library upgraded since optimize ran is checked again):
 * the module reads no namespace by name: no globals(), locals(), vars(), eval() or exec()
   (vars(x) of an object is fine),
   no `from X import *`, and no __getattr__ of its own (the rewrite adds one).
+* the statement is at the module's top level or directly in a top-level `with` block (the
+  block still runs; what R's body would have done inside it, such as warnings it raises
+  that the block silences, happens later, outside it).
 * b is not private (`__x` is mangled inside classes) and n is not `*`.
+* b is read only inside function (and lambda) bodies: a name read while the module loads (in a
+  class body, a base, a decorator, a default) is read at import anyway, and leaving it
+  unbound would only reorder the bodies that run, which import cycles depend on; and a name
+  the module never reads, only hands on (a package's `from ._base import Writer`), is left
+  unbound only when R is in another top-level package: inside one package, the module that
+  reads it is likely in an import cycle with R, whose order that would change.
 * the pass also checks that n is not a submodule of R (reading R.n would not import it) and
-  that no module of the program star-imports the module.
+  that no module of the program star-imports the module. R is a deferred module, or a
+  re-exporting package that hands n out from a deferred submodule S (`from joblib import
+  Memory`: joblib.memory's Memory, the very object, checked with `is`): the module then binds
+  S and reads S.n.
 What still differs, for the differential check to judge: the module's __dict__ and dir() no
 longer list b until it is read, and patching M.b from outside no longer reaches M's functions.
 """
@@ -91,6 +103,41 @@ def _reads_namespace(tree):
     return False
 
 
+def _top_level_imports(tree):
+    """The ImportFrom statements of the module's top level and of the bodies of its
+    top-level `with` blocks (`with warnings.catch_warnings(): from joblib import Memory`)."""
+    import ast
+    for stmt in tree.body:
+        for inner in stmt.body if isinstance(stmt, (ast.With, ast.AsyncWith)) else [stmt]:
+            if isinstance(inner, ast.ImportFrom) and inner.module != "__future__":
+                yield inner
+
+
+def _read_while_loading(tree):
+    """Names the module reads while its body runs: everywhere but inside function and
+    lambda bodies (class bodies, bases, decorators, defaults and annotations run at import).
+    Leaving such a name unbound saves nothing (it is read at import anyway) and would only
+    change the order in which modules run, which import cycles inside a package depend on
+    (pandas.io.excel's `class OpenpyxlWriter(ExcelWriter)`)."""
+    import ast
+    read, todo = set(), [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            todo += node.decorator_list + args.defaults + [d for d in args.kw_defaults if d] + \
+                [a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+                 if a and a.annotation] + ([node.returns] if node.returns else [])
+            continue
+        if isinstance(node, ast.Lambda):
+            todo += node.args.defaults + [d for d in node.args.kw_defaults if d]
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            read.add(node.id)
+        todo += list(ast.iter_child_nodes(node))
+    return read
+
+
 def candidates(tree, package):
     """[(statement, alias, module R, attribute n, bound name b)] of the module `tree` (whose
     package is `package`) that meet the syntactic conditions above; [] when the module as a
@@ -100,16 +147,19 @@ def candidates(tree, package):
     if "*" in counts or "__getattr__" in counts or any(name.startswith(BOUND_PREFIX) for name in counts) \
             or _reads_namespace(tree):
         return []
-    found = []
-    for stmt in tree.body:
-        if not isinstance(stmt, ast.ImportFrom) or stmt.module == "__future__":
-            continue
+    found, early, top = [], _read_while_loading(tree), package.split(".")[0]
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    for stmt in _top_level_imports(tree):
         source = resolve(package, stmt)
         if source is None:
             continue
+        # a name only handed on (never read here) from a module of the same package: the
+        # module that reads it is likely in an import cycle with this one
+        handed_on = source.split(".")[0] == top
         for alias in stmt.names:
             bound = alias.asname or alias.name
-            if counts.get(bound) == 1 and not (bound.startswith("__") and not bound.endswith("__")):
+            if counts.get(bound) == 1 and bound not in early and (bound in read or not handed_on) and \
+                    not (bound.startswith("__") and not bound.endswith("__")):
                 found.append((stmt, alias, source, alias.name, bound))
     return found
 
@@ -141,29 +191,40 @@ def _holder_statement(variable, module, like):
 
 
 def rewrite(tree, package, allowed):
-    """Rewrites `tree` in place for the bound names in `allowed` (a set); returns
-    {bound name: (module, attribute)} of what was rewritten ({} leaves the tree as it was)."""
+    """Rewrites `tree` in place for the bound names in `allowed` ({bound name: None, or
+    "S:attr" when the name is to be read as attribute attr of module S: a re-exporting
+    package's name, the very object S holds}); returns {bound name: (module, attribute)} of
+    what was rewritten ({} leaves the tree as it was)."""
     import ast
     chosen = [c for c in candidates(tree, package) if c[4] in allowed]
     if not chosen:
         return {}
     holders, reads, exported = {}, {}, {}
     for stmt, alias, source, attr, bound in chosen:
+        if allowed[bound]:
+            source, _, attr = allowed[bound].partition(":")
         holders.setdefault(source, f"{BOUND_PREFIX}{len(holders)}")
         reads[bound] = (holders[source], attr)
         exported[bound] = (source, attr)
-    taken = {id(c[1]) for c in chosen}
-    body = []
-    for stmt in tree.body:
-        if not any(id(a) in taken for a in getattr(stmt, "names", [])) or not isinstance(stmt, ast.ImportFrom):
-            body.append(stmt)
-            continue
-        source = resolve(package, stmt)
-        body.append(_holder_statement(holders[source], source, stmt))
-        rest = [a for a in stmt.names if id(a) not in taken]
-        if rest:  # the names that stay eager keep their statement, after the module is bound
-            body.append(ast.copy_location(ast.ImportFrom(module=stmt.module, names=rest, level=stmt.level), stmt))
-    tree.body = body
+    taken = {id(c[1]): c for c in chosen}
+
+    def replaced(body):
+        out = []
+        for stmt in body:
+            if isinstance(stmt, (ast.With, ast.AsyncWith)):
+                stmt.body = replaced(stmt.body)
+            mine = [taken[id(a)] for a in getattr(stmt, "names", []) if id(a) in taken]
+            if not mine or not isinstance(stmt, ast.ImportFrom):
+                out.append(stmt)
+                continue
+            for module in dict.fromkeys(exported[c[4]][0] for c in mine):
+                out.append(_holder_statement(holders[module], module, stmt))
+            rest = [a for a in stmt.names if id(a) not in taken]
+            if rest:  # the names that stay eager keep their statement, after the module is bound
+                out.append(ast.copy_location(ast.ImportFrom(module=stmt.module, names=rest, level=stmt.level), stmt))
+        return out
+
+    tree.body = replaced(tree.body)
     _rewrite_reads(tree, reads)
     ast.fix_missing_locations(tree)
     return exported
@@ -182,7 +243,7 @@ def code_key(origin, allowed):
     """What a stored rewritten code depends on: the interpreter's bytecode version, the
     source file as it is now (size, modification time) and the names the table allows."""
     st = os.stat(origin)
-    return repr((importlib.util.MAGIC_NUMBER, st.st_size, st.st_mtime_ns, sorted(allowed))).encode()
+    return repr((importlib.util.MAGIC_NUMBER, st.st_size, st.st_mtime_ns, sorted(allowed.items()))).encode()
 
 
 def write_code(folder, module, origin, allowed, done):
