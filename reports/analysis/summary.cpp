@@ -160,7 +160,9 @@ class Analysis {
             phase.peak_rss_bytes = std::max(phase.peak_rss_bytes, event.value);
         }
         last_rss_ = event.value;
-        summary_.timeline.push_back({seconds(event.time_ns), interval_peak_, event.value});
+        // at 0.1 ms, the resolution the JSON summary keeps: a report of the summary then
+        // prints the very times a report of the trace prints
+        summary_.timeline.push_back({std::round(seconds(event.time_ns) * 1e4) / 1e4, interval_peak_, event.value});
         interval_peak_ = heap_ + mappings_.bytes();
     }
 

@@ -72,7 +72,7 @@ json summary_to_json(const Summary& s) {
                             {"peak_rss_bytes", c.peak_rss_bytes}});
     json t = json::array(), heap = json::array(), rss = json::array();
     for (const auto& point : s.timeline) {
-        t.push_back(std::round(point.t_s * 1e4) / 1e4);
+        t.push_back(point.t_s); // at 0.1 ms already (summary.cpp)
         heap.push_back(point.heap_bytes);
         rss.push_back(point.rss_bytes);
     }
