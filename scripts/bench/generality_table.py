@@ -99,7 +99,7 @@ def summary_lines(rows, corpus_size):
         f"from the OS; optimize and this check pin them): {len(pinned_rows)} scripts, identical "
         f"{sum(1 for r in pinned_rows if r['identical'])} of {len(pinned_rows)}, median saving "
         f"**{statistics.median(pinned_savings) if pinned_savings else 0:.1f} %**",
-        f"- median optimize time / plain run time: **{median_ratio:.0f}x** (range {min(ratios) if ratios else 0:.0f}x–"
+        f"- median optimize time / plain run time: **{median_ratio:.1f}x** (range {min(ratios) if ratios else 0:.0f}x–"
         f"{max(ratios) if ratios else 0:.0f}x) — target ≤ {TARGET_RATIO:.0f}x: {met(median_ratio <= TARGET_RATIO)}",
         f"- total optimize time: {sum(r.get('optimize_s', 0) for r in rows) / 60:.1f} min",
     ]
