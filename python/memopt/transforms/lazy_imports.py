@@ -36,6 +36,7 @@ started (the interpreter's own start-up).
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -304,13 +305,18 @@ def _is_submodule(modules_all, module, attr):
     path = str((m or {}).get("file") or "") if isinstance(m, dict) else ""
     if not path.endswith("__init__.py"):
         return not path  # a plain module has no submodules; an unknown one may
-    folder = os.path.dirname(path)
-    if os.path.exists(os.path.join(folder, attr + ".py")) or os.path.isdir(os.path.join(folder, attr)):
-        return True
+    entries = _folder_entries(os.path.dirname(path))
+    # attr.py, attr/ or a compiled attr.cpython-311-....so
+    return entries is None or attr in entries or any(f.startswith(attr + ".") for f in entries)
+
+
+@functools.lru_cache(maxsize=None)
+def _folder_entries(folder):
+    """The names in a package's folder, listed once per run of the pass (None: unreadable)."""
     try:
-        return any(f.startswith(attr + ".") for f in os.listdir(folder))  # compiled: attr.cpython-311-....so
+        return frozenset(os.listdir(folder))
     except OSError:
-        return True
+        return None
 
 
 # `from X import` at the start of a line: every top-level one (also in a `with` block), and
