@@ -92,3 +92,20 @@ def test_pinning_leaves_seeded_generators_alone(tmp_path):
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__]))
+
+
+RUNTIME = os.path.join(os.path.dirname(__file__), "..", "..", "python", "memopt", "transforms", "runtime",
+                       "_memopt_lazy.py")
+
+
+def test_pinning_works_beside_lazy_imports_deferring_random(tmp_path):
+    # Both the hook's `random` finder and lazy-imports' finder ask the other finders for a spec;
+    # each once asked the other back without end (RecursionError on every corpus candidate that
+    # deferred `random`).
+    with open(RUNTIME, encoding="utf-8") as f:
+        (tmp_path / "_memopt_lazy.py").write_text(f.read())
+    (tmp_path / "_memopt_lazy_table.py").write_text('DEFERRED = "random"\nEXPORTS = {}\nREBIND = ""\n')
+    code = "import sys; sys.path.insert(0, '.'); import _memopt_lazy, random; print(random.random())"
+    first = run(code, tmp_path, pin=True, seed="1")
+    assert float(first) == float(run(code, tmp_path, pin=True, seed="2"))
+    assert first == run("import random; print(random.random())", tmp_path, pin=True, seed="3")

@@ -171,12 +171,20 @@ class _AfterImport:
     (the first time it is imported), then leaves sys.meta_path. Imports nothing."""
 
     def __init__(self, name, then):
-        self.name, self.then = name, then
+        self.name, self.then, self.asking = name, then, False
 
     def find_spec(self, name, path=None, target=None):
-        if name != self.name:
+        # asking: another finder that asks the others (lazy-imports' runtime) asks this one back
+        if name != self.name or self.asking:
             return None
-        for finder in sys.meta_path:
+        self.asking = True
+        try:
+            return self._wrapped_spec(name, path, target)
+        finally:
+            self.asking = False
+
+    def _wrapped_spec(self, name, path, target):
+        for finder in list(sys.meta_path):
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(name, path, target)

@@ -244,16 +244,24 @@ def _module_getattr(module_name, names):
 
 
 class _Finder:
+    """Asks the finders after it for the module's spec, then wraps the spec's loader. Another
+    finder that also asks the others (such as memopt's own run hook) asks this one back:
+    while this one is asking for a name, it finds nothing for that name, so neither
+    recurses."""
+
+    def __init__(self):
+        self.asking = set()
+
     def find_spec(self, name, path, target=None):
-        if name not in DEFERRED and name not in EXPORTS and name not in REBIND:
+        if name not in DEFERRED and name not in EXPORTS and name not in REBIND or name in self.asking:
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                break
-        else:
+        self.asking.add(name)
+        try:
+            spec = next((s for s in (f.find_spec(name, path, target) for f in list(sys.meta_path)
+                                     if f is not self and hasattr(f, "find_spec")) if s is not None), None)
+        finally:
+            self.asking.discard(name)
+        if spec is None:
             return None
         # only modules whose code is Python source can wait; compiled ones load now
         if type(spec.loader) is importlib.machinery.SourceFileLoader:
