@@ -331,11 +331,12 @@ def _sources(pattern, text, package):
             for m in pattern.finditer(text)}
 
 
-def _deferrable_names(tree, package, modules_all, deferred, exports):
-    """{bound name: None | "S:attr"}: the names of the module's top-level `from R import n`
-    that may wait (R deferred; or R a re-exporting package handing n out from a deferred S)."""
+def _deferrable_names(found, modules_all, deferred, exports):
+    """{bound name: None | "S:attr"}: of the module's candidates `found` (its top-level
+    `from R import n`), the names that may wait (R deferred; or R a re-exporting package
+    handing n out from a deferred S)."""
     allowed = {}
-    for _, _, source, attr, bound in _memopt_rebind.candidates(tree, package):
+    for _, _, source, attr, bound in found:
         if source in deferred:
             if not _is_submodule(modules_all, source, attr):
                 allowed[bound] = None
@@ -366,7 +367,7 @@ def _rebinds(profile, script, deferred, exports, outdir):
             starred |= _sources(STAR_FROM, text, package)
         if _sources(TOP_LEVEL_FROM, text, package) & (deferred | set(exports)):
             texts[name] = (text, package)
-    written = {}
+    written, sources = {}, deferred | set(exports)
     for name, (text, package) in texts.items():
         if name in starred:
             continue
@@ -374,9 +375,10 @@ def _rebinds(profile, script, deferred, exports, outdir):
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        allowed = _deferrable_names(tree, package, modules_all, deferred, exports)
+        found = _memopt_rebind.candidates(tree, package, sources)
+        allowed = _deferrable_names(found, modules_all, deferred, exports)
         origin = profile["modules"][name]["file"]
-        done = _memopt_rebind.compiled(text, origin, package, allowed, tree) if allowed else None
+        done = _memopt_rebind.compiled(text, origin, package, allowed, tree, found) if allowed else None
         if done is not None:
             _memopt_rebind.write_code(outdir, name, origin, allowed, done)
             written[name] = [b + ("=" + r if r else "") for b, r in sorted(allowed.items())]

@@ -63,44 +63,68 @@ def resolve_name(package, level, module):
     return f"{base}.{module}" if module else base
 
 
-def _binding_counts(tree):
-    """name -> how many places of the module bind it (2 for a global/nonlocal declaration: a
-    name declared so is bound from a function, which rules it out)."""
-    import ast
-    counts = {}
+class _Facts:
+    """What the conditions ask of a module, gathered in one walk of its tree (the analysis
+    runs on a few hundred library modules per run of the pass: four walks cost 4 s of CPU):
+    counts, name -> how many places bind it (2 for a global/nonlocal declaration: a name
+    declared so is bound from a function, which rules it out); reads, every name read;
+    early, the names read while the body runs (everywhere but inside function and lambda
+    bodies: class bodies, bases, decorators, defaults and annotations run at import);
+    namespace, whether globals(), locals(), vars(), eval() or exec() is read."""
 
-    def add(name, n=1):
-        counts[name] = counts.get(name, 0) + n
+    def __init__(self, tree):
+        import ast
+        self.counts, self.reads, self.early, self.namespace = {}, set(), set(), False
+        todo = [(tree, False)]  # (node, inside a function body)
+        while todo:
+            node, inside = todo.pop()
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Load):
+                    self.reads.add(node.id)
+                    if not inside:
+                        self.early.add(node.id)
+                    if node.id in NAMESPACE_READERS:
+                        self.namespace = True
+                else:
+                    self._add(node.id)
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                todo += [(n, inside) for n in self._signature(node)]
+                todo += [(n, True) for n in (node.body if isinstance(node.body, list) else [node.body])]
+                continue
+            if isinstance(node, ast.ClassDef):
+                self._add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for a in node.names:
+                    self._add(a.asname or a.name.split(".")[0])
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                for name in node.names:
+                    self._add(name, 2)
+            elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+                self._add(node.name)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                self._add(node.rest)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" and \
+                    not node.args:
+                self.namespace = True
+            todo += [(n, inside) for n in ast.iter_child_nodes(node)]
 
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            add(node.id)
-        elif isinstance(node, ast.arg):
-            add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for a in node.names:
-                add(a.asname or a.name.split(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            for name in node.names:
-                add(name, 2)
-        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
-            add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            add(node.rest)
-    return counts
+    def _add(self, name, n=1):
+        self.counts[name] = self.counts.get(name, 0) + n
 
-
-def _reads_namespace(tree):
-    import ast
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in NAMESPACE_READERS:
-            return True
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" and \
-                not node.args:
-            return True
-    return False
+    def _signature(self, node):
+        """Binds the function's name and parameters; returns the parts that run where the
+        function is defined: decorators, defaults, annotations."""
+        import ast
+        args = node.args
+        params = [a for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a]
+        for a in params:
+            self._add(a.arg)
+        if isinstance(node, ast.Lambda):
+            return args.defaults + [d for d in args.kw_defaults if d]
+        self._add(node.name)
+        return node.decorator_list + args.defaults + [d for d in args.kw_defaults if d] + \
+            [a.annotation for a in params if a.annotation] + ([node.returns] if node.returns else [])
 
 
 def _top_level_imports(tree):
@@ -113,52 +137,34 @@ def _top_level_imports(tree):
                 yield inner
 
 
-def _read_while_loading(tree):
-    """Names the module reads while its body runs: everywhere but inside function and
-    lambda bodies (class bodies, bases, decorators, defaults and annotations run at import).
-    Leaving such a name unbound saves nothing (it is read at import anyway) and would only
-    change the order in which modules run, which import cycles inside a package depend on
-    (pandas.io.excel's `class OpenpyxlWriter(ExcelWriter)`)."""
-    import ast
-    read, todo = set(), [tree]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            args = node.args
-            todo += node.decorator_list + args.defaults + [d for d in args.kw_defaults if d] + \
-                [a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
-                 if a and a.annotation] + ([node.returns] if node.returns else [])
-            continue
-        if isinstance(node, ast.Lambda):
-            todo += node.args.defaults + [d for d in node.args.kw_defaults if d]
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            read.add(node.id)
-        todo += list(ast.iter_child_nodes(node))
-    return read
-
-
-def candidates(tree, package):
+def candidates(tree, package, sources=None):
     """[(statement, alias, module R, attribute n, bound name b)] of the module `tree` (whose
     package is `package`) that meet the syntactic conditions above; [] when the module as a
-    whole does not."""
-    import ast
-    counts = _binding_counts(tree)
-    if "*" in counts or "__getattr__" in counts or any(name.startswith(BOUND_PREFIX) for name in counts) \
-            or _reads_namespace(tree):
+    whole does not. `sources`: only statements reading one of these modules (the rest of the
+    module is not analysed when it has none).
+
+    Why a name read while the module loads stays bound: it is read at import anyway, so
+    leaving it unbound saves nothing and would only change the order in which modules run,
+    which import cycles inside a package depend on (pandas.io.excel's
+    `class OpenpyxlWriter(ExcelWriter)`)."""
+    statements = [(stmt, resolve(package, stmt)) for stmt in _top_level_imports(tree)]
+    statements = [(stmt, source) for stmt, source in statements
+                  if source is not None and (sources is None or source in sources)]
+    if not statements:
         return []
-    found, early, top = [], _read_while_loading(tree), package.split(".")[0]
-    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    for stmt in _top_level_imports(tree):
-        source = resolve(package, stmt)
-        if source is None:
-            continue
+    facts = _Facts(tree)
+    counts = facts.counts
+    if "*" in counts or "__getattr__" in counts or any(name.startswith(BOUND_PREFIX) for name in counts) \
+            or facts.namespace:
+        return []
+    found, top = [], package.split(".")[0]
+    for stmt, source in statements:
         # a name only handed on (never read here) from a module of the same package: the
         # module that reads it is likely in an import cycle with this one
         handed_on = source.split(".")[0] == top
         for alias in stmt.names:
             bound = alias.asname or alias.name
-            if counts.get(bound) == 1 and bound not in early and (bound in read or not handed_on) and \
+            if counts.get(bound) == 1 and bound not in facts.early and (bound in facts.reads or not handed_on) and \
                     not (bound.startswith("__") and not bound.endswith("__")):
                 found.append((stmt, alias, source, alias.name, bound))
     return found
@@ -190,13 +196,15 @@ def _holder_statement(variable, module, like):
     return call
 
 
-def rewrite(tree, package, allowed):
+def rewrite(tree, package, allowed, found=None):
     """Rewrites `tree` in place for the bound names in `allowed` ({bound name: None, or
     "S:attr" when the name is to be read as attribute attr of module S: a re-exporting
     package's name, the very object S holds}); returns {bound name: (module, attribute)} of
-    what was rewritten ({} leaves the tree as it was)."""
+    what was rewritten ({} leaves the tree as it was). `found`: candidates(tree, package)
+    computed already."""
     import ast
-    chosen = [c for c in candidates(tree, package) if c[4] in allowed]
+    found = candidates(tree, package) if found is None else found
+    chosen = [c for c in found if c[4] in allowed]
     if not chosen:
         return {}
     holders, reads, exported = {}, {}, {}
@@ -230,12 +238,13 @@ def rewrite(tree, package, allowed):
     return exported
 
 
-def compiled(source, origin, package, allowed, tree=None):
+def compiled(source, origin, package, allowed, tree=None, found=None):
     """(names, code) of the module's rewritten body, or None when nothing is rewritten;
-    `tree`: the module's source parsed already (it is rewritten in place)."""
+    `tree`: the module's source parsed already (it is rewritten in place); `found`: its
+    candidates() computed already."""
     import ast
     tree = ast.parse(source, origin) if tree is None else tree
-    names = rewrite(tree, package, allowed)
+    names = rewrite(tree, package, allowed, found)
     return (names, compile(tree, origin, "exec", dont_inherit=True)) if names else None
 
 
