@@ -63,6 +63,27 @@ def _group(name):
     return ".".join(name.split(".")[:2])
 
 
+_FORK_SHARED = None  # what _fork_map's workers read: set before the fork, inherited
+
+
+def _fork_map(fn, items, shared=None):
+    """[fn(item) for item in items], spread over the machine's cores by forked workers (the
+    pass parses and analyses a thousand library modules: half its time on 2 cores). fn and
+    its answers must be picklable; `shared` reaches it as _FORK_SHARED without pickling."""
+    global _FORK_SHARED
+    _FORK_SHARED = shared
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(items) < 64:
+        return [fn(item) for item in items]
+    import concurrent.futures
+    import multiprocessing
+    try:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(fn, items, chunksize=max(1, len(items) // (8 * workers))))
+    except (OSError, concurrent.futures.process.BrokenProcessPool):  # no fork, or a worker died
+        return [fn(item) for item in items]
+
+
 def _modules(profile, script):
     """name -> module entry, for the modules the pass may defer."""
     modules = profile.get("modules") if isinstance(profile, dict) else None
@@ -180,25 +201,39 @@ def _is_literal(node):
         return False
 
 
-def _export_maps(packages):
-    """lazy_analysis.py's answer for `packages`, run in a scratch directory and home."""
-    if not packages:
-        return {}
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with tempfile.TemporaryDirectory(prefix="memopt-lazy-") as scratch:
-        env = dict(os.environ, HOME=scratch, MPLCONFIGDIR=scratch, MPLBACKEND="Agg", TMPDIR=scratch,
+class _ExportMaps:
+    """lazy_analysis.py's answer for `packages`, run in a scratch directory and home: started
+    here, read by result(), so that the pass scans modules while it imports them."""
+
+    def __init__(self, packages):
+        self.packages, self.process = packages, None
+        if not packages:
+            return
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        self.scratch = tempfile.TemporaryDirectory(prefix="memopt-lazy-")
+        env = dict(os.environ, HOME=self.scratch.name, MPLCONFIGDIR=self.scratch.name, MPLBACKEND="Agg",
+                   TMPDIR=self.scratch.name,
                    PYTHONPATH=os.pathsep.join([here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-        try:
-            done = subprocess.run([sys.executable, "-m", "memopt.transforms.lazy_analysis"], cwd=scratch, env=env,
-                                  input=json.dumps(packages), capture_output=True, text=True,
-                                  timeout=ANALYSIS_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
+        self.process = subprocess.Popen([sys.executable, "-m", "memopt.transforms.lazy_analysis"], cwd=self.scratch.name,
+                                        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+        self.request = json.dumps(packages)
+
+    def result(self):
+        if self.process is None:
             return {}
-    try:
-        maps = json.loads(done.stdout) if done.returncode == 0 else {}
-    except ValueError:
-        maps = {}
-    return {p: m for p, m in maps.items() if isinstance(m, dict) and "!error" not in m and m}
+        with self.scratch:
+            try:
+                out, _ = self.process.communicate(self.request, timeout=ANALYSIS_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
+                return {}
+        try:
+            maps = json.loads(out) if self.process.returncode == 0 else {}
+        except ValueError:
+            maps = {}
+        return {p: m for p, m in maps.items() if isinstance(m, dict) and "!error" not in m and m}
 
 
 class _Plan:
@@ -236,9 +271,17 @@ def _plan(profile, script):
     modules = _modules(profile, script)
     plan = _Plan()
     ran = plan.ran = _ran(profile["modules"])
+    # packages any of whose code ran, even only at import (a deferred package whose submodule
+    # is imported runs its body; a re-exporting one does not)
+    ran_at_all = _ran(profile["modules"], after_import=False)
+    bodies = {n: _body_effects(m["file"]) for n, m in modules.items()
+              if n in ran_at_all and str(m.get("file")).endswith("__init__.py")}
+    export_maps = _ExportMaps([n for n, effects in bodies.items() if effects is not None])
+    never_ran = [name for name in modules if name not in ran]
+    calls = dict(zip(never_ran, _fork_map(_import_time_calls, [modules[n]["file"] for n in never_ran])))
     for name, m in modules.items():
         if name not in ran:
-            effects = _import_time_calls(m["file"])
+            effects = calls[name]
             if effects:
                 plan.kept[name] = f"its top level calls code at import (line {effects[0]})"
                 continue
@@ -246,13 +289,7 @@ def _plan(profile, script):
             parent = name.rpartition(".")[0]
             if not parent or parent in ran or parent not in modules:
                 plan.add(_group(name), _cost(m), f"{name} never ran ({_cost(m) / 1e6:.1f} MB)")
-    # packages any of whose code ran, even only at import (a deferred package whose submodule
-    # is imported runs its body; a re-exporting one does not)
-    ran_at_all = _ran(profile["modules"], after_import=False)
-    bodies = {n: _body_effects(m["file"]) for n, m in modules.items()
-              if n in ran_at_all and str(m.get("file")).endswith("__init__.py")}
-    packages = [n for n, effects in bodies.items() if effects is not None]
-    for package, emap in _export_maps(packages).items():
+    for package, emap in export_maps.result().items():
         fetched = sum(1 for w in emap.values() if w is not None)
         if not fetched:
             continue  # every name it holds is computed by its body: deferring it saves nothing
@@ -354,8 +391,8 @@ def _rebinds(profile, script, deferred, exports, outdir):
     submodule of R, and no module star-imports the module), its rewritten code into outdir;
     returns {module: names}. Only modules the probe saw loaded from Python source; a text
     scan first, so that only modules with such a line are parsed."""
-    modules_all, deferred = profile["modules"], set(deferred)
-    texts, starred = {}, set()
+    deferred = set(deferred)
+    sources, texts, starred = deferred | set(exports), {}, set()
     for name, m in _modules(profile, script).items():
         try:
             with open(m["file"], encoding="utf-8") as f:
@@ -365,24 +402,31 @@ def _rebinds(profile, script, deferred, exports, outdir):
         package = _package_of(name, m)
         if "*" in text:
             starred |= _sources(STAR_FROM, text, package)
-        if _sources(TOP_LEVEL_FROM, text, package) & (deferred | set(exports)):
-            texts[name] = (text, package)
-    written, sources = {}, deferred | set(exports)
-    for name, (text, package) in texts.items():
-        if name in starred:
-            continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
-            continue
-        found = _memopt_rebind.candidates(tree, package, sources)
-        allowed = _deferrable_names(found, modules_all, deferred, exports)
-        origin = profile["modules"][name]["file"]
-        done = _memopt_rebind.compiled(text, origin, package, allowed, tree, found) if allowed else None
-        if done is not None:
-            _memopt_rebind.write_code(outdir, name, origin, allowed, done)
-            written[name] = [b + ("=" + r if r else "") for b, r in sorted(allowed.items())]
-    return written
+        if _sources(TOP_LEVEL_FROM, text, package) & sources:
+            texts[name] = (m["file"], package)
+    shared = (profile["modules"], deferred, exports, sources, outdir)
+    done = _fork_map(_rebind_module, [(n, *texts[n]) for n in texts if n not in starred], shared)
+    return dict(entry for entry in done if entry)
+
+
+def _rebind_module(item):
+    """(module, names) when the module's code was rewritten and stored, else None
+    (_rebinds' work on one module, in a _fork_map worker)."""
+    name, origin, package = item
+    modules_all, deferred, exports, sources, outdir = _FORK_SHARED
+    try:
+        with open(origin, encoding="utf-8") as f:
+            text = f.read()
+        tree = ast.parse(text)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    found = _memopt_rebind.candidates(tree, package, sources)
+    allowed = _deferrable_names(found, modules_all, deferred, exports)
+    done = _memopt_rebind.compiled(text, origin, package, allowed, tree, found) if allowed else None
+    if done is None:
+        return None
+    _memopt_rebind.write_code(outdir, name, origin, allowed, done)
+    return name, [b + ("=" + r if r else "") for b, r in sorted(allowed.items())]
 
 
 def _encoded(where):
