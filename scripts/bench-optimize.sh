@@ -3,10 +3,11 @@
 # (scripts/bench/optimize-corpus.txt), each final program checked and measured independently;
 # writes docs/generality.md and keeps the raw JSON lines in scripts/bench/results/generality.jsonl.
 #   scripts/bench-optimize.sh [--only PATTERN] [--jobs N] [--optimize-jobs N] [--out DIR] [--runs N]
-#                             [--time-limit-min M] [--doc docs/generality.md] [--note TEXT]
+#                             [--time-limit-min M] [--cold-cache] [--doc docs/generality.md] [--note TEXT]
 # --only: globs or substrings of the corpus paths, comma-separated (svm/*,plot_iris). --jobs: scripts at a time
 # (default 1: measurements must not overlap). --optimize-jobs: memopt optimize's own --jobs (default 2). --out: raw per-script directories (default
-# build/bench-optimize). Per-script steps are described in scripts/bench/optimize_corpus.py.
+# build/bench-optimize). --cold-cache: each script's optimize starts with an empty lazy-imports analysis cache
+# (default: one cache, empty at the start, shared by the run's scripts). Per-script steps are described in scripts/bench/optimize_corpus.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only=""
@@ -17,6 +18,7 @@ runs=3
 limit=20
 doc=docs/generality.md
 note=""
+cold=()
 while (($#)); do
   case "$1" in
     --only) only=$2; shift 2 ;;
@@ -27,6 +29,7 @@ while (($#)); do
     --time-limit-min) limit=$2; shift 2 ;;
     --doc) doc=$2; shift 2 ;;
     --note) note=$2; shift 2 ;;
+    --cold-cache) cold=(--cold-cache); shift ;;
     *) echo "bench-optimize: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,9 +58,10 @@ command="scripts/bench-optimize.sh"
 ((jobs != 1)) && command+=" --jobs $jobs"
 ((optimize_jobs != 2)) && command+=" --optimize-jobs $optimize_jobs"
 [ "$limit" = 20 ] || command+=" --time-limit-min $limit"
+((${#cold[@]})) && command+=" --cold-cache"
 echo "bench-optimize: $command (started $started, memopt at $commit${dirty:+ with local changes})" >&2
 /usr/bin/python3 scripts/bench/optimize_corpus.py --memopt build/bin/memopt --out "$out" \
-  --only "$only" --jobs "$jobs" --optimize-jobs "$optimize_jobs" --runs "$runs" --time-limit-min "$limit" >/dev/null
+  --only "$only" --jobs "$jobs" --optimize-jobs "$optimize_jobs" --runs "$runs" --time-limit-min "$limit" "${cold[@]}" >/dev/null
 mkdir -p scripts/bench/results
 cp "$out/results.jsonl" scripts/bench/results/generality.jsonl
 /usr/bin/python3 scripts/bench/generality_table.py scripts/bench/results/generality.jsonl --out "$doc" \

@@ -12,7 +12,9 @@ Per script (its own directory DIR/NAME/):
      files are the reference.
   2. `memopt optimize SCRIPT -o DIR/NAME/optimize -q` from a fresh copy, killed after the time
      limit; its wall time, exit status and last stderr line are recorded. A failure is a row,
-     never the end of the benchmark.
+     never the end of the benchmark. Its lazy-imports analysis cache (MEMOPT_CACHE_DIR) is
+     DIR/module-cache, emptied when the benchmark starts and shared by its scripts, as one
+     user's optimize runs share ~/.cache/memopt; with --cold-cache each script has its own.
   3. the independent check: steps.json's final_command run --runs times, each in a fresh copy of
      the work directory; every run's exit status, stdout and written files (bytes) must equal
      the reference's. Figures are not compared here (optimize hashes their pixels inside its
@@ -159,11 +161,12 @@ def summary(runs):
             "wall_runs": [r["wall_s"] for r in runs]}
 
 
-def run_optimize(memopt, base, work, script, limit_s, jobs):
+def run_optimize(memopt, base, work, script, limit_s, jobs, module_cache):
     out = os.path.join(base, "optimize")
     cwd = fresh_copy(work, os.path.join(base, "optimize-cwd"))
     env = environment(base, 0)
     del env["PYTHONHASHSEED"]  # optimize sets its own seeds per run
+    env["MEMOPT_CACHE_DIR"] = module_cache  # lazy-imports' analysis of library modules (module_cache.py)
     start = time.monotonic()
     try:
         done = subprocess.run([memopt, "optimize", script, "-o", out, "-q", "--jobs", str(jobs)], cwd=cwd, env=env,
@@ -218,7 +221,11 @@ def bench_one(rel, args):
     timings_vary = bool(row["plain_varies"]) and \
         not any(first_difference(plain[0], r, timings_vary=True) for r in plain[1:])
     row["plain_timings_vary"] = timings_vary
-    row.update(run_optimize(args.memopt, base, work, script, args.time_limit_min * 60, args.optimize_jobs))
+    # the shared cache starts empty (main): the first scripts pay the analysis of the library
+    # modules, as a user's first optimize does; --cold-cache: every script pays it
+    cache = os.path.join(base, "module-cache") if args.cold_cache else os.path.join(os.path.abspath(args.out), "module-cache")
+    row.update(run_optimize(args.memopt, base, work, script, args.time_limit_min * 60, args.optimize_jobs, cache),
+               module_cache="cold" if args.cold_cache else "shared")
     if "final_command" in row:
         final = measure(row["final_command"], base, work, {script}, 2, args.runs, args.run_timeout)
         row.update({"final_" + k: v for k, v in summary(final).items()})
@@ -244,6 +251,8 @@ def main():
     parser.add_argument("--time-limit-min", type=float, default=20)
     parser.add_argument("--run-timeout", type=int, default=120)
     parser.add_argument("--keep", action="store_true", help="keep optimize's sandbox (OUT/.runs)")
+    parser.add_argument("--cold-cache", action="store_true",
+                        help="give each script's optimize an empty module cache (default: one cache for the run, empty at its start)")
     args = parser.parse_args()
     args.memopt = os.path.abspath(args.memopt)
     patterns = [p for p in args.only.split(",") if p]
@@ -252,6 +261,7 @@ def main():
     if not corpus:
         sys.exit(f"bench-optimize: no corpus script matches {args.only!r}")
     os.makedirs(args.out, exist_ok=True)
+    shutil.rmtree(os.path.join(args.out, "module-cache"), ignore_errors=True)
     results = os.path.join(args.out, "results.jsonl")
     expected_total = sum(t for _, t in corpus)
     done_weight, count, lock, start = 0.0, 0, threading.Lock(), time.monotonic()

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from memopt.transforms import lazy_imports
+from memopt.transforms import lazy_imports, module_cache
 from memopt.transforms.common import PassRefused
 
 PY = "/usr/bin/python3"
@@ -50,6 +50,7 @@ def _profile(lib, ran=("heavy.used",), extra=None):
 
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMOPT_CACHE_DIR", str(tmp_path / "cache"))  # the pass's module_cache: this test's own
     lib = tmp_path / "lib"
     _write(str(lib), PACKAGE)
     # the pass imports the packages in a scratch interpreter, which must find them
@@ -343,3 +344,53 @@ def test_names_read_while_a_module_loads_stay_eager_so_import_cycles_resolve_as_
     script = _program(tmp_path, "import cyc, cyc._base, cyc._util\nprint(cyc._util.writers, cyc._base.File.Reader.__name__)\n")
     report = lazy_imports.run(script, str(tmp_path / "out"), profile)
     assert _run(report.program, lib) == _run(script, lib) == "['ImplWriter'] Reader\n"
+
+
+def _pass_output(folder):
+    """The table and the stored code a run of the pass wrote (what a later run must repeat)."""
+    files = {"table": open(os.path.join(folder, "_memopt_lazy_table.py")).read()}
+    code = os.path.join(folder, "_memopt_lazy_code")
+    for name in sorted(os.listdir(code)):
+        files[name] = open(os.path.join(code, name), "rb").read()[:200]  # the key: source, names
+    return files
+
+
+def test_a_second_run_of_the_pass_reads_its_analysis_from_the_cache_and_writes_the_same(tree):
+    tmp_path, lib = tree
+    _write(lib, CONSUMERS)
+    script = _program(tmp_path, "import marks, uses, quiet\nprint(sorted(marks.seen), uses.size(), quiet.size())\n")
+    profile = _consumers_profile(lib, after_import=CONSUMERS)
+    first = lazy_imports.run(script, str(tmp_path / "out1"), profile)
+    cache = os.listdir(os.path.join(tmp_path, "cache", f"module-analysis-{module_cache.FORMAT}"))
+    assert any(n.endswith(".rebind") for n in cache) and any(n.endswith(".code") for n in cache) and \
+        any(n.endswith(".calls") for n in cache)
+    second = lazy_imports.run(script, str(tmp_path / "out2"), profile)
+    assert _pass_output(tmp_path / "out1") == _pass_output(tmp_path / "out2") and second.changes == first.changes
+    assert _run(second.program, lib) == _run(first.program, lib)
+    # a library module changed since: its entries are stale, and the pass analyses it again
+    with open(os.path.join(lib, "uses.py"), "a") as f:
+        f.write("def size():\n    return -g()\n")
+    third = lazy_imports.run(script, str(tmp_path / "out3"), profile)
+    assert _run(third.program, lib).split()[-2] == f"{-(8 << 20)}"
+    assert _pass_output(tmp_path / "out3")["uses.bin"] != _pass_output(tmp_path / "out1")["uses.bin"]
+
+
+def test_the_module_cache_answers_only_for_the_source_it_was_kept_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMOPT_CACHE_DIR", str(tmp_path / "cache"))
+    module = tmp_path / "m.py"
+    module.write_text("x = 1\n")
+    assert module_cache.get("calls", str(module)) is None
+    module_cache.put("calls", str(module), [3])
+    assert module_cache.get("calls", str(module)) == [3] and module_cache.get("calls", str(module), "other") is None
+    module.write_text("x = 10\n")  # another size: stale
+    assert module_cache.get("calls", str(module)) is None
+    # a damaged entry is no answer
+    entry = next((tmp_path / "cache").rglob("*.calls"))
+    entry.write_bytes(b"\x00garbage")
+    assert module_cache.get("calls", str(module)) is None
+    monkeypatch.setenv("MEMOPT_CACHE_DIR", "off")
+    module_cache.put("calls", str(module), [4])
+    assert module_cache.get("calls", str(module)) is None
+    monkeypatch.setenv("MEMOPT_CACHE_DIR", str(module / "not-a-folder"))  # unwritable: silently unused
+    module_cache.put("calls", str(module), [5])
+    assert module_cache.get("calls", str(module)) is None

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 
+from . import module_cache
 from .lazy_analysis import type_checking_only
 from .runtime import _memopt_rebind
 from .common import PassRefused, Report, imported_modules, insert_after_docstring_and_future, local_modules, \
@@ -137,7 +138,17 @@ def _plain_def(stmt):
 
 
 def _body_effects(path):
-    """The statements of a package body that are not imports, literal bindings, __all__,
+    """_body_effect_lines(path) ([] or None too), kept between runs of the pass (module_cache)."""
+    found = module_cache.get("body", path)
+    if found is None:
+        found = _body_effect_lines(path)
+        module_cache.put("body", path, [found])
+        return found
+    return found[0]
+
+
+def _body_effect_lines(path):
+    """The lines of the statements of a package body that are not imports, literal bindings, __all__,
     del, plain function definitions (_plain_def: `def __getattr__` for deprecated names),
     `if TYPE_CHECKING:` blocks or the docstring; None when the body has a statement that
     rules it out (a class, a decorated def, control flow: code that decides what the
@@ -159,16 +170,21 @@ def _body_effects(path):
             if all(isinstance(t, ast.Name) for t in targets):
                 if all(t.id == "__all__" for t in targets) or _is_literal(stmt.value):
                     continue
-                effects.append(stmt)
+                effects.append(stmt.lineno)
                 continue
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-            effects.append(stmt)
+            effects.append(stmt.lineno)
             continue
         return None
     return effects if len(effects) <= MAX_SKIPPED_EFFECTS else None
 
 
 def _import_time_calls(path):
+    """_top_level_calls(path), kept between runs of the pass (module_cache)."""
+    return module_cache.cached("calls", path, lambda: _top_level_calls(path))
+
+
+def _top_level_calls(path):
     """Lines of the module's top level that call something for its effect: a call statement
     (`x.update(...)`, `register(...)`) or a `with` block, also inside top-level if/try/for
     blocks (not inside functions or classes, which run later or build the class). Such a
@@ -295,7 +311,7 @@ def _plan(profile, script):
             continue  # every name it holds is computed by its body: deferring it saves nothing
         plan.exports.setdefault(_group(package), {})[package] = emap
         effects = bodies[package]
-        skipped = "" if not effects else ", skipping " + ", ".join(f"line {s.lineno}" for s in effects)
+        skipped = "" if not effects else ", skipping " + ", ".join(f"line {n}" for n in effects)
         plan.add(_group(package), 0, f"{package}: {fetched} names from their submodules{skipped}")
     plan.merge_small(MERGED_BELOW_BYTES)
     return plan
@@ -411,22 +427,40 @@ def _rebinds(profile, script, deferred, exports, outdir):
 
 def _rebind_module(item):
     """(module, names) when the module's code was rewritten and stored, else None
-    (_rebinds' work on one module, in a _fork_map worker)."""
+    (_rebinds' work on one module, in a _fork_map worker). Both the module's candidates and
+    its rewritten code are kept between runs of the pass (module_cache)."""
     name, origin, package = item
     modules_all, deferred, exports, sources, outdir = _FORK_SHARED
+    found, tree, statements = module_cache.get("rebind", origin, package), None, None
+    if found is None:
+        tree = _parsed(origin)
+        statements = [] if tree is None else _memopt_rebind.candidates(tree, package)
+        found = [c[2:] for c in statements]
+        module_cache.put("rebind", origin, found, package)
+    allowed = _deferrable_names([(None, None, *c) for c in found if c[0] in sources], modules_all, deferred, exports)
+    if not allowed:
+        return None
+    which = json.dumps([package, sorted(allowed.items())])
+    record = module_cache.get_bytes("code", origin, which)
+    if record is None or not _memopt_rebind.record_is_current(record, origin, allowed):
+        if tree is None:
+            tree = _parsed(origin)
+            statements = [] if tree is None else _memopt_rebind.candidates(tree, package, sources)
+        done = _memopt_rebind.compiled(None, origin, package, allowed, tree, statements) if statements else None
+        if done is None:
+            return None
+        record = _memopt_rebind.code_record(origin, allowed, done)
+        module_cache.put_bytes("code", origin, record, which)
+    _memopt_rebind.write_code(outdir, name, record)
+    return name, [b + ("=" + r if r else "") for b, r in sorted(allowed.items())]
+
+
+def _parsed(path):
     try:
-        with open(origin, encoding="utf-8") as f:
-            text = f.read()
-        tree = ast.parse(text)
+        with open(path, encoding="utf-8") as f:
+            return ast.parse(f.read())
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return None
-    found = _memopt_rebind.candidates(tree, package, sources)
-    allowed = _deferrable_names(found, modules_all, deferred, exports)
-    done = _memopt_rebind.compiled(text, origin, package, allowed, tree, found) if allowed else None
-    if done is None:
-        return None
-    _memopt_rebind.write_code(outdir, name, origin, allowed, done)
-    return name, [b + ("=" + r if r else "") for b, r in sorted(allowed.items())]
 
 
 def _encoded(where):

@@ -255,13 +255,25 @@ def code_key(origin, allowed):
     return repr((importlib.util.MAGIC_NUMBER, st.st_size, st.st_mtime_ns, sorted(allowed.items()))).encode()
 
 
-def write_code(folder, module, origin, allowed, done):
-    """Stores `done` (compiled()'s answer for `module`) in folder/CODE_DIR: what the
-    program's runs load instead of parsing and compiling the source each time."""
-    os.makedirs(os.path.join(folder, CODE_DIR), exist_ok=True)
+def code_record(origin, allowed, done):
+    """The bytes write_code stores for `done` (compiled()'s answer): its code_key, then the code."""
     key = code_key(origin, allowed)
+    return len(key).to_bytes(4, "little") + key + marshal.dumps(done)
+
+
+def record_is_current(record, origin, allowed):
+    """Whether code_record() bytes were made from the source file as it is now, by this
+    interpreter, for these names."""
+    size = int.from_bytes(record[:4], "little")
+    return record[4:4 + size] == code_key(origin, allowed)
+
+
+def write_code(folder, module, record):
+    """Stores a code_record() in folder/CODE_DIR: what the program's runs load instead of
+    parsing and compiling the source each time."""
+    os.makedirs(os.path.join(folder, CODE_DIR), exist_ok=True)
     with open(os.path.join(folder, CODE_DIR, module + ".bin"), "wb") as f:
-        f.write(len(key).to_bytes(4, "little") + key + marshal.dumps(done))
+        f.write(record)
 
 
 def stored_code(folder, module, origin, allowed):
@@ -269,9 +281,8 @@ def stored_code(folder, module, origin, allowed):
     file as it is now, by this interpreter, for these names; else None."""
     try:
         with open(os.path.join(folder, CODE_DIR, module + ".bin"), "rb") as f:
-            data = f.read()
-        key = code_key(origin, allowed)
+            record = f.read()
+        current = record_is_current(record, origin, allowed)
     except OSError:
         return None
-    size = int.from_bytes(data[:4], "little")
-    return marshal.loads(data[4 + size:]) if data[4:4 + size] == key else None
+    return marshal.loads(record[4 + int.from_bytes(record[:4], "little"):]) if current else None

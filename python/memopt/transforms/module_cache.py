@@ -1,0 +1,94 @@
+"""What lazy-imports learnt about a library module, kept between runs of the pass.
+
+Every run of the pass parses and analyses about a thousand library modules (numpy, scipy,
+sklearn, ...), the same ones for every program that imports them: 4-6 s of CPU per run, on a
+program that runs in 1 s. The answers depend only on the module's source, so they are kept
+in $MEMOPT_CACHE_DIR (default $XDG_CACHE_HOME/memopt, else ~/.cache/memopt), one file per
+module and kind of answer, valid while the source file has the size and modification time
+it had and the interpreter's bytecode version and this file's FORMAT are the same. A stale
+or unreadable entry is computed again; a cache that cannot be written is not used (nothing
+fails). MEMOPT_CACHE_DIR=off turns it off. Entries are JSON (the rewritten code: the bytes
+_memopt_rebind.write_code stores, checked by its own key): reading one runs no code.
+"""
+import hashlib
+import importlib.util
+import json
+import os
+
+FORMAT = 1  # raise when an analysis this cache holds changes what it answers
+
+
+def _folder():
+    chosen = os.environ.get("MEMOPT_CACHE_DIR")
+    if chosen == "off":
+        return None
+    base = chosen or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                                  "memopt")
+    return os.path.join(base, f"module-analysis-{FORMAT}")
+
+
+def _entry(kind, path, extra=""):
+    folder = _folder()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{os.path.abspath(path)}\0{kind}\0{extra}".encode()).hexdigest()[:32]
+    return os.path.join(folder, f"{digest}.{kind}")
+
+
+def _source_key(path):
+    st = os.stat(path)
+    return [importlib.util.MAGIC_NUMBER.hex(), os.path.abspath(path), st.st_size, st.st_mtime_ns]
+
+
+def get_bytes(kind, path, extra=""):
+    """The bytes put_bytes() kept for `kind` of the module at `path` (and `extra`: what else
+    the answer depends on), or None (none, stale, unreadable)."""
+    entry = _entry(kind, path, extra)
+    try:
+        with open(entry, "rb") as f:
+            header, _, payload = f.read().partition(b"\n")
+        kept = json.loads(header)
+        return payload if kept.get("key") == _source_key(path) and kept.get("extra") == extra else None
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def put_bytes(kind, path, payload, extra=""):
+    """Keeps `payload` for `kind` of the module at `path`; silently not when the cache cannot
+    be written. Written to a temporary name and renamed: a concurrent run reads the whole
+    entry or none."""
+    entry = _entry(kind, path, extra)
+    if entry is None:
+        return
+    try:
+        os.makedirs(os.path.dirname(entry), exist_ok=True)
+        header = json.dumps({"key": _source_key(path), "extra": extra}).encode()
+        temporary = f"{entry}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as f:
+            f.write(header + b"\n" + payload)
+        os.replace(temporary, entry)
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+def get(kind, path, extra=""):
+    """The JSON answer put() kept, or None."""
+    payload = get_bytes(kind, path, extra)
+    try:
+        return None if payload is None else json.loads(payload)
+    except ValueError:
+        return None
+
+
+def put(kind, path, answer, extra=""):
+    """Keeps a JSON-able `answer`."""
+    put_bytes(kind, path, json.dumps(answer).encode(), extra)
+
+
+def cached(kind, path, compute, extra=""):
+    """get(), else compute() kept with put()."""
+    answer = get(kind, path, extra)
+    if answer is None:
+        answer = compute()
+        put(kind, path, answer, extra)
+    return answer
