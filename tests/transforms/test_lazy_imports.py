@@ -363,7 +363,7 @@ def test_a_second_run_of_the_pass_reads_its_analysis_from_the_cache_and_writes_t
     first = lazy_imports.run(script, str(tmp_path / "out1"), profile)
     cache = os.listdir(os.path.join(tmp_path, "cache", f"module-analysis-{module_cache.FORMAT}"))
     assert any(n.endswith(".rebind") for n in cache) and any(n.endswith(".code") for n in cache) and \
-        any(n.endswith(".calls") for n in cache)
+        any(n.endswith(".calls") for n in cache) and any(n.endswith(".exports") for n in cache)
     second = lazy_imports.run(script, str(tmp_path / "out2"), profile)
     assert _pass_output(tmp_path / "out1") == _pass_output(tmp_path / "out2") and second.changes == first.changes
     assert _run(second.program, lib) == _run(first.program, lib)
@@ -373,6 +373,14 @@ def test_a_second_run_of_the_pass_reads_its_analysis_from_the_cache_and_writes_t
     third = lazy_imports.run(script, str(tmp_path / "out3"), profile)
     assert _run(third.program, lib).split()[-2] == f"{-(8 << 20)}"
     assert _pass_output(tmp_path / "out3")["uses.bin"] != _pass_output(tmp_path / "out1")["uses.bin"]
+    # a re-exporting package whose body changed: its export map is made again (h no longer re-exported)
+    with open(os.path.join(lib, "reexp", "__init__.py"), "w") as f:
+        f.write("from .big import h as _h\ndef h():\n    return _h()\n")
+    fourth = lazy_imports.run(script, str(tmp_path / "out4"), profile)
+    def exports(folder):
+        return _pass_output(folder)["table"].split("EXPORTS")[1].split("REBIND")[0]
+    assert "\\nh\\treexp.big\\th" in exports(tmp_path / "out1") and "\\nh\\t!" in exports(tmp_path / "out4")
+    assert _run(fourth.program, lib).split()[-2:] == _run(script, lib).split()[-2:]  # seen: what ran, not output
 
 
 def test_the_module_cache_answers_only_for_the_source_it_was_kept_for(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ Run by the lazy-imports pass in a scratch directory (never in the user's): impor
 package named on stdin (a JSON list, in the probe's import order) as the program imported
 it, and prints, for each, every name the package holds and how to get it without running
 its body: {package: {name: [module, attribute] | [module, null] | ["=", literal] | null}}
-(null: only the body computes it).
+(null: only the body computes it), and under "!files" every module file the imports loaded.
 
 A name is listed only when the package body binds it with `from .sub import name`,
 `from . import sub`, `from .sub import *` or a literal assignment, *and* the object the
@@ -133,6 +133,10 @@ def main():
             result[package] = exports_of(package)
         except Exception as e:  # noqa: BLE001 - a package that fails here is not deferred
             result[package] = {"!error": f"{type(e).__name__}: {e}"}
+    # what the answer was made from: every module file the imports read (the pass keeps the
+    # answer while none of them changes, module_cache.put_for_files)
+    result["!files"] = sorted({f for f in (getattr(m, "__file__", None) for m in list(sys.modules.values()))
+                               if isinstance(f, str)})
     json.dump(result, sys.stdout)
     return 0
 

@@ -222,8 +222,14 @@ class _ExportMaps:
     here, read by result(), so that the pass scans modules while it imports them."""
 
     def __init__(self, packages):
-        self.packages, self.process = packages, None
+        self.packages, self.process, self.kept = packages, None, None
         if not packages:
+            return
+        # the answer depends on the packages, the interpreter and where imports look, and on
+        # the files the imports read (checked by module_cache)
+        self.cache_key = json.dumps([packages, sys.executable, os.environ.get("PYTHONPATH", "")])
+        self.kept = module_cache.get_for_files("exports", self.cache_key)
+        if self.kept is not None:
             return
         here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         self.scratch = tempfile.TemporaryDirectory(prefix="memopt-lazy-")
@@ -236,6 +242,8 @@ class _ExportMaps:
         self.request = json.dumps(packages)
 
     def result(self):
+        if self.kept is not None:
+            return self.kept
         if self.process is None:
             return {}
         with self.scratch:
@@ -249,7 +257,11 @@ class _ExportMaps:
             maps = json.loads(out) if self.process.returncode == 0 else {}
         except ValueError:
             maps = {}
-        return {p: m for p, m in maps.items() if isinstance(m, dict) and "!error" not in m and m}
+        files = maps.pop("!files", None)
+        maps = {p: m for p, m in maps.items() if isinstance(m, dict) and "!error" not in m and m}
+        if isinstance(files, list):
+            module_cache.put_for_files("exports", self.cache_key, files, maps)
+        return maps
 
 
 class _Plan:

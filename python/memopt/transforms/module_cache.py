@@ -85,6 +85,53 @@ def put(kind, path, answer, extra=""):
     put_bytes(kind, path, json.dumps(answer).encode(), extra)
 
 
+def _files_entry(kind, extra):
+    folder = _folder()
+    if folder is None:
+        return None
+    return os.path.join(folder, hashlib.sha256(f"{kind}\0{extra}".encode()).hexdigest()[:32] + "." + kind)
+
+
+def _file_key(path):
+    try:
+        st = os.stat(path)
+        return [path, st.st_size, st.st_mtime_ns]
+    except OSError:
+        return [path, None, None]
+
+
+def get_for_files(kind, extra):
+    """The answer put_for_files() kept for `kind` and `extra`, when every file it said the
+    answer was made from still has the size and modification time it had; else None."""
+    entry = _files_entry(kind, extra)
+    try:
+        with open(entry, encoding="utf-8") as f:
+            kept = json.load(f)
+        if kept.get("extra") != extra or kept.get("magic") != importlib.util.MAGIC_NUMBER.hex() or \
+                any(_file_key(k[0]) != k for k in kept["files"]):
+            return None
+        return kept["answer"]
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+
+
+def put_for_files(kind, extra, files, answer):
+    """Keeps `answer`, made by reading the source files `files`, for `kind` and `extra`."""
+    entry = _files_entry(kind, extra)
+    if entry is None:
+        return
+    try:
+        os.makedirs(os.path.dirname(entry), exist_ok=True)
+        text = json.dumps({"extra": extra, "magic": importlib.util.MAGIC_NUMBER.hex(),
+                           "files": [_file_key(f) for f in sorted(set(files))], "answer": answer})
+        temporary = f"{entry}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, entry)
+    except (OSError, TypeError, ValueError):
+        pass
+
+
 def cached(kind, path, compute, extra=""):
     """get(), else compute() kept with put()."""
     answer = get(kind, path, extra)
