@@ -402,3 +402,24 @@ def test_the_module_cache_answers_only_for_the_source_it_was_kept_for(tmp_path, 
     monkeypatch.setenv("MEMOPT_CACHE_DIR", str(module / "not-a-folder"))  # unwritable: silently unused
     module_cache.put("calls", str(module), [5])
     assert module_cache.get("calls", str(module)) is None
+
+
+def test_the_module_cache_is_pruned_least_recently_used_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMOPT_CACHE_DIR", str(tmp_path / "cache"))
+    modules = []
+    for i in range(3):
+        module = tmp_path / f"m{i}.py"
+        module.write_text("x = 1\n")
+        module_cache.put_bytes("code", str(module), b"x" * 1000)
+        modules.append(str(module))
+    folder = tmp_path / "cache" / f"module-analysis-{module_cache.FORMAT}"
+    for age, entry in enumerate(sorted(folder.iterdir(), key=lambda e: e.name)):
+        os.utime(entry, ns=(age * 10**9, age * 10**9))
+    oldest = min(modules, key=lambda m: os.stat(module_cache._entry("code", m)).st_mtime_ns)
+    assert module_cache.get_bytes("code", oldest) == b"x" * 1000  # a use makes it the newest
+    module_cache.prune(max_bytes=2500)
+    left = [m for m in modules if module_cache.get_bytes("code", m) is not None]
+    assert len(left) == 2 and oldest in left
+    monkeypatch.setenv("MEMOPT_CACHE_DIR", "off")
+    module_cache.prune(max_bytes=0)  # off: touches nothing (not the working directory)
+    assert len(list(folder.iterdir())) == 2

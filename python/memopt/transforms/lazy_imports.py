@@ -530,6 +530,7 @@ def run(script, outdir, profile=None, select=None):
     report.files.append(TABLE + ".py")
     insert_after_docstring_and_future(tree, [ast.Import(names=[ast.alias(name=RUNTIME)])])
     report.program = write_program(script, outdir, unparse(tree, source))
+    module_cache.prune()
     report.applied = True
     report.changes = [f"deferred {len(deferred)} modules whose code never ran after the imports and skipped the bodies of {len(exports)} "
                       f"re-exporting packages ({len(chosen)} of {len(plan.saving)} candidates)"] + \

@@ -7,7 +7,8 @@ in $MEMOPT_CACHE_DIR (default $XDG_CACHE_HOME/memopt, else ~/.cache/memopt), one
 module and kind of answer, valid while the source file has the size and modification time
 it had and the interpreter's bytecode version and this file's FORMAT are the same. A stale
 or unreadable entry is computed again; a cache that cannot be written is not used (nothing
-fails). MEMOPT_CACHE_DIR=off turns it off. Entries are JSON (the rewritten code: the bytes
+fails). Each run of the pass prunes it to MAX_BYTES, least recently used entries first.
+MEMOPT_CACHE_DIR=off turns it off. Entries are JSON (the rewritten code: the bytes
 _memopt_rebind.write_code stores, checked by its own key): reading one runs no code.
 """
 import hashlib
@@ -16,6 +17,7 @@ import json
 import os
 
 FORMAT = 1  # raise when an analysis this cache holds changes what it answers
+MAX_BYTES = 256 << 20  # prune() keeps the cache under this, the entries used least recently going first
 
 
 def _folder():
@@ -48,9 +50,40 @@ def get_bytes(kind, path, extra=""):
         with open(entry, "rb") as f:
             header, _, payload = f.read().partition(b"\n")
         kept = json.loads(header)
-        return payload if kept.get("key") == _source_key(path) and kept.get("extra") == extra else None
+        if kept.get("key") != _source_key(path) or kept.get("extra") != extra:
+            return None
+        _used(entry)
+        return payload
     except (OSError, ValueError, TypeError, AttributeError):
         return None
+
+
+def _used(entry):
+    """Marks an entry as used now (its modification time: prune() removes the oldest first)."""
+    try:
+        os.utime(entry)
+    except OSError:
+        pass
+
+
+def prune(max_bytes=MAX_BYTES):
+    """Removes the entries used least recently until the cache holds at most max_bytes."""
+    folder = _folder()
+    if folder is None:
+        return
+    try:
+        entries = [(e.stat().st_mtime_ns, e.stat().st_size, e.path) for e in os.scandir(folder) if e.is_file()]
+    except (OSError, TypeError):
+        return
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        try:
+            os.remove(path)
+            total -= size
+        except OSError:
+            pass
 
 
 def put_bytes(kind, path, payload, extra=""):
@@ -110,6 +143,7 @@ def get_for_files(kind, extra):
         if kept.get("extra") != extra or kept.get("magic") != importlib.util.MAGIC_NUMBER.hex() or \
                 any(_file_key(k[0]) != k for k in kept["files"]):
             return None
+        _used(entry)
         return kept["answer"]
     except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
         return None
