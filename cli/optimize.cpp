@@ -26,7 +26,8 @@ CommandHelp optimize_help() {
             "directory and of the files named in ARGs; your files are never written. A program whose\n"
             "output varies between runs, or that writes outside that copy, is refused unless --check.\n"
             "Writes DIR/stepN-PASS/, DIR/final/, steps.json and steps.md; DIR appears only when the\n"
-            "run succeeds.\n\n"
+            "run succeeds. lazy-imports keeps what it learns of library modules in $MEMOPT_CACHE_DIR\n"
+            "(default ~/.cache/memopt; MEMOPT_CACHE_DIR=off keeps nothing).\n\n"
             "Passes, in the order tried:\n" + transforms::describe_passes(),
             {"memopt optimize train.py -o train.optimized -- --epochs 1",
              "memopt optimize train.py --jobs 1    # one run at a time: exact wall times",
