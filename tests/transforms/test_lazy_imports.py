@@ -390,6 +390,7 @@ def test_the_module_cache_answers_only_for_the_source_it_was_kept_for(tmp_path, 
     assert module_cache.get("calls", str(module)) is None
     module_cache.put("calls", str(module), [3])
     assert module_cache.get("calls", str(module)) == [3] and module_cache.get("calls", str(module), "other") is None
+    assert os.stat(tmp_path / "cache" / f"module-analysis-{module_cache.FORMAT}").st_mode & 0o777 == 0o700
     module.write_text("x = 10\n")  # another size: stale
     assert module_cache.get("calls", str(module)) is None
     # a damaged entry is no answer

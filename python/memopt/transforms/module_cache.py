@@ -9,7 +9,9 @@ it had and the interpreter's bytecode version and this file's FORMAT are the sam
 or unreadable entry is computed again; a cache that cannot be written is not used (nothing
 fails). Each run of the pass prunes it to MAX_BYTES, least recently used entries first.
 MEMOPT_CACHE_DIR=off turns it off. Entries are JSON (the rewritten code: the bytes
-_memopt_rebind.write_code stores, checked by its own key): reading one runs no code.
+_memopt_rebind.write_code stores, checked by its own key): reading one runs no code, but the
+rewritten code is what the optimized program will run, so the folder is made private (0700),
+as trusted as the __pycache__ folders the interpreter writes.
 """
 import hashlib
 import importlib.util
@@ -88,20 +90,24 @@ def prune(max_bytes=MAX_BYTES):
 
 def put_bytes(kind, path, payload, extra=""):
     """Keeps `payload` for `kind` of the module at `path`; silently not when the cache cannot
-    be written. Written to a temporary name and renamed: a concurrent run reads the whole
-    entry or none."""
+    be written."""
     entry = _entry(kind, path, extra)
-    if entry is None:
-        return
     try:
-        os.makedirs(os.path.dirname(entry), exist_ok=True)
-        header = json.dumps({"key": _source_key(path), "extra": extra}).encode()
-        temporary = f"{entry}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as f:
-            f.write(header + b"\n" + payload)
-        os.replace(temporary, entry)
+        _write(entry, json.dumps({"key": _source_key(path), "extra": extra}).encode() + b"\n" + payload)
     except (OSError, TypeError, ValueError):
         pass
+
+
+def _write(entry, data):
+    """Writes an entry (None: the cache is off) to a temporary name and renames it: a
+    concurrent run reads the whole entry or none."""
+    if entry is None:
+        return
+    os.makedirs(os.path.dirname(entry), mode=0o700, exist_ok=True)
+    temporary = f"{entry}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as f:
+        f.write(data)
+    os.replace(temporary, entry)
 
 
 def get(kind, path, extra=""):
@@ -151,17 +157,10 @@ def get_for_files(kind, extra):
 
 def put_for_files(kind, extra, files, answer):
     """Keeps `answer`, made by reading the source files `files`, for `kind` and `extra`."""
-    entry = _files_entry(kind, extra)
-    if entry is None:
-        return
     try:
-        os.makedirs(os.path.dirname(entry), exist_ok=True)
-        text = json.dumps({"extra": extra, "magic": importlib.util.MAGIC_NUMBER.hex(),
-                           "files": [_file_key(f) for f in sorted(set(files))], "answer": answer})
-        temporary = f"{entry}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temporary, entry)
+        _write(_files_entry(kind, extra), json.dumps({"extra": extra, "magic": importlib.util.MAGIC_NUMBER.hex(),
+                                                     "files": [_file_key(f) for f in sorted(set(files))],
+                                                     "answer": answer}).encode())
     except (OSError, TypeError, ValueError):
         pass
 
