@@ -94,18 +94,35 @@ if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__]))
 
 
-RUNTIME = os.path.join(os.path.dirname(__file__), "..", "..", "python", "memopt", "transforms", "runtime",
-                       "_memopt_lazy.py")
+RUNTIME = os.path.join(os.path.dirname(__file__), "..", "..", "python", "memopt", "transforms", "runtime")
+
+
+def _lazy_runtime(folder, deferred, rebind=""):
+    for name in ("_memopt_lazy.py", "_memopt_rebind.py"):
+        with open(os.path.join(RUNTIME, name), encoding="utf-8") as f:
+            (folder / name).write_text(f.read())
+    (folder / "_memopt_lazy_table.py").write_text(f"DEFERRED = {deferred!r}\nEXPORTS = {{}}\nREBIND = {rebind!r}\n")
+
+
+LAZY_RANDOM = "import sys; sys.path.insert(0, '.'); import _memopt_lazy, random; print(random.random())"
 
 
 def test_pinning_works_beside_lazy_imports_deferring_random(tmp_path):
     # Both the hook's `random` finder and lazy-imports' finder ask the other finders for a spec;
     # each once asked the other back without end (RecursionError on every corpus candidate that
     # deferred `random`).
-    with open(RUNTIME, encoding="utf-8") as f:
-        (tmp_path / "_memopt_lazy.py").write_text(f.read())
-    (tmp_path / "_memopt_lazy_table.py").write_text('DEFERRED = "random"\nEXPORTS = {}\nREBIND = ""\n')
-    code = "import sys; sys.path.insert(0, '.'); import _memopt_lazy, random; print(random.random())"
-    first = run(code, tmp_path, pin=True, seed="1")
-    assert float(first) == float(run(code, tmp_path, pin=True, seed="2"))
+    _lazy_runtime(tmp_path, "random")
+    first = run(LAZY_RANDOM, tmp_path, pin=True, seed="1")
+    assert float(first) == float(run(LAZY_RANDOM, tmp_path, pin=True, seed="2"))
     assert first == run("import random; print(random.random())", tmp_path, pin=True, seed="3")
+
+
+def test_pinning_reseeds_random_when_lazy_imports_loads_it_from_rewritten_code(tmp_path):
+    # random's `from bisect import bisect as _bisect` waits (REBIND) when bisect is deferred:
+    # random then runs from rewritten code, and the hook must still reseed it after it ran
+    _lazy_runtime(tmp_path, "bisect", "random\t_bisect")
+    first = run(LAZY_RANDOM, tmp_path, pin=True, seed="1")
+    assert first == run(LAZY_RANDOM, tmp_path, pin=True, seed="2")
+    assert first == run("import random; print(random.random())", tmp_path, pin=True, seed="3")
+    check = "import sys; sys.path.insert(0, '.'); import _memopt_lazy, random; print(type(sys.modules['bisect']).__name__)"
+    assert run(check, tmp_path, pin=True) == "_DeferredModule\n"  # the rewrite did apply: bisect never ran

@@ -229,7 +229,14 @@ class _RebindingLoader:
             return
         names, code = done
         _own(module, "__dict__")["__getattr__"] = _module_getattr(spec.name, names)
-        exec(code, _own(module, "__dict__"))
+        # the real loader runs the rewritten code as if it had compiled it from the source, so
+        # that whatever wraps its exec_module sees the module run (memopt's own run hook
+        # reseeds `random` right after it loads)
+        self.real.get_code = lambda fullname: code
+        try:
+            self.real.exec_module(module)
+        finally:
+            del self.real.get_code
 
 
 def _module_getattr(module_name, names):
