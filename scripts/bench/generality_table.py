@@ -46,6 +46,8 @@ def identical_cell(row):
         status = row.get("optimize_status")
         return f"— (optimize {'timed out' if status == 'timeout' else 'exit ' + str(status)}: " \
                f"{row.get('optimize_message', '')[:140]})"
+    if row.get("timings_masked"):
+        return f"yes (only its printed timings differ: {row['timings_masked'][:70]})"
     return "yes" if row["identical"] else "no: " + row["difference"]
 
 
