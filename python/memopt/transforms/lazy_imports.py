@@ -239,7 +239,13 @@ class _ExportMaps:
         self.process = subprocess.Popen([sys.executable, "-m", "memopt.transforms.lazy_analysis"], cwd=self.scratch.name,
                                         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
-        self.request = json.dumps(packages)
+        # the request now (a few kB: the pipe holds it), so that it works while the pass scans
+        try:
+            self.process.stdin.write(json.dumps(packages))
+            self.process.stdin.close()
+        except OSError:  # it exited already: result() sees its status
+            pass
+        self.process.stdin = None  # sent: communicate() only reads
 
     def result(self):
         if self.kept is not None:
@@ -248,7 +254,7 @@ class _ExportMaps:
             return {}
         with self.scratch:
             try:
-                out, _ = self.process.communicate(self.request, timeout=ANALYSIS_TIMEOUT_S)
+                out, _ = self.process.communicate(timeout=ANALYSIS_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.communicate()
