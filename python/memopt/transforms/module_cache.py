@@ -18,7 +18,10 @@ import importlib.util
 import json
 import os
 
-FORMAT = 1  # raise when an analysis this cache holds changes what it answers
+# Raise when an analysis this cache holds changes what it answers: lazy_imports'
+# _top_level_calls and _body_effect_lines, _memopt_rebind's candidates() and rewrite() (and
+# what they call), lazy_analysis.py. The old entries are then never read (another folder).
+FORMAT = 1
 MAX_BYTES = 256 << 20  # prune() keeps the cache under this, the entries used least recently going first
 
 

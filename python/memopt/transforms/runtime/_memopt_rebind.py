@@ -137,6 +137,8 @@ def _top_level_imports(tree):
                 yield inner
 
 
+# The pass keeps candidates()' and rewrite()'s answers between its runs (module_cache.py):
+# a change to what they answer must raise module_cache.FORMAT.
 def candidates(tree, package, sources=None):
     """[(statement, alias, module R, attribute n, bound name b)] of the module `tree` (whose
     package is `package`) that meet the syntactic conditions above; [] when the module as a
