@@ -138,13 +138,8 @@ def _plain_def(stmt):
 
 
 def _body_effects(path):
-    """_body_effect_lines(path) ([] or None too), kept between runs of the pass (module_cache)."""
-    found = module_cache.get("body", path)
-    if found is None:
-        found = _body_effect_lines(path)
-        module_cache.put("body", path, [found])
-        return found
-    return found[0]
+    """_body_effect_lines(path), kept between runs of the pass (module_cache)."""
+    return module_cache.cached("body", path, lambda: _body_effect_lines(path))
 
 
 def _body_effect_lines(path):
@@ -153,10 +148,8 @@ def _body_effect_lines(path):
     `if TYPE_CHECKING:` blocks or the docstring; None when the body has a statement that
     rules it out (a class, a decorated def, control flow: code that decides what the
     package holds)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return None
     effects = []
     for i, stmt in enumerate(tree.body):
@@ -190,10 +183,8 @@ def _top_level_calls(path):
     blocks (not inside functions or classes, which run later or build the class). Such a
     module may register itself with another at import (pandas' options, matplotlib's
     docstrings), which deferring it would skip or delay, so it is not deferred."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return [0]
     lines, todo = [], list(tree.body)
     while todo:
@@ -474,6 +465,7 @@ def _rebind_module(item):
 
 
 def _parsed(path):
+    """The module's tree, or None when it cannot be read or parsed."""
     try:
         with open(path, encoding="utf-8") as f:
             return ast.parse(f.read())

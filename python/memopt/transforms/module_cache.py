@@ -21,7 +21,7 @@ import os
 # Raise when an analysis this cache holds changes what it answers: lazy_imports'
 # _top_level_calls and _body_effect_lines, _memopt_rebind's candidates() and rewrite() (and
 # what they call), lazy_analysis.py. The old entries are then never read (another folder).
-FORMAT = 1
+FORMAT = 2
 MAX_BYTES = 256 << 20  # prune() keeps the cache under this, the entries used least recently going first
 
 
@@ -169,9 +169,10 @@ def put_for_files(kind, extra, files, answer):
 
 
 def cached(kind, path, compute, extra=""):
-    """get(), else compute() kept with put()."""
-    answer = get(kind, path, extra)
-    if answer is None:
-        answer = compute()
-        put(kind, path, answer, extra)
+    """get(), else compute() kept with put(); None is an answer too (kept as [answer])."""
+    kept = get(kind, path, extra)
+    if isinstance(kept, list) and len(kept) == 1:
+        return kept[0]
+    answer = compute()
+    put(kind, path, [answer], extra)
     return answer
