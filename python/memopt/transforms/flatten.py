@@ -12,13 +12,16 @@
   pickles (pickle, copyreg, shelve, dill, .dump), or reaches names dynamically;
 - the application's own small helper modules (and the per-tree predictor the
   static-to-dynamic pass wrote, i.e. scikit-learn's tree prediction as a few lines over
-  arrays) are inlined into the program when their names do not clash.
+  arrays) are inlined into the program when their names do not clash;
+- library functions the program only calls are copied into it, with what they read, so that
+  their module is no longer imported (inline_functions.py states the condition).
 """
 from __future__ import annotations
 
 import ast
 import os
 
+from .inline_functions import inline_thin_imports
 from .common import PassRefused, Report, describe_dynamic, dynamic_scope_uses, imported_names, local_modules, \
     prepare_outdir, read_program, runtime_source, unparse, user_code, uses_beyond_stand_in, write_program
 
@@ -224,6 +227,7 @@ def run(script, outdir, profile=None):
         if cost:
             notes.append(f"probe: importing pandas cost {cost / 1e6:.1f} MB of RSS in the profiled run")
     tree = _inline_local_modules(tree, script, changes, notes)
+    tree = inline_thin_imports(tree, script, profile, changes, notes, skip_modules=set(local_modules(script)))
     if not changes:
         raise PassRefused("nothing to flatten" + (": " + "; ".join(notes) if notes else ""))
     report.files = prepare_outdir(script, outdir)
