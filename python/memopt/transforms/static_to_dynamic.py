@@ -24,13 +24,14 @@ uses type()/__class__: the fallback would load the whole model, the memory the p
 
 Part (a), a table loaded whole and processed in independent blocks read as a stream
 instead, is streaming.py (with the proof of block-wise processing in blockwise.py); the
-report names every whole-file load it left alone and why.
+report names every whole-file load it left alone and why. Part (c), a prediction over a
+stacked input computed block by block, is row_blocks.py.
 """
 from __future__ import annotations
 
 import ast
 
-from . import streaming
+from . import row_blocks, streaming
 from .common import PassRefused, Report, import_aliases, imported_names, insert_after_docstring_and_future, \
     read_program, runtime_source, unparse, user_code, uses_beyond_stand_in, write_program, prepare_outdir
 
@@ -237,13 +238,26 @@ def _stream(tree, changes, notes):
     return True
 
 
+def _row_blocks(tree, changes, notes):
+    """Part (c): predictions over a stacked input -> block by block."""
+    runtime = _runtime(row_blocks.HELPER)
+    if _defined(runtime) & {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - {row_blocks.CALL}:
+        notes.append("row blocks: the program already uses names of memopt's runtime")
+        return False
+    if not row_blocks.apply(tree, changes, notes):
+        return False
+    insert_after_docstring_and_future(tree, runtime.body)
+    return True
+
+
 def run(script, outdir, profile=None):
     report = Report("static-to-dynamic")
     source, tree = read_program(script)
     changes, notes = [], []
     stored = _model_store(tree, changes, notes)
     streamed = _stream(tree, changes, notes)
-    if not stored and not streamed:
+    blocked = _row_blocks(tree, changes, notes)
+    if not stored and not streamed and not blocked:
         if not any(n.startswith(("not streamed", "streaming")) for n in notes):
             notes.append("no whole-file data load processed in blocks was found")
         raise PassRefused("; ".join(notes))
