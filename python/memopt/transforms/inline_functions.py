@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import importlib.util
 import os
 import sys
 import types
@@ -353,8 +354,8 @@ def _import_binds(stmt, name):
 
 
 def _entries(stmt):
-    """(dropped module, [(program name, library object name, attribute-call form)]) of a
-    candidate top-level import, or None when the statement is no candidate."""
+    """(module, [(program name, name imported from it or None)]) of a candidate top-level
+    import, or None when the statement is no candidate."""
     if isinstance(stmt, ast.ImportFrom) and stmt.level == 0 and stmt.module \
             and all(a.name != "*" for a in stmt.names):
         return stmt.module, [(a.asname or a.name, a.name) for a in stmt.names]
@@ -363,6 +364,21 @@ def _entries(stmt):
         a = stmt.names[0]
         return a.name, [(a.asname or a.name, None)]
     return None
+
+
+def _dropped_modules(module, entries, profile):
+    """The modules the statement loads that the copies would not: `module`, or for
+    `from P import m` of a submodule m, P.m (P itself is imported anyway to reach it)."""
+    def is_submodule(name):
+        if isinstance(profile, dict) and isinstance(profile.get("modules"), dict):
+            return name in profile["modules"]
+        try:
+            return importlib.util.find_spec(name) is not None
+        except Exception:  # noqa: BLE001 - not importable as a module: a name in its package
+            return False
+    dropped = [module if attribute is None or not is_submodule(f"{module}.{attribute}") else f"{module}.{attribute}"
+               for _, attribute in entries]
+    return sorted(set(dropped))
 
 
 def _call_uses(tree, name):
@@ -393,9 +409,9 @@ def _probe_cost(profile, module):
     return (entry.get("cumulative") or {}).get("rss_bytes")
 
 
-def _plan(tree, stmt, dropped, entries, emitted):
+def _plan(tree, stmt, module_name, entries, emitted):
     """The statements replacing `stmt` and the renames of `alias.f` uses, or NotInlinable."""
-    module = importlib.import_module(dropped)
+    module = importlib.import_module(module_name)
     closure, renames, aliases = Closure(), [], []
     for program_name, attribute in entries:
         uses = _call_uses(tree, program_name)
@@ -453,21 +469,23 @@ def inline_thin_imports(tree, script, profile, changes, notes, skip_modules=()):
         found = _entries(stmt)
         if found is None:
             continue
-        dropped, entries = found
-        top = dropped.split(".")[0]
+        module, entries = found
+        top = module.split(".")[0]
         if top.startswith("_memopt") or top == "__future__" or top in skip_modules:
             continue
-        cost = _probe_cost(profile, dropped)
+        dropped = _dropped_modules(module, entries, profile)
+        costs = [_probe_cost(profile, name) for name in dropped]
+        cost = None if None in costs else sum(costs)
         if cost is None and (profile is not None or top in sys.stdlib_module_names):
             continue
         if cost is not None and cost < MIN_SAVING_BYTES:
             continue
-        label = f"{dropped} ({cost / 1e6:.1f} MB charged to it in the probe)" if cost is not None else dropped
-        why = _why_kept(tree, stmt, dropped, dynamic)
+        label = ", ".join(dropped) + (f" ({cost / 1e6:.1f} MB charged to it in the probe)" if cost is not None else "")
+        why = next((w for w in (_why_kept(tree, stmt, name, dynamic) for name in dropped) if w), "")
         plan = None
         if not why:
             try:
-                plan = _plan(tree, stmt, dropped, entries, emitted)
+                plan = _plan(tree, stmt, module, entries, emitted)
             except NotInlinable as refused:
                 why = str(refused)
             except Exception as error:  # noqa: BLE001 - the library failed to import or inspect here
@@ -489,7 +507,8 @@ def inline_thin_imports(tree, script, profile, changes, notes, skip_modules=()):
         count = len(closure.functions)
         changes.append(f"{label}: import replaced by a copy of {count} function{'s' if count != 1 else ''} "
                        f"({closure.lines} lines: {', '.join(closure.functions[:4])}"
-                       f"{' ...' if count > 4 else ''}); {dropped} now loads only if the rest of the program needs it")
+                       f"{' ...' if count > 4 else ''}); {' and '.join(dropped)} now load{'s' if len(dropped) == 1 else ''} only "
+                       f"if the rest of the program needs {'it' if len(dropped) == 1 else 'them'}")
     return tree
 
 
