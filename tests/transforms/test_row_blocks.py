@@ -61,7 +61,7 @@ def test_blocks_never_build_the_whole_input(rows, data):
     X, y, _, _ = data
     a, b = (v.ravel() for v in np.meshgrid(np.linspace(0, 1, 2000), np.linspace(0, 1, 1000)))
     model = GaussianNB().fit(X, y)
-    whole_input = a.nbytes + b.nbytes  # 32 MB: 8 blocks
+    whole_input = a.nbytes + b.nbytes  # 32 MB: 123 blocks
     tracemalloc.start()
     rows["_memopt_rows"](model.predict, stack, (a, b))
     _, blocked_peak = tracemalloc.get_traced_memory()

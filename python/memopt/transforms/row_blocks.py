@@ -4,8 +4,8 @@
 decision_function; `np.column_stack((a, b))`) builds the whole stacked input,
 then the method's temporaries for all rows at once: on a fine plotting mesh that is most of a
 program's peak. The call becomes `_memopt_rows(est.predict, combine, (parts...))`
-(runtime/_memopt_rows.py, inlined), which stacks and predicts about 4 MiB of input rows at a
-time and joins the answers.
+(runtime/_memopt_rows.py, inlined), which stacks and predicts 16384 rows at a time (fewer for
+wide inputs) and fills one answer array.
 
 Safety condition. Statically: the call has exactly one positional argument and no keywords
 (`return_std=True` & co. change what is returned), and when the argument is stacked here,
@@ -91,7 +91,7 @@ def apply(tree, changes, notes):
     rewriter.visit(tree)
     if not rewriter.rewritten:
         return False
-    changes.append("predictions over stacked columns computed in blocks of about 4 MiB of input rows, stacked per block, "
+    changes.append("predictions over stacked columns computed 16384 rows at a time, stacked per block, "
                    "when the estimator predicts row by row and there are more rows (else as before): "
                    + "; ".join(rewriter.rewritten))
     return True

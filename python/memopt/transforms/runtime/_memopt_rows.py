@@ -2,7 +2,8 @@
 
 Inlined by the static-to-dynamic pass (row_blocks.py) for `est.predict(np.c_[a, b])`-style calls:
 `_memopt_rows(est.predict, combine, (a, b))` builds the stacked input and the method's own
-temporaries one block of rows (about 4 MiB of stacked input) at a time, never the whole. It answers only where that equals
+temporaries one block of rows (16384, fewer for inputs wider than 256 bytes a row) at a time,
+never the whole. It answers only where that equals
 the whole call: the method is one of an estimator whose predictions are row by row (each
 output row from that input row and the fitted state: no randomness, no state change; the
 classes below, and Pipelines of them), every part is a plain ndarray with the same number of
@@ -11,7 +12,10 @@ dtype and trailing shape. Anything else is the original call on the whole input.
 """
 import numpy as _memopt_numpy
 
-_MEMOPT_ROWS_BLOCK_BYTES = 1 << 22  # of stacked input per block: small beside a mesh, few calls
+# rows per block: a method's temporaries can be rows x training samples (kernels, distances),
+# so blocks stay small; fewer for wide inputs (at most 4 MiB of stacked input)
+_MEMOPT_ROWS_BLOCK = 16384
+_MEMOPT_ROWS_BLOCK_BYTES = 1 << 22
 _MEMOPT_ROWS_METHODS = {"predict", "predict_proba", "predict_log_proba", "decision_function"}
 # scikit-learn classes whose predict-family methods compute each row alone (module: classes)
 _MEMOPT_ROWS_ESTIMATORS = {
@@ -76,7 +80,7 @@ def _memopt_rows(method, combine, parts):
         return method(parts[0] if combine is None else combine(parts))
     rows = {part.shape[0] if type(part) is _memopt_numpy.ndarray and part.ndim >= 1 else -1 for part in parts}
     row_bytes = sum(part.itemsize * max(1, part[:1].size) for part in parts if type(part) is _memopt_numpy.ndarray)
-    step = max(1024, _MEMOPT_ROWS_BLOCK_BYTES // max(1, row_bytes))
+    step = min(_MEMOPT_ROWS_BLOCK, max(256, _MEMOPT_ROWS_BLOCK_BYTES // max(1, row_bytes)))
     if len(rows) != 1 or min(rows) <= step or not _memopt_rows_rowwise(method):
         return whole()
     total = rows.pop()
