@@ -30,13 +30,14 @@ def library(tmp_path, monkeypatch):
     root = tmp_path / "site"
     write(root / name / "__init__.py", f"""\
         from . import heavy
-        from ._ops import scale, total, Point, decorated, computed, listed, warns, keyed, pair
+        from ._ops import scale, total, Point, decorated, computed, listed, warns, warns_too, keyed, pair
         """)
     write(root / name / "heavy.py", "BIG = list(range(1000))\n")
     write(root / name / "_ops.py", """\
         import math
         import warnings
         import functools
+        from warnings import warn as _warn
 
         FACTOR = 3
         LIMITS = (0, 10)
@@ -82,6 +83,11 @@ def library(tmp_path, monkeypatch):
 
         def warns(x):
             warnings.warn("careful")
+            return x
+
+
+        def warns_too(x):
+            _warn("careful")
             return x
 
 
@@ -156,10 +162,12 @@ def test_an_alias_keeps_the_name_the_program_calls(tmp_path, library):
     ("from {lib} import decorated\nprint(decorated(1))\n", "not a plain Python function"),
     ("from {lib} import computed\nprint(computed(1))\n", "COMPUTED is a value computed while"),
     ("from {lib} import listed\nprint(listed(1))\n", "TABLE is mutable"),
-    ("from {lib} import warns\nprint(warns(1))\n", "its behaviour depends on the caller's module"),
+    ("from {lib} import warns\nprint(warns(1))\n", "warnings comes from warnings: its behaviour depends on"),
+    ("from {lib} import warns_too\nprint(warns_too(1))\n", "_warn comes from _warnings: its behaviour depends on"),
     ("from {lib} import keyed\nprint(keyed([1, 2]))\n", "uses the function _key as a value"),
     ("from {lib} import scale\nprint(list(map(scale, [[1]])))\n", "used other than by calling it"),
     ("from {lib} import scale\n_mul = 1\nprint(scale([1]), _mul)\n", "_mul is also a name of the program"),
+    ("from {lib} import scale\nround = 1\nprint(scale([1]))\n", "the builtin round, which the program binds"),
     ("from {lib} import scale\nimport {lib}.heavy\nprint(scale([1]))\n", "another import (line 2) loads it"),
     ("from {lib} import scale\nprint(globals()['scale']([1]))\n", "names are reached dynamically"),
     ("from {lib} import heavy\nprint(1)\n", "{lib}.heavy: kept: heavy is never called"),  # the submodule

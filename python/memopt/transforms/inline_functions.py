@@ -104,7 +104,7 @@ class _ModuleBindings:
 
 FRAME_ATTRIBUTES = {"_getframe", "currentframe", "f_back", "f_globals", "f_locals", "__globals__", "__code__",
                     "__dict__", "__closure__", "__module__", "__qualname__"}
-UNWANTED_OBJECTS = ("warnings", "inspect", "logging")
+UNWANTED_OBJECTS = ("warnings", "_warnings", "inspect", "logging")
 
 
 def _function_locals(node):
@@ -154,12 +154,12 @@ def _strip_annotations(node):
     node.returns = None
 
 
-
 def _unwanted(value):
-    """warnings attribute a warning to the caller's module, inspect and logging look at frames
-    and module names: code reaching them behaves differently once it lives in the program."""
+    """The module of `value` when it is warnings, inspect or logging, else None: warnings
+    attribute a warning to the caller's module, inspect and logging look at frames and module
+    names, so code reaching them behaves differently once it lives in the program."""
     name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
-    return isinstance(name, str) and name.split(".")[0] in UNWANTED_OBJECTS
+    return name if isinstance(name, str) and name.split(".")[0] in UNWANTED_OBJECTS else None
 
 
 class Closure:
@@ -171,6 +171,7 @@ class Closure:
         self.bound = {}        # name the copies bind in the program -> the object D holds
         self._statements = {}  # (module, name) -> (rank, module order, line, statement)
         self.functions = []    # "module.name" of each copied function
+        self.builtins_read = set()  # builtins the copies read: the program must not shadow them
         self.lines = 0
 
     def add(self, function):
@@ -223,6 +224,7 @@ class Closure:
         where = f"{module_name}.{name}"
         if name not in module.binds:
             if hasattr(builtins, name):
+                self.builtins_read.add(name)
                 return
             raise NotInlinable(f"{where} is read but {module_name} does not bind it")
         stmt = module.only_binding(name)
@@ -289,7 +291,7 @@ class Closure:
         if got is not value:
             raise NotInlinable(f"{where} is no longer what its import binds")
         if _unwanted(value):
-            raise NotInlinable(f"{where} comes from {UNWANTED_OBJECTS}: its behaviour depends on the caller's module")
+            raise NotInlinable(f"{where} comes from {_unwanted(value)}: its behaviour depends on the caller's module")
         return copy
 
     def _copy_constant(self, module, stmt, value):
@@ -447,6 +449,9 @@ def _plan(tree, stmt, module_name, entries, emitted):
         only_called = name in own and all(kind == "load" for kind, _ in how)
         if how and not same_import and not only_called:
             raise NotInlinable(f"the copied name {name} is also a name of the program")
+    for name in sorted(closure.builtins_read):
+        if any(kind != "load" for kind, _ in bindings.get(name, [])):
+            raise NotInlinable(f"the copies read the builtin {name}, which the program binds")
     for node in renames:
         if bindings.get(node.attr) and node.attr not in closure.bound:
             raise NotInlinable(f"{node.attr} is also a name of the program")
