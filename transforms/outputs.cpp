@@ -77,12 +77,14 @@ std::string where_differs(const Content& a, const Content& b) {
     }
 }
 
-// Figures are outputs named by the figure and the moment; the line holds the pixels' hash.
+// Figures are outputs named by the figure and the moment; the line holds the pixels' hash
+// (their texts' digits drawn as 0) or, for "figure N at WHEN text K", one such text as written.
 void add_figures(Observation& o, const fs::path& records) {
     for (const auto& line : lines_of(records / "figures.txt")) {
         const auto colon = line.find(": ");
         Content c;
         c.head = c.sha256 = line.substr(colon == std::string::npos ? 0 : colon + 2);
+        c.size = c.head.size();
         std::string name = line.substr(0, colon);
         for (int n = 2; o.figures.count(name); ++n) name = fmt::format("{} ({})", line.substr(0, colon), n);
         o.figures[name] = c;
@@ -206,23 +208,6 @@ std::vector<std::string> observable_outputs(const Observation& run, bool compare
 
 namespace {
 
-// "" when both runs have the same outputs of one kind (files or figures), by name and content.
-std::string same_outputs(const std::map<std::string, Content>& expected, const std::map<std::string, Content>& actual) {
-    for (const auto& [name, content] : expected) {
-        const auto it = actual.find(name);
-        if (it == actual.end())
-            return content.deleted ? fmt::format("did not delete {}", name) : fmt::format("did not write {}", name);
-        if (it->second.deleted != content.deleted)
-            return content.deleted ? fmt::format("wrote {} instead of deleting it", name) : fmt::format("deleted {}", name);
-        if (it->second.sha256 != content.sha256) return fmt::format("{} {}", name, where_differs(content, it->second));
-    }
-    for (const auto& [name, content] : actual)
-        if (!expected.count(name))
-            return content.deleted ? fmt::format("deleted {} (the original does not)", name)
-                                   : fmt::format("wrote {} (the original does not)", name);
-    return "";
-}
-
 // Whether `actual` shows the text of `expected`: the same bytes, or, when the reference's
 // timings vary, the same text with timings masked.
 bool same_text(const Content& expected, const Content& actual) {
@@ -231,26 +216,60 @@ bool same_text(const Content& expected, const Content& actual) {
            mask_timings(expected.head) == mask_timings(actual.head);
 }
 
-bool only_timings_differ(const std::vector<Observation>& refs, Content Observation::*which) {
+// "" when both runs have the same outputs of one kind (files or figures), by name and content.
+std::string same_outputs(const std::map<std::string, Content>& expected, const std::map<std::string, Content>& actual) {
+    for (const auto& [name, content] : expected) {
+        const auto it = actual.find(name);
+        if (it == actual.end())
+            return content.deleted ? fmt::format("did not delete {}", name) : fmt::format("did not write {}", name);
+        if (it->second.deleted != content.deleted)
+            return content.deleted ? fmt::format("wrote {} instead of deleting it", name) : fmt::format("deleted {}", name);
+        if (!same_text(content, it->second)) return fmt::format("{} {}", name, where_differs(content, it->second));
+    }
+    for (const auto& [name, content] : actual)
+        if (!expected.count(name))
+            return content.deleted ? fmt::format("deleted {} (the original does not)", name)
+                                   : fmt::format("wrote {} (the original does not)", name);
+    return "";
+}
+
+// Whether the references' outputs (one per run, null where a run lacks it) differ, and only
+// in their timings.
+bool only_timings_differ(const std::vector<const Content*>& outputs) {
     bool differ = false;
-    for (const Observation& r : refs) {
-        const Content& c = r.*which;
-        if (c.size != c.head.size()) return false; // beyond the kept MiB: not masked
-        if (c.sha256 != (refs[0].*which).sha256) differ = true;
+    for (const Content* c : outputs) {
+        if (!c || c->size != c->head.size()) return false; // missing, or beyond the kept MiB: not masked
+        if (c->sha256 != outputs[0]->sha256) differ = true;
     }
     if (!differ) return false;
-    const std::string first = mask_timings((refs[0].*which).head);
-    return std::all_of(refs.begin() + 1, refs.end(), [&](const Observation& r) { return mask_timings((r.*which).head) == first; });
+    const std::string first = mask_timings(outputs[0]->head);
+    return std::all_of(outputs.begin() + 1, outputs.end(), [&](const Content* c) { return mask_timings(c->head) == first; });
+}
+
+// Marks one output of every reference when only its timings differ between them.
+template <class Find>
+bool mark_if_only_timings_differ(std::vector<Observation>& references, Find find) {
+    std::vector<Content*> outputs;
+    for (Observation& r : references) outputs.push_back(find(r));
+    if (!only_timings_differ({outputs.begin(), outputs.end()})) return false;
+    for (Content* c : outputs) c->timings_vary = true;
+    return true;
 }
 
 } // namespace
 
 bool mark_varying_timings(std::vector<Observation>& references) {
+    if (references.empty()) return false;
     bool marked = false;
-    for (Content Observation::*which : {&Observation::out, &Observation::err}) {
-        if (!only_timings_differ(references, which)) continue;
-        for (Observation& r : references) (r.*which).timings_vary = true;
-        marked = true;
+    for (Content Observation::*which : {&Observation::out, &Observation::err})
+        marked |= mark_if_only_timings_differ(references, [which](Observation& r) { return &(r.*which); });
+    // a figure's texts (a title "fit in 0.12s"): the hook draws their digits as 0 in the pixels
+    for (const auto& entry : references[0].figures) {
+        const std::string& name = entry.first;
+        marked |= mark_if_only_timings_differ(references, [&name](Observation& r) -> Content* {
+            const auto it = r.figures.find(name);
+            return it == r.figures.end() ? nullptr : &it->second;
+        });
     }
     return marked;
 }

@@ -22,8 +22,8 @@ struct Content {
     std::uintmax_t size = 0;
     std::string head;
     bool deleted = false;
-    // Set on the reference runs' stdout/stderr when they differ only in timings (timings.h):
-    // such an output is then compared with its timings masked.
+    // Set on the reference runs' stdout/stderr, or one text of a figure, when they differ only
+    // in timings (timings.h): such an output is then compared with its timings masked.
     bool timings_vary = false;
 };
 
@@ -79,8 +79,9 @@ std::vector<std::string> observable_outputs(const Observation& run, bool compare
 // ("stdout line 3: expected ..., got ...", "pred.csv: line 1 ...", "did not write out.csv").
 std::string difference(const Observation& expected, const Observation& actual, bool compare_stderr);
 
-// Marks the references' stdout and stderr `timings_vary` when they differ between the runs
-// only in the timings they print (timings.h; the whole output within the kept first MiB).
+// Marks the references' stdout, stderr and figure texts `timings_vary` when they differ
+// between the runs only in the timings they show (timings.h; the whole output within the
+// kept first MiB).
 // Returns whether it marked any.
 bool mark_varying_timings(std::vector<Observation>& references);
 

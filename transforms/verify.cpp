@@ -54,7 +54,10 @@ ObserveOptions measured_options() {
 }
 
 void clear_timing_marks(std::vector<Observation>& references) {
-    for (Observation& o : references) o.out.timings_vary = o.err.timings_vary = false;
+    for (Observation& o : references) {
+        o.out.timings_vary = o.err.timings_vary = false;
+        for (auto& figure : o.figures) figure.second.timings_vary = false;
+    }
 }
 
 } // namespace

@@ -174,6 +174,35 @@ TEST_CASE("sandbox: matplotlib figures are rendered and compared at show() and a
     CHECK(a.outside_writes.empty()); // matplotlib's cache is not the program's output
 }
 
+TEST_CASE("sandbox: a figure's texts are compared as text, their timings masked when only they vary") {
+    UserFiles u;
+    Sandbox box = u.make({});
+    const fs::path prog = u.dir / "prog";
+    auto titled = [&](const std::string& name, const std::string& title) {
+        return observe(script(prog / name, "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\n"
+                                           "plt.title(" + title + ")\nplt.xlabel('x')\n"), box);
+    };
+    std::vector<Observation> refs{titled("a.py", "'k=3, fit 0.12s\\nlinkage=ward'"),
+                                  titled("b.py", "'k=3, fit 0.57s\\nlinkage=ward'")};
+    REQUIRE(refs[0].status == 0);
+    REQUIRE(refs[0].figures.count("figure 1 at exit text 1 line 1"));
+    CHECK(refs[0].figures.at("figure 1 at exit text 1 line 1").head == "'k=3, fit 0.12s'");
+    CHECK(refs[0].figures.at("figure 1 at exit text 1 line 2").head == "'linkage=ward'");
+    CHECK(!refs[0].figures.count("figure 1 at exit text 2 line 1")); // tick labels and "x" are in the pixels
+    // the digits are drawn as 0: the pixels agree, the texts differ only in a timing
+    CHECK(refs[0].figures.at("figure 1 at exit").sha256 == refs[1].figures.at("figure 1 at exit").sha256);
+    CHECK(!variation(refs, false).empty());
+    REQUIRE(mark_varying_timings(refs));
+    CHECK(variation(refs, false).empty());
+    CHECK(difference(refs[0], titled("c.py", "'k=3, fit 1.5s\\nlinkage=ward'"), false).empty());
+    CHECK(difference(refs[0], titled("d.py", "'k=4, fit 0.12s\\nlinkage=ward'"), false)
+              .find("figure 1 at exit text 1 line 1") != std::string::npos); // a result in the title changed
+    CHECK(difference(refs[0], titled("e.py", "'K=3, fit 0.12s\\nlinkage=ward'"), false).find("figure 1 at exit") !=
+          std::string::npos);
+    std::vector<Observation> results{titled("f.py", "'accuracy 0.91'"), titled("g.py", "'accuracy 0.93'")};
+    CHECK(!mark_varying_timings(results)); // not a timing: the program varies
+}
+
 TEST_CASE("sandbox: varying output is found across reference runs with different hash seeds") {
     UserFiles u;
     Sandbox box = u.make({});

@@ -126,21 +126,54 @@ def _install_write_watch(fd):
     sys.addaudithook(hook)
 
 
+def _texts_with_digits(figure):
+    """The figure's texts that show digits, except tick labels and offsets (the axes redraw those
+    from the data at every draw): [(artist, text)]."""
+    from matplotlib.text import Text
+    redrawn = set()
+    for axes in figure.get_axes():
+        for axis in axes._axis_map.values() if hasattr(axes, "_axis_map") else (axes.xaxis, axes.yaxis):
+            redrawn.add(id(axis.offsetText))
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                redrawn.update((id(tick.label1), id(tick.label2)))
+    return [(t, t.get_text()) for t in figure.findobj(Text)
+            if id(t) not in redrawn and any(ch.isdigit() for ch in t.get_text())]
+
+
+def _figure_lines(manager, when):
+    """A figure's record: its pixels' hash, drawn with every number of its texts as 0, and each
+    line of such a text as written (the comparison masks timings in those, timings.h, as in
+    stdout: a title "fit in 0.12s" no longer makes every run's pixels differ)."""
+    import hashlib
+    import re
+    number = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
+    canvas = manager.canvas
+    if not hasattr(canvas, "buffer_rgba"):
+        return [f"figure {manager.num} at {when}: not rendered (backend without pixels)\n"]
+    canvas.draw()
+    texts = _texts_with_digits(canvas.figure)
+    if texts:
+        try:
+            for artist, text in texts:
+                artist.set_text(number.sub("0", text))
+            canvas.draw()
+        finally:
+            for artist, text in texts:
+                artist.set_text(text)
+    pixels = memoryview(canvas.buffer_rgba())
+    width, height = canvas.get_width_height()
+    digest = hashlib.sha256(pixels.tobytes()).hexdigest()
+    return [f"figure {manager.num} at {when}: {width}x{height} rgba sha256={digest}\n"] + [
+        f"figure {manager.num} at {when} text {k} line {n}: {line!r}\n"
+        for k, (_, text) in enumerate(texts, 1) for n, line in enumerate(text.split("\n"), 1)]
+
+
 def _save_figures(pyplot, when):
     try:
-        import hashlib
         from matplotlib._pylab_helpers import Gcf
         lines = []
         for manager in sorted(Gcf.get_all_fig_managers(), key=lambda m: m.num):
-            canvas = manager.canvas
-            if not hasattr(canvas, "buffer_rgba"):
-                lines.append(f"figure {manager.num} at {when}: not rendered (backend without pixels)\n")
-                continue
-            canvas.draw()
-            pixels = memoryview(canvas.buffer_rgba())
-            width, height = canvas.get_width_height()
-            digest = hashlib.sha256(pixels.tobytes()).hexdigest()
-            lines.append(f"figure {manager.num} at {when}: {width}x{height} rgba sha256={digest}\n")
+            lines.extend(_figure_lines(manager, when))
         if lines:
             with open(os.path.join(_records, "figures.txt"), "a") as f:
                 f.writelines(lines)
