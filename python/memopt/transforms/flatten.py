@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import os
 
-from .inline_functions import inline_thin_imports
+from .inline_functions import inline_thin_imports, probe_cost
 from .common import PassRefused, Report, describe_dynamic, dynamic_scope_uses, imported_names, local_modules, \
     prepare_outdir, read_program, runtime_source, unparse, user_code, uses_beyond_stand_in, write_program
 
@@ -222,8 +222,8 @@ def run(script, outdir, profile=None):
     tree, why = _replace_pandas(tree, changes)
     if why:
         notes.append(f"pandas kept: {why}")
-    if not why and isinstance(profile, dict) and isinstance(profile.get("modules"), dict):
-        cost = (profile["modules"].get("pandas") or {}).get("cumulative", {}).get("rss_bytes")
+    if not why:
+        cost = probe_cost(profile, "pandas")
         if cost:
             notes.append(f"probe: importing pandas cost {cost / 1e6:.1f} MB of RSS in the profiled run")
     tree = _inline_local_modules(tree, script, changes, notes)

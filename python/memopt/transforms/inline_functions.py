@@ -234,7 +234,7 @@ class Closure:
         order = list(self._modules).index(module_name)
         self._bind(name, value, module_name)
         if isinstance(stmt, ast.FunctionDef):
-            self._statements[(module_name, name)] = (2, order, stmt.lineno, None)
+            self._statements[(module_name, name)] = (2, order, stmt.lineno, None)  # visited: recursion stops here
             self._statements[(module_name, name)] = (2, order, stmt.lineno, self._copy_function(module, stmt, value))
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             self._statements[(module_name, name)] = (0, order, stmt.lineno, self._copy_import(module, stmt, name, value))
@@ -383,10 +383,9 @@ def _dropped_modules(module, entries, profile):
     return sorted(set(dropped))
 
 
-def _call_uses(tree, name):
+def _call_uses(tree, parents, name):
     """How the program reads `name`: the Call nodes calling it directly, the Attribute nodes
     `name.f` called directly, or None when it is used any other way."""
-    parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     direct, attributes = [], []
     for n in ast.walk(tree):
         if not (isinstance(n, ast.Name) and n.id == name):
@@ -404,7 +403,8 @@ def _call_uses(tree, name):
     return direct, attributes
 
 
-def _probe_cost(profile, module):
+def probe_cost(profile, module):
+    """The RSS the probe charged to importing `module` (its import subtree), or None."""
     if not isinstance(profile, dict) or not isinstance(profile.get("modules"), dict):
         return None
     entry = profile["modules"].get(module) or {}
@@ -415,8 +415,9 @@ def _plan(tree, stmt, module_name, entries, emitted):
     """The statements replacing `stmt` and the renames of `alias.f` uses, or NotInlinable."""
     module = importlib.import_module(module_name)
     closure, renames, aliases = Closure(), [], []
+    parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     for program_name, attribute in entries:
-        uses = _call_uses(tree, program_name)
+        uses = _call_uses(tree, parents, program_name)
         if uses is None:
             raise NotInlinable(f"{program_name} is used other than by calling it")
         direct, attributes = uses
@@ -428,7 +429,7 @@ def _plan(tree, stmt, module_name, entries, emitted):
                 raise NotInlinable(f"{program_name} is a module and is called")
             for node in attributes:
                 closure.add(getattr(value, node.attr, None))
-                renames.append(node)
+                renames.append(parents[node])  # the call: its `m.f` becomes `f`
         else:
             if attributes:
                 raise NotInlinable(f"{program_name}'s attributes are read")
@@ -452,9 +453,9 @@ def _plan(tree, stmt, module_name, entries, emitted):
     for name in sorted(closure.builtins_read):
         if any(kind != "load" for kind, _ in bindings.get(name, [])):
             raise NotInlinable(f"the copies read the builtin {name}, which the program binds")
-    for node in renames:
-        if bindings.get(node.attr) and node.attr not in closure.bound:
-            raise NotInlinable(f"{node.attr} is also a name of the program")
+    for call in renames:
+        if bindings.get(call.func.attr) and call.func.attr not in closure.bound:
+            raise NotInlinable(f"{call.func.attr} is also a name of the program")
     earlier = {name for name, how in bindings.items()
                if any(kind == "import" and tree.body.index(node) < tree.body.index(stmt) for kind, node in how)
                and name in closure.bound and _import_binds(next(n for k, n in how if k == "import"), name)
@@ -479,7 +480,7 @@ def inline_thin_imports(tree, script, profile, changes, notes, skip_modules=()):
         if top.startswith("_memopt") or top == "__future__" or top in skip_modules:
             continue
         dropped = _dropped_modules(module, entries, profile)
-        costs = [_probe_cost(profile, name) for name in dropped]
+        costs = [probe_cost(profile, name) for name in dropped]
         cost = None if None in costs else sum(costs)
         if cost is None and (profile is not None or top in sys.stdlib_module_names):
             continue
@@ -499,9 +500,9 @@ def inline_thin_imports(tree, script, profile, changes, notes, skip_modules=()):
             notes.append(f"{label}: kept: {why}")
             continue
         closure, renames, aliases, earlier = plan
-        parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
-        for node in renames:
-            parents[node].func = ast.Name(node.attr, ast.Load(), lineno=node.lineno, col_offset=node.col_offset)
+        for call in renames:
+            old = call.func
+            call.func = ast.Name(old.attr, ast.Load(), lineno=old.lineno, col_offset=old.col_offset)
         emitted.update(closure.bound)
         replacement = closure.statements(earlier) + aliases
         for new in replacement:
