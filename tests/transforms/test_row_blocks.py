@@ -149,3 +149,25 @@ def test_a_rebound_numpy_name_is_left_alone(tmp_path):
     with pytest.raises(PassRefused):
         static_to_dynamic.run(src, str(tmp_path / "out"))
     assert open(src).read() == before and not (tmp_path / "out" / "s.py").exists()
+
+
+def test_the_inlined_runtime_leaves_numpy_to_the_programs_own_import(tmp_path):
+    """The helper goes at the program's top; numpy is still first imported by the program's
+    own line, after it set a thread variable numpy reads once, at import."""
+    src = write(tmp_path / "s.py", """\
+        import os, sys
+        print("numpy" in sys.modules)
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        import numpy as np
+        from sklearn.naive_bayes import GaussianNB
+
+        X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+        clf = GaussianNB().fit(X, [0, 1, 0, 1])
+        xx, yy = np.meshgrid(np.linspace(0, 1, 300), np.linspace(0, 1, 300))
+        print(int(clf.predict(np.c_[xx.ravel(), yy.ravel()]).sum()))
+        """)
+    static_to_dynamic.run(src, str(tmp_path / "out"))
+    out = str(tmp_path / "out" / "s.py")
+    assert "_memopt_rows(clf.predict" in open(out).read()
+    run = [subprocess.run([PY, p], capture_output=True, text=True, check=True).stdout for p in (src, out)]
+    assert run[0] == run[1] and run[0].startswith("False\n")

@@ -3,6 +3,7 @@
 Each case runs the original and the rewritten program on small data, each in its own copy
 of the inputs, and asserts identical stdout, exit status and files — or that the pass
 refused with a message naming why."""
+import ast
 import importlib.util
 import os
 import shutil
@@ -399,3 +400,22 @@ def test_del_not_inserted_at_module_level_when_module_code_calls_locals(tmp_path
         print(locals()["big"].size)
         """)
     assert report is None or "del big" not in text
+
+
+def test_inlined_runtimes_import_only_the_standard_library_at_their_top():
+    """A runtime's top-level statements run at the program's top, before any of the program's
+    own lines: importing numpy there would load it before a program's
+    `os.environ["OMP_NUM_THREADS"] = "1"` and ignore the setting. So numpy (and any other
+    library) is imported inside the functions that use it."""
+    import sys
+    for name in sorted(os.listdir(RUNTIME)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(RUNTIME, name)) as f:
+            tree = ast.parse(f.read())
+        for st in tree.body:
+            modules = [a.name for a in st.names] if isinstance(st, ast.Import) else \
+                [st.module] if isinstance(st, ast.ImportFrom) else []
+            for module in modules:
+                top = module.split(".")[0]
+                assert top in sys.stdlib_module_names or top.startswith("_memopt"), f"{name}: import {module}"

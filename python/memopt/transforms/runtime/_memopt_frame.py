@@ -25,8 +25,6 @@ import os as _memopt_os
 import re as _memopt_re
 import warnings as _memopt_warnings
 
-import numpy as _memopt_np
-
 _MEMOPT_FRAME_INEXACT = _memopt_re.compile(r'["\r\t _eE]|(?:\d\.?){16}')
 
 
@@ -140,6 +138,7 @@ class _MemoptSeries(_MemoptObject):
     empty = property(lambda self: self._memopt_real().empty if self._memopt_handed() else not len(self._memopt_values))
 
     def to_numpy(self, dtype=None, copy=False, *args, **kwargs):
+        import numpy as _memopt_np
         if self._memopt_handed() or args or kwargs:
             return self._memopt_real().to_numpy(dtype, copy, *args, **kwargs)
         out = _memopt_np.asarray(self._memopt_values, dtype=dtype)
@@ -154,6 +153,7 @@ class _MemoptSeries(_MemoptObject):
         return zip(self._memopt_index_list(), self._memopt_values.tolist())
 
     def value_counts(self, *args, **kwargs):
+        import numpy as _memopt_np
         values = self._memopt_values
         if self._memopt_handed() or args or kwargs or values.dtype.kind not in "biuf" or \
                 (values.dtype.kind == "f" and _memopt_np.isnan(values).any()):
@@ -161,6 +161,7 @@ class _MemoptSeries(_MemoptObject):
         return _MemoptCounts(self)
 
     def sort_index(self, *args, **kwargs):
+        import numpy as _memopt_np
         if self._memopt_handed() or args or kwargs:
             return self._memopt_real().sort_index(*args, **kwargs)
         if self._memopt_index is None:
@@ -179,6 +180,7 @@ class _MemoptCounts(_MemoptObject):
         return self._memopt_series._memopt_real().value_counts()
 
     def sort_index(self, *args, **kwargs):
+        import numpy as _memopt_np
         if self._memopt_handed() or args or kwargs:
             return self._memopt_real().sort_index(*args, **kwargs)
         keys, counts = _memopt_np.unique(self._memopt_series._memopt_values, return_counts=True)
@@ -194,6 +196,7 @@ class _MemoptFrame(_MemoptObject):
 
     @staticmethod
     def _memopt_from_columns(names, columns):
+        import numpy as _memopt_np
         dtypes = {c.dtype for c in columns}
         if len(dtypes) == 1 and columns:
             block = _memopt_np.vstack(columns) if len(columns) > 1 else columns[0].reshape(1, -1).copy()
@@ -234,6 +237,7 @@ class _MemoptFrame(_MemoptObject):
         return self._memopt_real()[_memopt_unwrap(key)]
 
     def to_numpy(self, dtype=None, copy=False, *args, **kwargs):
+        import numpy as _memopt_np
         if self._memopt_handed() or args or kwargs or self._memopt_block is None:
             return self._memopt_real().to_numpy(dtype, copy, *args, **kwargs)
         out = _memopt_np.asarray(self._memopt_block.T, dtype=dtype)
@@ -242,6 +246,7 @@ class _MemoptFrame(_MemoptObject):
     values = property(lambda self: self.to_numpy())
 
     def to_csv(self, path_or_buf=None, *args, index=True, header=True, **kwargs):
+        import numpy as _memopt_np
         if self._memopt_handed() or args or kwargs or type(index) is not bool or type(header) is not bool \
                 or not isinstance(path_or_buf, (str, _memopt_os.PathLike)) \
                 or any(c.dtype.kind not in "biu" and c.dtype != _memopt_np.float64 for _, c in self._memopt_columns):
@@ -259,6 +264,7 @@ class _MemoptFrame(_MemoptObject):
 
 def _memopt_plain_columns(data):
     """[(name, 1-D array)] when `data` is what the stand-in builds exactly, else None."""
+    import numpy as _memopt_np
     if type(data) is not dict or not data:
         return None
     out = []
@@ -280,6 +286,7 @@ def _memopt_data_frame(data=None, *args, **kwargs):
 
 
 def _memopt_series(data=None, *args, name=None, **kwargs):
+    import numpy as _memopt_np
     if not args and not kwargs and isinstance(data, (list, tuple, range, _memopt_np.ndarray)) and len(data) \
             and (name is None or type(name) is str):
         values = _memopt_np.array(data)
@@ -305,6 +312,7 @@ def _memopt_scan_csv(path, sep):
 
 
 def _memopt_read_csv(path, *args, usecols=None, sep=",", **kwargs):
+    import numpy as _memopt_np
     plain = not args and not kwargs and isinstance(path, (str, _memopt_os.PathLike)) \
         and sep in (",", ";", "|", ":") \
         and (usecols is None or (type(usecols) in (list, tuple) and all(type(c) is str for c in usecols)
@@ -315,6 +323,7 @@ def _memopt_read_csv(path, *args, usecols=None, sep=",", **kwargs):
     wanted = [j for j, n in enumerate(names) if usecols is None or n in usecols]  # file order, as pandas
 
     def load(dtype, columns):
+        import numpy as _memopt_np
         with _memopt_warnings.catch_warnings():  # "1.5" must not parse as the integer 1
             _memopt_warnings.simplefilter("error", DeprecationWarning)
             return _memopt_np.loadtxt(path, delimiter=sep, dtype=dtype, usecols=columns, ndmin=2,

@@ -10,7 +10,6 @@ classes below, and Pipelines of them), every part is a plain ndarray with the sa
 rows, and each block's answer is a plain ndarray with one row per input row and the same
 dtype and trailing shape. Anything else is the original call on the whole input.
 """
-import numpy as _memopt_numpy
 
 # rows per block: a method's temporaries can be rows x training samples (kernels, distances),
 # so blocks stay small; fewer for wide inputs (at most 4 MiB of stacked input)
@@ -76,6 +75,7 @@ def _memopt_rows_rowwise(method):
 
 def _memopt_rows(method, combine, parts):
     """method(combine(parts)), or method(parts[0]) when combine is None, block by block."""
+    import numpy as _memopt_numpy
     def whole():
         return method(parts[0] if combine is None else combine(parts))
     rows = {part.shape[0] if type(part) is _memopt_numpy.ndarray and part.ndim >= 1 else -1 for part in parts}

@@ -16,8 +16,6 @@ import itertools as _memopt_itertools
 import os as _memopt_os
 import re as _memopt_re
 
-import numpy as _memopt_np
-
 _MEMOPT_STREAM_INEXACT = _memopt_re.compile(r'["\r\t _eE]|(?:\d\.?){16}')
 _MEMOPT_STREAM_ROWS = 2048  # rows read at a time, rounded down to whole blocks (8192: +3 MB, 512: slower)
 
@@ -34,6 +32,7 @@ class _MemoptColumn:
         return len(self.values)
 
     def to_numpy(self, dtype=None, copy=False):
+        import numpy as _memopt_np
         out = _memopt_np.asarray(self.values, dtype=dtype)
         return out.copy() if copy and out is self.values else out
 
@@ -94,6 +93,7 @@ class _MemoptCsvStream:
         return self._rows
 
     def _pieces(self, rows, columns):
+        import numpy as _memopt_np
         wanted = [self._names.index(c) for c in columns]
         commas = len(self._names) - 1
         with open(self._path, newline="", encoding="utf-8") as f:
@@ -118,6 +118,7 @@ class _MemoptCsvStream:
 
 def _memopt_blockwise(function, data, block, columns):
     """function(data) for a block-wise function, computed a few blocks at a time."""
+    import numpy as _memopt_np
     if not isinstance(data, _MemoptCsvStream):
         return function(data)
     if data._frame is None and data._simple:

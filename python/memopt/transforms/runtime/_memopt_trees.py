@@ -25,8 +25,6 @@ import os as _memopt_os
 import sys as _memopt_sys
 from array import array as _memopt_array
 
-import numpy as _memopt_np
-
 _MEMOPT_STORE_HOME = _memopt_os.path.dirname(_memopt_os.path.abspath(__file__))
 
 _MEMOPT_FORMAT = 2  # part of the store's KEY: a store of another format is never read
@@ -237,6 +235,7 @@ class _MemoptTreeStore:
     estimators_ list it was given is changed, the real model (with that list) does all."""
 
     def __init__(self, path, store, meta):
+        import numpy as _memopt_np
         self._path = path
         self._store = store
         self._meta = meta
@@ -323,6 +322,7 @@ class _MemoptTreeStore:
     def _tree(self, i, buffer):
         """Tree i read from its file into `buffer` (a bytearray the caller reuses): nothing is
         kept between trees or calls, so the program holds one tree at a time."""
+        import numpy as _memopt_np
         info = self._meta["trees"][i]
         n, size = info["nodes"], info["bytes"]
         view = memoryview(buffer)[:size]
@@ -341,6 +341,7 @@ class _MemoptTreeStore:
         return feature, left, right, threshold, vectors
 
     def _rows(self, X):
+        import numpy as _memopt_np
         X = _memopt_np.asarray(X, dtype=_memopt_np.float32)  # scikit-learn compares float32 inputs
         if X.ndim != 2:
             raise ValueError("Expected 2D array, got %dD array instead" % X.ndim)
@@ -373,6 +374,7 @@ class _MemoptTreeStore:
         return vectors[leaves]  # a copy: the buffer is reused for the next tree
 
     def _accumulate(self, X):
+        import numpy as _memopt_np
         rows = self._rows(X)
         trees = self._meta["trees"]
         buffer = bytearray(max(info["bytes"] for info in trees))
@@ -387,11 +389,13 @@ class _MemoptTreeStore:
         return out
 
     def _predict_proba(self, X, *args, **kwargs):
+        import numpy as _memopt_np
         if args or kwargs or not self._own() or not isinstance(X, (list, tuple, _memopt_np.ndarray)):
             return self._delegate().predict_proba(X, *args, **kwargs)
         return self._accumulate(X)
 
     def predict(self, X, *args, **kwargs):
+        import numpy as _memopt_np
         if args or kwargs or not self._own() or not isinstance(X, (list, tuple, _memopt_np.ndarray)):
             return self._delegate().predict(X, *args, **kwargs)
         out = self._accumulate(X)
