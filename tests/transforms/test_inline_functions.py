@@ -30,7 +30,7 @@ def library(tmp_path, monkeypatch):
     root = tmp_path / "site"
     write(root / name / "__init__.py", f"""\
         from . import heavy
-        from ._ops import scale, total, Point, decorated, computed, listed, warns, warns_too, keyed, pair
+        from ._ops import scale, total, Point, decorated, computed, listed, warns, warns_too, keyed, pair, annotated
         """)
     write(root / name / "heavy.py", "BIG = list(range(1000))\n")
     write(root / name / "_ops.py", """\
@@ -97,6 +97,13 @@ def library(tmp_path, monkeypatch):
 
         def keyed(values):
             return sorted(values, key=_key)
+
+
+        def annotated(values: "list[Point]", k: Point = FACTOR) -> Point:
+            doubled: Point = [v * 2 for v in values]
+            kept: Point
+            kept = doubled
+            return kept
         """)
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv("PYTHONPATH", str(root))
@@ -139,6 +146,17 @@ def test_copies_a_function_with_its_helpers_and_constants(tmp_path, library):
     assert output(out, tmp_path) == output(src, tmp_path)
     assert loaded(src, tmp_path, f"{library}.heavy") and not loaded(out, tmp_path, f"{library}.heavy")
     assert any(c.startswith(f"{library}: ") and "a copy of 3 functions" in c for c in report.changes)
+
+
+def test_names_only_in_annotations_are_not_copied(tmp_path, library):
+    """Point is a class (a refusal when it is read), but annotate the function only: the copy
+    drops the annotations, so Point is neither copied nor a reason to keep the import."""
+    src, report = run_flatten(tmp_path, f"from {library} import annotated\nprint(annotated([1, 2]))\n")
+    out = str(tmp_path / "out" / "s.py")
+    text = open(out).read()
+    assert "Point" not in text.replace("kept: None", "") and "doubled = [" in text and "FACTOR = 3" in text
+    assert not any(m.startswith(library) for m in imported_modules(out))
+    assert output(out, tmp_path) == output(src, tmp_path) == "[2, 4]\n"
 
 
 @pytest.mark.parametrize("statement", ["import {lib}._ops as ops", "from {lib} import _ops as ops"])

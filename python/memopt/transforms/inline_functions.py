@@ -147,11 +147,23 @@ def _check_function_body(node, where):
 
 def _strip_annotations(node):
     """Annotations only fill __annotations__, which a program that just calls the copy never
-    reads; dropping them keeps the copy from evaluating names in the program's namespace."""
+    reads; dropping them keeps the copy from evaluating names in the program's namespace, and
+    the names they mention are then not copied (a class named only in an annotation does not
+    stop the copy). Inside the body an annotation is never evaluated: `x: T = v` becomes
+    `x = v`; a bare `x: T` stays (it makes x local) with T dropped."""
     args = node.args
     for a in args.posonlyargs + args.args + args.kwonlyargs + [x for x in (args.vararg, args.kwarg) if x]:
         a.annotation = None
     node.returns = None
+    for parent in ast.walk(node):
+        for field, value in ast.iter_fields(parent):
+            if not isinstance(value, list):
+                continue
+            for i, st in enumerate(value):
+                if isinstance(st, ast.AnnAssign) and st.value is not None and st.simple:
+                    value[i] = ast.copy_location(ast.Assign([st.target], st.value), st)
+                elif isinstance(st, ast.AnnAssign):
+                    st.annotation = ast.Constant(None)
 
 
 def _unwanted(value):
@@ -266,8 +278,8 @@ class Closure:
         if len(self.functions) > MAX_CLOSURE_FUNCTIONS or self.lines > MAX_CLOSURE_LINES:
             raise NotInlinable(f"copying would take more than {MAX_CLOSURE_FUNCTIONS} functions or "
                                f"{MAX_CLOSURE_LINES} lines")
-        local, comprehension_only = _function_locals(stmt)
-        free = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local
+        local, comprehension_only = _function_locals(copy)
+        free = {n.id for n in ast.walk(copy) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local
         for name in sorted(free):
             if name in comprehension_only and name not in module.binds:
                 continue
