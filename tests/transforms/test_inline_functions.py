@@ -177,7 +177,9 @@ def test_an_alias_keeps_the_name_the_program_calls(tmp_path, library):
 
 @pytest.mark.parametrize("program, reason", [
     ("from {lib} import pair\nprint(type(pair()).__name__)\n", "Point is a class"),
-    ("from {lib} import decorated\nprint(decorated(1))\n", "not a plain Python function"),
+    ("from {lib} import decorated\nprint(decorated(1))\n", "decorated (a wrapped function) is not a plain Python"),
+    ("from {lib} import Point\nprint(Point())\n", "Point (a class) is not a plain Python function"),
+    ("from {lib}._ops import FACTOR\nprint(FACTOR(1))\n", "{lib}._ops: kept: FACTOR (an object of type int) is not"),
     ("from {lib} import computed\nprint(computed(1))\n", "COMPUTED is a value computed while"),
     ("from {lib} import listed\nprint(listed(1))\n", "TABLE is mutable"),
     ("from {lib} import warns\nprint(warns(1))\n", "warnings comes from warnings: its behaviour depends on"),

@@ -186,12 +186,16 @@ class Closure:
         self.builtins_read = set()  # builtins the copies read: the program must not shadow them
         self.lines = 0
 
-    def add(self, function):
-        """Copy a plain function and what it reads; NotInlinable says why not."""
+    def add(self, function, name):
+        """Copy a plain function (`name`: the program's name for it) and what it reads;
+        NotInlinable says why not."""
         if type(function) is not types.FunctionType or function.__closure__ is not None \
                 or function.__qualname__ != function.__name__ or hasattr(function, "__wrapped__"):
-            raise NotInlinable(f"{getattr(function, '__qualname__', function)!s} is not a plain Python function "
-                               f"defined at a module's top level")
+            kind = "a class" if isinstance(function, type) else "not found" if function is None else \
+                "a wrapped function" if hasattr(function, "__wrapped__") else \
+                "defined inside a function or class" if type(function) is types.FunctionType else \
+                f"an object of type {type(function).__name__}"
+            raise NotInlinable(f"{name} ({kind}) is not a plain Python function defined at a module's top level")
         module = function.__module__
         if not isinstance(module, str) or sys.modules.get(module) is None \
                 or function.__globals__ is not vars(sys.modules[module]):
@@ -440,12 +444,12 @@ def _plan(tree, stmt, module_name, entries, emitted):
             if direct:
                 raise NotInlinable(f"{program_name} is a module and is called")
             for node in attributes:
-                closure.add(getattr(value, node.attr, None))
+                closure.add(getattr(value, node.attr, None), f"{program_name}.{node.attr}")
                 renames.append(parents[node])  # the call: its `m.f` becomes `f`
         else:
             if attributes:
                 raise NotInlinable(f"{program_name}'s attributes are read")
-            closure.add(value)
+            closure.add(value, program_name)
             if value.__name__ != program_name:
                 aliases.append(ast.Assign([ast.Name(program_name, ast.Store())], ast.Name(value.__name__, ast.Load()),
                                           lineno=0))
