@@ -39,6 +39,7 @@ class Analysis {
             const std::uint64_t replaced = blocks_.insert(event.address, event.size, event.stack);
             heap_ += event.size;
             heap_ -= replaced;
+            if (replaced) ++summary_.reallocated_live;
             count_allocation(event, stack_sample_bytes);
             break;
         }

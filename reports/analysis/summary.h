@@ -56,6 +56,9 @@ struct Summary {
     std::uint64_t total_frees = 0;
     std::uint64_t total_allocated_bytes = 0;
     std::uint64_t unmatched_frees = 0;  // frees of blocks allocated before tracing began
+    // allocations at an address the trace still held live: that block's free is missing from
+    // the trace (a lost record, or a free that bypassed the tracer); 0 in a whole trace
+    std::uint64_t reallocated_live = 0;
     std::uint64_t stack_sample_bytes = 0;
     std::vector<PhaseSummary> phases;
     std::vector<SiteSummary> top_sites;

@@ -92,6 +92,7 @@ json summary_to_json(const Summary& s) {
         {"total_frees", s.total_frees},
         {"total_allocated_bytes", s.total_allocated_bytes},
         {"unmatched_frees", s.unmatched_frees},
+        {"reallocated_live", s.reallocated_live},
         {"stack_sample_bytes", s.stack_sample_bytes},
         {"phases", phases},
         {"top_sites", sites},
@@ -278,6 +279,7 @@ Summary summary_from_json(const json& j) {
     s.total_frees = r.count("total_frees", true);
     s.total_allocated_bytes = r.count("total_allocated_bytes", true);
     s.unmatched_frees = r.count("unmatched_frees");
+    s.reallocated_live = r.count("reallocated_live");
     s.stack_sample_bytes = r.count("stack_sample_bytes");
     s.phases = read_phases(r);
     s.top_sites = read_sites(r);

@@ -110,6 +110,9 @@ std::string summary_to_text(const Summary& s, const TextOptions& options) {
     append_line(out, "allocations  {} allocations, {} frees, {} allocated in total", s.total_allocations, s.total_frees,
                 size(s.total_allocated_bytes));
     if (s.unmatched_frees) append_line(out, "             {} frees of blocks allocated before tracing began", s.unmatched_frees);
+    if (s.reallocated_live)
+        append_line(out, "             {} allocation{} at an address still live in the trace (its free is missing)",
+                    s.reallocated_live, s.reallocated_live == 1 ? "" : "s");
     if (!s.timeline.empty())
         append_line(out, "timeline     {} samples of heap and RSS up to {:.3f} s (drawn by --format html)", s.timeline.size(),
                     s.timeline.back().t_s);

@@ -174,3 +174,31 @@ TEST_CASE("memopt report counts a million blocks left live exactly") {
         CHECK(warning.find("missing") == std::string::npos);
     }
 }
+
+TEST_CASE("an allocation at a live address is counted: its free is missing from the trace") {
+    memopt::test::ScratchDir dir("reallocated-live");
+    std::ofstream file(dir / "t.trace", std::ios::binary);
+    const auto put = [&](const std::vector<std::uint8_t>& bytes) {
+        file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    };
+    put(file_header());
+    ChunkBuilder start(1, 0);
+    start.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
+    put(start.finish());
+    ChunkBuilder chunk(1, 1);
+    chunk.event(RecordKind::kMalloc, 0x5555'0000'1000ull, 100);
+    chunk.event(RecordKind::kMalloc, 0x5555'0000'2000ull, 50);
+    chunk.event(RecordKind::kMalloc, 0x5555'0000'1000ull, 30); // the free of the first is missing
+    chunk.event(RecordKind::kFree, 0x5555'0000'2000ull);
+    put(chunk.finish());
+    file.close();
+
+    const auto summary = memopt::reports::summarize_trace(dir / "t.trace");
+    CHECK(summary.total_allocations == 3);
+    CHECK(summary.total_frees == 1);
+    CHECK(summary.reallocated_live == 1);
+    CHECK(summary.leaked_bytes == 30); // the block at that address is the newer one
+    const auto text = memopt::test::run(std::string(MEMOPT_BINARY) + " report " + (dir / "t.trace").string());
+    CHECK(text.out.find("1 allocation at an address still live in the trace (its free is missing)") !=
+          std::string::npos);
+}

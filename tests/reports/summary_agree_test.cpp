@@ -37,6 +37,7 @@ Summary every_field() {
     s.total_frees = 123000;
     s.total_allocated_bytes = 9'000'000'000;
     s.unmatched_frees = 17;
+    s.reallocated_live = 2;
     s.stack_sample_bytes = 131072;
     s.phases = {{"load_the_whole_training_set_into_memory", 0.5, 4.0, 250'000'000, 300'000'000}};
     s.top_sites = {{{"malloc", "np.zeros", "train.py:12"}, 200'000'000, 42}};
