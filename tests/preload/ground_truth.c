@@ -1,5 +1,5 @@
 /* A program whose allocations are known exactly, traced by the end-to-end tests.
- * Usage: ground_truth leak|noleak
+ * Usage: ground_truth leak|noleak|exit-flush
  * Prints "expected_peak_bytes=N deliberate_leak_bytes=N known_allocations=N known_frees=N".
  * Output goes through write(2) so stdio buffers add nothing to the heap. */
 #define _GNU_SOURCE
@@ -36,7 +36,35 @@ static void* small_churn(void* arg) {
     return NULL;
 }
 
+/* exit-flush: threads whose records are written last by their exit handlers, all at once
+ * (a barrier), so those flushes make compression contexts of their own: the tracer's
+ * mappings, never the program's. The program itself maps nothing. */
+#define EXIT_THREADS 12
+static pthread_barrier_t exit_barrier;
+
+static void* churn_then_exit_together(void* arg) {
+    (void)arg;
+    for (int i = 0; i < 3000; ++i) {
+        void* volatile p = malloc(48 + (size_t)(i % 5) * 16);
+        free(p);
+    }
+    pthread_barrier_wait(&exit_barrier);
+    return NULL;
+}
+
+static int exit_flush(void) {
+    for (int round = 0; round < 4; ++round) {
+        pthread_t threads[EXIT_THREADS];
+        pthread_barrier_init(&exit_barrier, NULL, EXIT_THREADS);
+        for (int i = 0; i < EXIT_THREADS; ++i) pthread_create(&threads[i], NULL, churn_then_exit_together, NULL);
+        for (int i = 0; i < EXIT_THREADS; ++i) pthread_join(threads[i], NULL);
+        pthread_barrier_destroy(&exit_barrier);
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc > 1 && strcmp(argv[1], "exit-flush") == 0) return exit_flush();
     const int leak = argc > 1 && strcmp(argv[1], "leak") == 0;
     phase_begin = (void (*)(const char*))dlsym(RTLD_DEFAULT, "memopt_phase_begin");
     phase_end = (void (*)(const char*))dlsym(RTLD_DEFAULT, "memopt_phase_end");
