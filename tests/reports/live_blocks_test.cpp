@@ -34,6 +34,15 @@ Totals totals(const LiveBlocks& blocks) {
     return t;
 }
 
+// A trace's file header and its process start (pid 100), through `put`.
+template <typename Put>
+void start_trace(Put&& put) {
+    put(file_header());
+    ChunkBuilder start(1, 0);
+    start.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
+    put(start.finish());
+}
+
 } // namespace
 
 TEST_CASE("a million live blocks are counted exactly, in about 24 bytes each") {
@@ -143,10 +152,7 @@ TEST_CASE("memopt report counts a million blocks left live exactly") {
     const auto put = [&](const std::vector<std::uint8_t>& bytes) {
         file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     };
-    put(file_header());
-    ChunkBuilder start(1, 0);
-    start.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
-    put(start.finish());
+    start_trace(put);
     const auto address = [](std::uint64_t i) { return 0x5555'0000'0000ull + i * 48; };
     const auto size = [](std::uint64_t i) { return 8 + i % 120; };
     constexpr std::uint64_t kAllocated = 1'200'000, kFreed = 200'000, kPerChunk = 50'000;
@@ -181,10 +187,7 @@ TEST_CASE("an allocation at a live address is counted: its free is missing from 
     const auto put = [&](const std::vector<std::uint8_t>& bytes) {
         file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     };
-    put(file_header());
-    ChunkBuilder start(1, 0);
-    start.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
-    put(start.finish());
+    start_trace(put);
     ChunkBuilder chunk(1, 1);
     chunk.event(RecordKind::kMalloc, 0x5555'0000'1000ull, 100);
     chunk.event(RecordKind::kMalloc, 0x5555'0000'2000ull, 50);
