@@ -8,6 +8,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 
 import joblib
@@ -407,7 +408,6 @@ def test_inlined_runtimes_import_only_the_standard_library_at_their_top():
     own lines: importing numpy there would load it before a program's
     `os.environ["OMP_NUM_THREADS"] = "1"` and ignore the setting. So numpy (and any other
     library) is imported inside the functions that use it."""
-    import sys
     for name in sorted(os.listdir(RUNTIME)):
         if not name.endswith(".py"):
             continue

@@ -156,10 +156,8 @@ def _strip_annotations(node):
         a.annotation = None
     node.returns = None
     for parent in ast.walk(node):
-        for field, value in ast.iter_fields(parent):
-            if not isinstance(value, list):
-                continue
-            for i, st in enumerate(value):
+        for _, value in ast.iter_fields(parent):
+            for i, st in enumerate(value if isinstance(value, list) else ()):
                 if isinstance(st, ast.AnnAssign) and st.value is not None and st.simple:
                     value[i] = ast.copy_location(ast.Assign([st.target], st.value), st)
                 elif isinstance(st, ast.AnnAssign):
