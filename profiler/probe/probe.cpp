@@ -1,7 +1,7 @@
 // memopt probe: the run, in order. Native sampler and stdout tee start first; then the
-// interpreter (configured like /usr/bin/python3), allocation tracking (sampled hooks or
-// tracemalloc), the Python side
-// (python/memopt/_probe.py executed into a private namespace), the import hook; then the
+// interpreter (configured like /usr/bin/python3), the Python side (python/memopt/_probe.py
+// executed into a private namespace), allocation tracking (sampled hooks or tracemalloc),
+// the import hook; then the
 // script runs as __main__; then the final snapshot, the results, Py_FinalizeEx (atexit
 // handlers still print through the tee) and the profile is written - also when the script
 // failed. Exit status: the script's, as `python3 SCRIPT` would return it.
@@ -145,8 +145,10 @@ json run_script_probed(const ProbeOptions& options, const std::filesystem::path&
                        NativeParts& parts, int& status) {
     const bool tracemalloc = options.tracking == AllocTracking::kTracemalloc;
     const bool sampled = options.tracking == AllocTracking::kSampled;
-    start_alloc_tracking(options);
+    // Tracking starts once the Python side is loaded: its module body's allocations (its
+    // imports run with no frame but importlib's) are the probe's, not the script's.
     py::dict side = load_python_side(package_dir);
+    start_alloc_tracking(options);
     side["configure"](tracemalloc ? "tracemalloc" : sampled ? "sampled" : "none", options.top);
     parts.python_version = py::module_::import("sys").attr("version").cast<std::string>();
     sampler.start(std::chrono::milliseconds(std::max(1, options.interval_ms)), &sampler_tick,
