@@ -1,10 +1,9 @@
 // memopt probe: the run, in order. Native sampler and stdout tee start first; then the
 // interpreter (configured like /usr/bin/python3), the Python side (python/memopt/_probe.py
 // executed into a private namespace), allocation tracking (sampled hooks or tracemalloc),
-// the import hook; then the
-// script runs as __main__; then the final snapshot, the results, Py_FinalizeEx (atexit
-// handlers still print through the tee) and the profile is written - also when the script
-// failed. Exit status: the script's, as `python3 SCRIPT` would return it.
+// the import hook; then the script runs as __main__; then the final snapshot, the results,
+// Py_FinalizeEx (atexit handlers still print through the tee) and the profile is written -
+// also when the script failed. Exit status: the script's, as `python3 SCRIPT` would return it.
 #include "profiler/probe/probe.h"
 
 #include "common/error.h"

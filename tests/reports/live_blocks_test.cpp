@@ -5,6 +5,7 @@
 #include "profiler/trace/chunk_builder.h"
 #include "reports/analysis/summary.h"
 #include "tests/support/run.h"
+#include "tests/trace/trace_bytes.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -32,15 +33,6 @@ Totals totals(const LiveBlocks& blocks) {
         t.stacks += stack;
     });
     return t;
-}
-
-// A trace's file header and its process start (pid 100), through `put`.
-template <typename Put>
-void start_trace(Put&& put) {
-    put(file_header());
-    ChunkBuilder start(1, 0);
-    start.extended(ExtendedType::kProcessStart).varint(100).varint(1).varint(1000).byte(0).varint(4096).varint(0);
-    put(start.finish());
 }
 
 } // namespace
@@ -152,7 +144,8 @@ TEST_CASE("memopt report counts a million blocks left live exactly") {
     const auto put = [&](const std::vector<std::uint8_t>& bytes) {
         file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     };
-    start_trace(put);
+    put(file_header());
+    put(test::process_start());
     const auto address = [](std::uint64_t i) { return 0x5555'0000'0000ull + i * 48; };
     const auto size = [](std::uint64_t i) { return 8 + i % 120; };
     constexpr std::uint64_t kAllocated = 1'200'000, kFreed = 200'000, kPerChunk = 50'000;
@@ -183,18 +176,12 @@ TEST_CASE("memopt report counts a million blocks left live exactly") {
 
 TEST_CASE("an allocation at a live address is counted: its free is missing from the trace") {
     memopt::test::ScratchDir dir("reallocated-live");
-    std::ofstream file(dir / "t.trace", std::ios::binary);
-    const auto put = [&](const std::vector<std::uint8_t>& bytes) {
-        file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    };
-    start_trace(put);
     ChunkBuilder chunk(1, 1);
     chunk.event(RecordKind::kMalloc, 0x5555'0000'1000ull, 100);
     chunk.event(RecordKind::kMalloc, 0x5555'0000'2000ull, 50);
     chunk.event(RecordKind::kMalloc, 0x5555'0000'1000ull, 30); // the free of the first is missing
     chunk.event(RecordKind::kFree, 0x5555'0000'2000ull);
-    put(chunk.finish());
-    file.close();
+    test::write_trace(dir / "t.trace", {file_header(), test::process_start(), chunk.finish()});
 
     const auto summary = memopt::reports::summarize_trace(dir / "t.trace");
     CHECK(summary.total_allocations == 3);
